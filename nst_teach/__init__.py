@@ -1,0 +1,34 @@
+"""nst_teach: neural style transfer as in Gatys, Ecker & Bethge (2015, 2016), small enough to read.
+
+image -> :mod:`~nst_teach.features` -> :mod:`~nst_teach.losses` -> :mod:`~nst_teach.optimize` -> image
+"""
+
+from nst_teach.errors import ImageError, LayerError, NstTeachError, WeightsError
+from nst_teach.features import LAYER_INDEX, LAYER_NAMES, VGG19Features, layer_table, load_vgg19_features
+from nst_teach.images import load_image, resize, save_image, show_images, to_pil
+from nst_teach.losses import content_loss, gram_matrix, style_layer_loss, style_loss, total_loss, total_variation
+from nst_teach.optimize import (
+    CONTENT_LAYER,
+    STYLE_LAYERS,
+    Objective,
+    Progress,
+    Result,
+    Settings,
+    build_objective,
+    optimize,
+    reconstruct_content,
+    style_transfer,
+    synthesize_texture,
+)
+from nst_teach.precision import pick_device
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CONTENT_LAYER", "LAYER_INDEX", "LAYER_NAMES", "STYLE_LAYERS",
+    "ImageError", "LayerError", "NstTeachError", "Objective", "Progress", "Result", "Settings",
+    "VGG19Features", "WeightsError", "build_objective", "content_loss", "gram_matrix", "layer_table",
+    "load_image", "load_vgg19_features", "optimize", "pick_device", "reconstruct_content", "resize",
+    "save_image", "show_images", "style_layer_loss", "style_loss", "style_transfer", "synthesize_texture",
+    "to_pil", "total_loss", "total_variation",
+]

@@ -1,0 +1,140 @@
+"""The paper's losses, one function each, in the paper's notation.
+
+References:
+    Gatys, Ecker & Bethge, *Texture Synthesis Using Convolutional Neural
+    Networks*, NeurIPS 2015 (Gram matrices, Eq. 1-5).
+    Gatys, Ecker & Bethge, *Image Style Transfer Using Convolutional Neural
+    Networks*, CVPR 2016 (Eq. 1-7).
+
+Shapes: ``F`` and ``P`` are feature maps ``(B, N_l, H_l, W_l)``; the paper
+flattens positions so that ``F_l`` is ``N_l x M_l`` with ``M_l = H_l W_l``.
+``A`` and ``G`` are Gram matrices ``(B, N_l, N_l)``. Losses are summed over
+the batch, so a batch of independent problems optimises each one exactly as
+it would alone. No extra normalisation is added beyond the paper's.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "content_loss",
+    "gram_matrix",
+    "style_layer_loss",
+    "style_loss",
+    "total_loss",
+    "total_variation",
+]
+
+
+def _check_maps(name: str, x: Tensor) -> None:
+    if x.ndim != 4:
+        raise ValueError(f"{name} must be feature maps of shape (B, N, H, W), got {tuple(x.shape)}")
+
+
+def gram_matrix(F: Tensor) -> Tensor:
+    r"""Gram matrix of feature maps (CVPR 2016, Eq. 3).
+
+    .. math:: G^l_{ij} = \sum_k F^l_{ik} F^l_{jk}
+
+    i.e. ``G = F Fᵀ`` with ``F`` reshaped to ``(B, N_l, M_l)``. Unnormalised,
+    as in the paper; :func:`style_layer_loss` divides by ``4 N_l² M_l²``.
+
+    Args:
+        F: ``(B, N, H, W)`` feature maps.
+
+    Returns:
+        ``(B, N, N)``.
+
+    >>> gram_matrix(torch.ones(1, 2, 3, 3))
+    tensor([[[9., 9.],
+             [9., 9.]]])
+    """
+    _check_maps("F", F)
+    B, N, H, W = F.shape
+    F = F.reshape(B, N, H * W)
+    return F @ F.transpose(1, 2)
+
+
+def content_loss(F: Tensor, P: Tensor) -> Tensor:
+    r"""Squared-error content loss (CVPR 2016, Eq. 1).
+
+    .. math:: \mathcal{L}_{content}(\vec p, \vec x, l) = \tfrac12 \sum_{i,j} (F^l_{ij} - P^l_{ij})^2
+
+    Args:
+        F: ``(B, N, H, W)`` features of the generated image ``x``.
+        P: features of the content image ``p`` at the same layer, same shape.
+
+    >>> content_loss(torch.zeros(1, 1, 2, 2), torch.ones(1, 1, 2, 2))
+    tensor(2.)
+    """
+    _check_maps("F", F)
+    if F.shape != P.shape:
+        raise ValueError(f"F and P must have the same shape, got {tuple(F.shape)} and {tuple(P.shape)}")
+    return 0.5 * (F - P).pow(2).sum()
+
+
+def style_layer_loss(F: Tensor, A: Tensor) -> Tensor:
+    r"""One layer's contribution to the style loss (CVPR 2016, Eq. 4).
+
+    .. math:: E_l = \frac{1}{4 N_l^2 M_l^2} \sum_{i,j} (G^l_{ij} - A^l_{ij})^2
+
+    with ``G = gram_matrix(F)``, ``N_l`` channels and ``M_l = H W`` positions.
+
+    Args:
+        F: ``(B, N, H, W)`` features of the generated image.
+        A: ``(B, N, N)`` (or ``(1, N, N)``, broadcast) Gram matrix of the style image.
+    """
+    _check_maps("F", F)
+    B, N, H, W = F.shape
+    if A.shape[-2:] != (N, N):
+        raise ValueError(f"A must be a Gram matrix (B, {N}, {N}) for F with {N} channels, got {tuple(A.shape)}")
+    M = H * W
+    G = gram_matrix(F)
+    return (G - A).pow(2).sum() / (4.0 * N**2 * M**2)
+
+
+def style_loss(F: Mapping[str, Tensor], A: Mapping[str, Tensor], w: Mapping[str, float]) -> Tensor:
+    r"""Weighted sum of layer losses (CVPR 2016, Eq. 5).
+
+    .. math:: \mathcal{L}_{style}(\vec a, \vec x) = \sum_l w_l E_l
+
+    Args:
+        F: layer name -> generated features.
+        A: layer name -> style Gram matrix.
+        w: layer name -> weight ``w_l`` (the paper: 1/5 on each of five layers).
+    """
+    terms = [w[name] * style_layer_loss(F[name], A[name]) for name in w]
+    return torch.stack(terms).sum()
+
+
+def total_loss(L_content: Tensor, L_style: Tensor, alpha: float, beta: float) -> Tensor:
+    r"""The style-transfer objective (CVPR 2016, Eq. 7).
+
+    .. math:: \mathcal{L}_{total} = \alpha \mathcal{L}_{content} + \beta \mathcal{L}_{style}
+
+    Only the ratio ``alpha / beta`` shapes the result (Fig. 3 sweeps it from
+    1e-5 to 1e-2); the scale matters to the optimiser's step sizes.
+    """
+    return alpha * L_content + beta * L_style
+
+
+def total_variation(x: Tensor) -> Tensor:
+    r"""Squared total variation, an optional smoothness regulariser (not in the 2016 paper).
+
+    .. math:: \mathcal{L}_{tv} = \sum_{i,j} (x_{i,j+1} - x_{i,j})^2 + (x_{i+1,j} - x_{i,j})^2
+
+    Squared rather than absolute differences keep it smooth for L-BFGS.
+    Accepts ``(C, H, W)`` or ``(B, C, H, W)``; summed over everything.
+
+    >>> total_variation(torch.ones(3, 4, 4))
+    tensor(0.)
+    """
+    if x.ndim not in (3, 4):
+        raise ValueError(f"expected an image (C, H, W) or (B, C, H, W), got {tuple(x.shape)}")
+    dh = x[..., 1:, :] - x[..., :-1, :]
+    dw = x[..., :, 1:] - x[..., :, :-1]
+    return dh.pow(2).sum() + dw.pow(2).sum()
