@@ -1,13 +1,13 @@
 """nst_teach: neural style transfer as in Gatys, Ecker & Bethge (2015, 2016), small enough to read.
 
-image -> :mod:`~nst_teach.features` -> :mod:`~nst_teach.losses` -> :mod:`~nst_teach.optimize` -> image
+image -> :mod:`~nst_teach.features` -> :mod:`~nst_teach.losses` -> :mod:`~nst_teach.engine` -> image
 """
 
 from nst_teach.errors import ImageError, LayerError, NstTeachError, WeightsError
 from nst_teach.features import LAYER_INDEX, LAYER_NAMES, VGG19Features, layer_table, load_vgg19_features
 from nst_teach.images import load_image, resize, save_image, show_images, to_pil
 from nst_teach.losses import content_loss, gram_matrix, style_layer_loss, style_loss, total_loss, total_variation
-from nst_teach.optimize import (
+from nst_teach.engine import (
     CONTENT_LAYER,
     STYLE_LAYERS,
     Objective,

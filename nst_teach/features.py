@@ -114,9 +114,8 @@ def imagenet_checkpoint_path() -> Path:
 def _offline_message(cause: BaseException) -> str:
     path = imagenet_checkpoint_path()
     return (
-        f"the ImageNet VGG19 weights are not in the cache and could not be downloaded ({cause}).\n"
-        f"  expected file: {path.name}\n  cache folder:  {path.parent}\n"
-        "Ways out: connect to the internet once (run `nst-teach weights --download`); "
+        f"the ImageNet VGG19 weights are not in the cache and could not be downloaded ({cause}): "
+        f"expected {path.name} in {path.parent}. Ways out: connect to the internet once (run `nst-teach weights --download`); "
         f"or copy {path.name} into that folder; or pass a local file (--weights PATH); "
         "or choose random weights for a smoke run (--weights random), knowing the pictures will not look like the paper's."
     )

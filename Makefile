@@ -1,0 +1,33 @@
+# Two commands set up everything on a fresh machine (see README.md):
+#   make lab    create .venv if missing, install, open the lessons in JupyterLab
+#   make test   create .venv if missing, install, run every test (unit, CLI, notebooks, browser)
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup lab test browser students bench
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $@
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+# The end-to-end test drives Debian's Chromium; install it when it is missing and we can.
+browser:
+	@command -v chromium >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+test: $(STAMP) browser
+	$(PY) -m pytest
+
+students: $(STAMP)
+	$(PY) -m nst_teach.assignments
+
+bench: $(STAMP)
+	$(VENV)/bin/nst-teach bench

@@ -1,0 +1,184 @@
+"""The command line: a thin layer over the same functions the notebooks call.
+
+    nst-teach reconstruct IMAGE --layer conv4_2 -o out.png
+    nst-teach texture IMAGE --layers conv1_1,conv2_1,conv3_1 -o out.png
+    nst-teach transfer CONTENT STYLE -o out.png --metrics-json m.json
+    nst-teach weights [--download]
+    nst-teach bench [--quick]
+
+A user's mistake prints one line and exits with status 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+from nst_teach.errors import NstTeachError
+
+__all__ = ["main"]
+
+
+def _layers(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _parser() -> argparse.ArgumentParser:
+    from nst_teach.engine import CONTENT_LAYER, STYLE_LAYERS
+
+    common = argparse.ArgumentParser(add_help=False)
+    run = common.add_argument_group("run options (defaults are the paper's)")
+    run.add_argument("-o", "--output", type=Path, default=Path("out.png"), help="PNG to write (default: out.png)")
+    run.add_argument("--metrics-json", type=Path, help="also write the loss history and timings as JSON")
+    run.add_argument("--weights", default="imagenet", help="imagenet | random | PATH to a vgg19 state dict")
+    run.add_argument("--pooling", choices=("avg", "max"), default="avg", help="the paper uses avg (default)")
+    run.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs")
+    run.add_argument("--steps", type=int, default=300, help="optimisation steps (default 300)")
+    run.add_argument("--lr", type=float, help="step size (default: 1 for L-BFGS, 0.02 for Adam)")
+    run.add_argument("--size", type=int, default=512, help="longest side in pixels (default 512)")
+    run.add_argument("--init", default="noise", choices=("noise", "content", "style"),
+                     help="starting image (default: white noise, as in the paper)")
+    run.add_argument("--seed", type=int, default=0, help="seed for the noise and for random weights")
+    run.add_argument("--device", default="auto", help="auto | cpu | cuda | mps")
+    run.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
+                     help="the network's compute type; losses stay float32 (default: auto by device)")
+    run.add_argument("--tv", type=float, default=0.0, help="total-variation weight (default 0, as in the paper)")
+    run.add_argument("--normalize", action="store_true",
+                     help="the paper's network normalisation: mean activation 1 per filter on the input images")
+
+    parser = argparse.ArgumentParser(prog="nst-teach", description="Neural style transfer as in Gatys et al. (2016).")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("reconstruct", parents=[common], help="reconstruct a photo from one layer (Fig. 1, bottom)")
+    p.add_argument("image", type=Path)
+    p.add_argument("--layer", default=CONTENT_LAYER, help=f"content layer (default {CONTENT_LAYER})")
+
+    p = sub.add_parser("texture", parents=[common], help="synthesise a texture from noise (Fig. 1, top)")
+    p.add_argument("image", type=Path)
+    p.add_argument("--layers", type=_layers, default=list(STYLE_LAYERS),
+                   help=f"comma-separated style layers, w_l = 1/L each (default {','.join(STYLE_LAYERS)})")
+
+    p = sub.add_parser("transfer", parents=[common], help="paint CONTENT in the style of STYLE (Fig. 2, 3)")
+    p.add_argument("content", type=Path)
+    p.add_argument("style", type=Path)
+    p.add_argument("--alpha", type=float, default=1e-3, help="content weight (default 1e-3; alpha/beta = 1e-3)")
+    p.add_argument("--beta", type=float, default=1.0, help="style weight (default 1)")
+    p.add_argument("--content-layers", type=_layers, default=[CONTENT_LAYER])
+    p.add_argument("--style-layers", type=_layers, default=list(STYLE_LAYERS))
+    p.add_argument("--keep-style-scale", action="store_true",
+                   help="do not resize the style image to the content's size")
+
+    p = sub.add_parser("weights", help="where the ImageNet weights are cached; download them")
+    p.add_argument("--download", action="store_true", help="download them now (needs internet once)")
+
+    p = sub.add_parser("bench", help="benchmark the engine against a tutorial-style baseline")
+    p.add_argument("--quick", action="store_true", help="a tiny configuration, for tests")
+    p.add_argument("--sizes", type=lambda s: [int(v) for v in s.split(",")], help="long sides, e.g. 128,256,512")
+    p.add_argument("--tasks", type=_layers, help="reconstruct,texture,transfer")
+    p.add_argument("--steps", type=int, help="baseline L-BFGS steps")
+    p.add_argument("--out", type=Path, default=Path("benchmarks/results"), help="folder for results.md/.json")
+    p.add_argument("--device", default="auto")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    import torch
+
+    from nst_teach import engine, features, images
+    from nst_teach.precision import pick_device
+
+    if args.steps < 1:
+        raise NstTeachError(f"--steps must be at least 1, got {args.steps}")
+    if not 16 <= args.size <= 4096:
+        raise NstTeachError(f"--size must be between 16 and 4096 pixels, got {args.size} (the paper uses 512)")
+    device = pick_device(args.device)
+    load = [args.image] if args.command in ("reconstruct", "texture") else [args.content, args.style]
+    inputs = [images.load_image(path, args.size, device) for path in load]
+    encoder = features.load_vgg19_features(args.weights, pooling=args.pooling, seed=args.seed, device=device)
+    if encoder.is_random:
+        print("nst-teach: warning: RANDOM VGG19 weights: a smoke run, not the paper's pictures.", file=sys.stderr)
+    settings = engine.Settings(optimizer=args.optimizer, steps=args.steps, lr=args.lr, seed=args.seed,
+                               precision=args.precision, every=1)
+    if args.normalize:
+        encoder.normalize_activations(inputs)
+
+    from tqdm.auto import tqdm
+
+    with tqdm(total=args.steps, desc=args.command, unit="step", disable=None) as bar:
+        def callback(p: engine.Progress) -> None:
+            bar.update(p.step - bar.n)
+            bar.set_postfix(loss=f"{p.losses['total']:.4g}", refresh=False)
+
+        common = dict(callback=callback, init=args.init)
+        if args.command == "reconstruct":
+            result = engine.reconstruct_content(encoder, inputs[0], args.layer, settings, **common)
+        elif args.command == "texture":
+            result = engine.synthesize_texture(encoder, inputs[0], args.layers, settings, **common)
+        else:
+            result = engine.style_transfer(
+                encoder, inputs[0], inputs[1], settings, content_layers=args.content_layers,
+                style_layers=args.style_layers, alpha=args.alpha, beta=args.beta, tv_weight=args.tv,
+                keep_style_scale=args.keep_style_scale, **common)
+
+    note = {"Software": "nst-teach", "nst-teach:weights": encoder.weights, "nst-teach:task": args.command}
+    if encoder.is_random:
+        note["Comment"] = "Made with RANDOM VGG19 weights (a smoke run), not the ImageNet network of the paper."
+    try:
+        images.save_image(result.image, args.output, note)
+    except OSError as err:
+        raise NstTeachError(f"could not write {args.output} ({err}); choose another -o path") from err
+    if args.metrics_json:
+        metrics = {
+            "task": args.command, "status": result.status, "message": result.message,
+            "steps": result.steps, "seconds": round(result.seconds, 3), "device": str(device),
+            "weights": encoder.weights, "random_weights": encoder.is_random,
+            "final": result.losses, "history": result.history,
+            "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+            "torch": torch.__version__,
+        }
+        args.metrics_json.parent.mkdir(parents=True, exist_ok=True)
+        args.metrics_json.write_text(json.dumps(metrics, indent=1))
+    print(f"nst-teach: {result.message} in {result.seconds:.1f} s on {device}; wrote {args.output}")
+    return {"finished": 0, "stopped": 0, "interrupted": 130, "diverged": 1}[result.status]
+
+
+def _weights(args: argparse.Namespace) -> int:
+    from nst_teach.features import imagenet_checkpoint_path, load_vgg19_features
+
+    path = imagenet_checkpoint_path()
+    print(f"cache folder: {path.parent}  (set TORCH_HOME to move it)")
+    print(f"file:         {path.name}")
+    print(f"present:      {'yes, %.0f MB' % (path.stat().st_size / 1e6) if path.is_file() else 'no'}")
+    if args.download:
+        load_vgg19_features("imagenet", progress=True)
+        print(f"ok: the ImageNet weights are in {path}")
+    elif not path.is_file():
+        print("Run `nst-teach weights --download` once with internet, or copy the file into the cache folder.")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    started = time.perf_counter()
+    try:
+        if args.command == "weights":
+            return _weights(args)
+        if args.command == "bench":
+            from nst_teach.bench import main as bench_main
+
+            return bench_main(args)
+        return _run(args)
+    except NstTeachError as err:
+        print(f"nst-teach: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # outside the optimisation loop (which keeps its image)
+        print(f"nst-teach: interrupted after {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+import json
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from nst_teach.cli import main
+from nst_teach.data import paper_image
+from nst_teach.images import save_image
+
+
+@pytest.fixture(scope="module")
+def pictures(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pics")
+    content = save_image(paper_image("tubingen", 96).image, folder / "content.png")
+    style = save_image(paper_image("starry_night", 96).image, folder / "style.png")
+    return content, style
+
+
+def test_transfer_writes_png_and_metrics(pictures, tmp_path, capsys):
+    out, metrics = tmp_path / "out.png", tmp_path / "m.json"
+    code = main(["transfer", *map(str, pictures), "--weights", "random", "--size", "64", "--steps", "8",
+                 "-o", str(out), "--metrics-json", str(metrics)])
+    assert code == 0
+    image = Image.open(out)
+    assert image.size[0] == 64 or image.size[1] == 64
+    assert "RANDOM" in image.text["Comment"] and image.text["nst-teach:weights"].startswith("random")
+    m = json.loads(metrics.read_text())
+    assert m["steps"] == 8 and len(m["history"]) == 8 and m["device"] == "cpu"
+    assert m["weights"].startswith("random") and m["random_weights"] is True
+    assert {"content", "style", "total"} <= set(m["final"]) and m["seconds"] > 0
+    assert "RANDOM VGG19 weights" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["reconstruct", "--layer", "conv2_2"], ["texture", "--layers", "conv1_1,conv2_1"]])
+def test_reconstruct_and_texture(pictures, tmp_path, command):
+    out = tmp_path / "o.png"
+    argv = [command[0], str(pictures[0]), *command[1:], "--weights", "random", "--size", "48", "--steps", "3",
+            "-o", str(out)]
+    assert main(argv) == 0 and out.is_file()
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["transfer", "missing.jpg", "{style}"], "image not found"),
+        (["reconstruct", "{content}", "--layer", "conv9_9"], "unknown layer 'conv9_9'"),
+        (["texture", "{content}", "--layers", "conv1_1,bogus"], "unknown layer 'bogus'"),
+        (["reconstruct", "{notimage}"], "is not an image"),
+        (["reconstruct", "{content}", "--weights", "{notimage}"], "not a PyTorch checkpoint"),
+        (["reconstruct", "{content}", "--steps", "0"], "--steps"),
+        (["reconstruct", "{content}", "--size", "100000"], "--size"),
+        (["reconstruct", "{content}", "--device", "cuda:7"], "not available"),
+    ],
+)
+def test_user_mistakes_get_one_line_and_exit_2(pictures, tmp_path, capsys, args, needle):
+    notimage = tmp_path / "notes.png"
+    notimage.write_text("hi")
+    fill = {"content": pictures[0], "style": pictures[1], "notimage": notimage}
+    argv = [a.format(**fill) for a in args] + ["--weights", "random"] * ("--weights" not in args)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+    assert len([line for line in err.splitlines() if line.startswith("nst-teach: error")]) == 1
+
+
+def test_missing_imagenet_weights_offline(pictures, tmp_path, monkeypatch, capsys):
+    import torch
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setattr(torch.hub, "download_url_to_file",
+                        lambda *a, **k: (_ for _ in ()).throw(OSError("no network")))
+    assert main(["reconstruct", str(pictures[0]), "--steps", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "vgg19-dcbb9e9d.pth" in err and "--weights random" in err and "Traceback" not in err
+
+
+def test_weights_command_reports_the_cache(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    assert main(["weights"]) == 0
+    out = capsys.readouterr().out
+    assert str(tmp_path / "hub" / "checkpoints") in out and "present:      no" in out
+
+
+def test_python_dash_m_runs_the_cli_without_traceback(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "nst_teach", "reconstruct", str(tmp_path / "x.png"),
+                           "--weights", "random"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "image not found" in proc.stderr and "Traceback" not in proc.stderr

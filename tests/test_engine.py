@@ -1,0 +1,139 @@
+import math
+
+import pytest
+import torch
+
+from nst_teach import Objective, Settings, build_objective, optimize, reconstruct_content, resize
+from nst_teach import style_transfer, synthesize_texture
+from nst_teach.engine import initial_image
+
+
+def psnr(x, y):
+    return 10 * math.log10(1.0 / float(((x - y) ** 2).mean()))
+
+
+def test_low_layers_invert_nearly_exactly(encoder, photo):
+    # Fig. 1 (bottom row): reconstructions from conv1_2 and conv2_2 are almost perfect.
+    result = reconstruct_content(encoder, photo, ["conv1_2", "conv2_2"], Settings(steps=120))
+    assert result.status == "finished" and result.image.shape == (2, 3, *photo.shape[-2:])
+    for b in range(2):
+        assert psnr(result.image[b], photo[0]) > 30
+
+
+def test_texture_loss_drops_by_a_large_factor(encoder, texture):
+    result = synthesize_texture(encoder, texture, ["conv1_1", "conv2_1", "conv3_1"], Settings(steps=60))
+    assert result.history[-1]["style"] < result.history[0]["style"] / 1000
+    assert result.history[0]["content"] == 0
+
+
+def test_transfer_reduces_total_loss(encoder, photo, texture):
+    result = style_transfer(encoder, photo, texture, Settings(steps=40))
+    h = result.history
+    assert len(h) == 40 and {"content", "style", "total"} <= set(h[0])
+    assert h[-1]["total"] < h[0]["total"] / 20
+    assert result.losses["total"] == min(e["total"] for e in h)
+
+
+def test_adam_also_descends(encoder, texture):
+    result = synthesize_texture(encoder, texture, ["conv1_1"], Settings(optimizer="adam", steps=30, lr=0.05))
+    assert result.history[-1]["total"] < result.history[0]["total"] / 2
+
+
+def test_seed_makes_runs_repeatable(encoder, texture):
+    a, b = (synthesize_texture(encoder, texture, ["conv1_1"], Settings(steps=5, seed=7)) for _ in range(2))
+    assert torch.equal(a.image, b.image)
+    c = synthesize_texture(encoder, texture, ["conv1_1"], Settings(steps=5, seed=8))
+    assert not torch.equal(a.image, c.image)
+
+
+def test_initial_images(photo, texture):
+    shape = photo.shape
+    assert torch.equal(initial_image("content", shape, content=photo), photo)
+    assert initial_image("style", shape, style=texture).shape == shape
+    noise = initial_image("noise", shape, seed=1)
+    assert 0 <= noise.min() and noise.max() <= 1 and noise.std() > 0.2
+    with pytest.raises(ValueError, match="needs a style image"):
+        initial_image("style", shape)
+
+
+def test_style_is_resized_to_the_content_unless_kept(encoder, photo, texture, monkeypatch):
+    seen = {}
+    import nst_teach.engine as engine
+
+    real = engine.build_objective
+
+    def spy(enc, **kw):
+        seen["style"] = kw["style"].shape
+        return real(enc, **kw)
+
+    monkeypatch.setattr(engine, "build_objective", spy)
+    style_transfer(encoder, photo, texture, Settings(steps=1))
+    assert seen["style"][-2:] == photo.shape[-2:]
+    style_transfer(encoder, photo, texture, Settings(steps=1), keep_style_scale=True)
+    assert seen["style"][-2:] == texture.shape[-2:]
+
+
+def test_callback_every_k_steps(encoder, texture):
+    calls = []
+    synthesize_texture(encoder, texture, ["conv1_1"], Settings(steps=10, every=3), callback=calls.append)
+    assert [p.step for p in calls] == [3, 6, 9, 10]
+    assert calls[0].image.shape == texture.shape and "total" in calls[0].losses
+
+
+def test_interrupt_returns_the_best_image_so_far(encoder, texture):
+    snapshots = []
+
+    def interrupt(progress):
+        snapshots.append(progress.step)
+        if progress.step == 6:
+            raise KeyboardInterrupt
+
+    result = synthesize_texture(encoder, texture, ["conv1_1"], Settings(steps=50, every=1), callback=interrupt)
+    assert result.status == "interrupted" and "best image" in result.message
+    assert result.steps == 6 and snapshots[-1] == 6
+    assert result.losses["total"] < result.history[0]["total"]
+    # the returned image really is the best one: evaluating it gives (about) the best loss
+    objective = build_objective(encoder, style=texture, style_layers=["conv1_1"], alpha=0, beta=1)
+    with torch.no_grad():
+        again = objective.terms(encoder(result.image, objective.layers), result.image)["total"].item()
+    assert again == pytest.approx(result.losses["total"], rel=1e-3)
+
+
+def test_should_stop_ends_the_run(encoder, texture):
+    result = synthesize_texture(encoder, texture, ["conv1_1"], Settings(steps=50), should_stop=lambda: True)
+    assert result.status == "stopped" and result.steps == 1
+
+
+class NaNAfter(Objective):
+    def __init__(self, base: Objective, after: int):
+        super().__init__(**vars(base))
+        self.after, self.calls = after, 0
+
+    def terms(self, F, x):
+        self.calls += 1
+        out = super().terms(F, x)
+        if self.calls > self.after:
+            out["total"] = out["total"] * float("nan")
+        return out
+
+
+def test_nan_stops_with_a_clear_message_and_a_finite_image(encoder, texture):
+    objective = NaNAfter(build_objective(encoder, style=texture, style_layers=["conv1_1"], alpha=0, beta=1), 4)
+    result = optimize(encoder, objective, torch.rand_like(texture), Settings(steps=20))
+    assert result.status == "diverged"
+    assert "NaN" in result.message and "learning rate" in result.message
+    assert torch.isfinite(result.image).all() and result.steps == 4
+
+
+def test_clamp_always_keeps_pixels_in_range(encoder, texture):
+    objective = build_objective(encoder, style=texture, style_layers=["conv1_1"], alpha=0, beta=1)
+    seen = []
+    optimize(encoder, objective, torch.rand_like(texture), Settings(steps=5, clamp="always", every=1),
+             callback=lambda p: seen.append(p))
+    assert seen and all(0 <= p.image.min() and p.image.max() <= 1 for p in seen)
+
+
+def test_bfloat16_network_keeps_float32_losses(encoder, texture):
+    result = synthesize_texture(encoder, texture, ["conv1_1", "conv2_1"], Settings(steps=20, precision="bfloat16"))
+    assert result.image.dtype == torch.float32
+    assert result.history[-1]["total"] < result.history[0]["total"] / 10

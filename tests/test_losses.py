@@ -1,0 +1,85 @@
+import doctest
+
+import pytest
+import torch
+
+import nst_teach
+from nst_teach import content_loss, gram_matrix, losses, style_layer_loss, style_loss, total_loss, total_variation
+
+
+def test_gram_matrix_by_hand():
+    # One image, two channels, 1x3 positions: F = [[1, 2, 3], [0, 1, -1]].
+    F = torch.tensor([[[[1.0, 2.0, 3.0]], [[0.0, 1.0, -1.0]]]])
+    expected = torch.tensor([[[14.0, -1.0], [-1.0, 2.0]]])
+    assert torch.equal(gram_matrix(F), expected)
+
+
+def test_gram_matrix_is_per_image_in_a_batch():
+    F = torch.randn(3, 4, 5, 6)
+    G = gram_matrix(F)
+    assert G.shape == (3, 4, 4)
+    for b in range(3):
+        flat = F[b].reshape(4, 30)
+        torch.testing.assert_close(G[b], flat @ flat.T)
+
+
+def test_content_loss_by_hand():
+    F = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]])
+    P = torch.tensor([[[[0.0, 2.0], [1.0, 4.0]]]])
+    assert content_loss(F, P).item() == pytest.approx(0.5 * (1 + 0 + 4 + 0))
+
+
+def test_style_layer_loss_by_hand():
+    F = torch.tensor([[[[1.0, 2.0, 3.0]], [[0.0, 1.0, -1.0]]]])  # N = 2, M = 3
+    A = torch.zeros(1, 2, 2)
+    expected = (14.0**2 + 1 + 1 + 2.0**2) / (4 * 2**2 * 3**2)
+    assert style_layer_loss(F, A).item() == pytest.approx(expected)
+
+
+def test_style_loss_weights_layers():
+    F = {"a": torch.ones(1, 2, 2, 2), "b": torch.full((1, 3, 2, 2), 2.0)}
+    A = {"a": torch.zeros(1, 2, 2), "b": torch.zeros(1, 3, 3)}
+    w = {"a": 0.25, "b": 0.75}
+    expected = 0.25 * style_layer_loss(F["a"], A["a"]) + 0.75 * style_layer_loss(F["b"], A["b"])
+    torch.testing.assert_close(style_loss(F, A, w), expected)
+
+
+def test_total_loss_and_tv():
+    assert total_loss(torch.tensor(2.0), torch.tensor(3.0), 1e-3, 1.0).item() == pytest.approx(3.002)
+    x = torch.tensor([[[0.0, 1.0], [1.0, 3.0]]])  # dh: 1, 2 ; dw: 1, 2
+    assert total_variation(x).item() == pytest.approx(1 + 4 + 1 + 4)
+    assert total_variation(x.unsqueeze(0)).item() == total_variation(x).item()
+
+
+@pytest.mark.parametrize(
+    "fn, make_args",
+    [
+        (content_loss, lambda: (torch.randn(2, 3, 4, 5, dtype=torch.float64, requires_grad=True),
+                                torch.randn(2, 3, 4, 5, dtype=torch.float64))),
+        (style_layer_loss, lambda: (torch.randn(2, 3, 4, 5, dtype=torch.float64, requires_grad=True),
+                                    torch.randn(2, 3, 3, dtype=torch.float64))),
+        (gram_matrix, lambda: (torch.randn(2, 3, 4, 5, dtype=torch.float64, requires_grad=True),)),
+        (total_variation, lambda: (torch.randn(2, 3, 4, 5, dtype=torch.float64, requires_grad=True),)),
+    ],
+)
+def test_float64_gradients(fn, make_args):
+    torch.manual_seed(0)
+    assert torch.autograd.gradcheck(fn, make_args())
+
+
+def test_shape_errors_say_what_was_expected():
+    with pytest.raises(ValueError, match=r"\(B, N, H, W\)"):
+        gram_matrix(torch.ones(3, 4))
+    with pytest.raises(ValueError, match="same shape"):
+        content_loss(torch.ones(1, 2, 3, 3), torch.ones(1, 2, 3, 4))
+    with pytest.raises(ValueError, match="Gram matrix"):
+        style_layer_loss(torch.ones(1, 2, 3, 3), torch.ones(1, 3, 3))
+
+
+def test_importable_from_the_package_top():
+    assert nst_teach.gram_matrix is gram_matrix and nst_teach.content_loss is content_loss
+    assert nst_teach.style_layer_loss is style_layer_loss
+
+
+def test_docstring_examples():
+    assert doctest.testmod(losses, raise_on_error=True).attempted >= 3
