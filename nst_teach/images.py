@@ -19,7 +19,8 @@ from torch import Tensor
 
 from nst_teach.errors import ImageError
 
-__all__ = ["MAX_PIXELS", "ImageSource", "load_image", "resize", "save_image", "show_images", "to_pil"]
+__all__ = ["MAX_PIXELS", "ImageSource", "load_image", "resize", "save_image", "show_feature_maps", "show_images",
+           "to_pil"]
 
 ImageSource = Union[str, os.PathLike, Image.Image, np.ndarray, Tensor]
 
@@ -181,5 +182,22 @@ def show_images(images: Sequence[Tensor], titles: Sequence[str] | None = None, *
         label = (label + "\n" if label else "") + "RANDOM VGG19 WEIGHTS (not the paper's ImageNet network)"
     if label:
         fig.suptitle(label, fontsize=10, color="crimson" if random_weights else "black")
+    fig.tight_layout()
+    return fig
+
+
+def show_feature_maps(F: dict[str, Tensor], channels: int = 6, *, width: float = 1.6, random_weights: bool = False):
+    """A grid: one row per layer, the first ``channels`` feature maps of the first image, each scaled to [0, 1]."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(F), channels, figsize=(width * channels, width * len(F) + 0.5), squeeze=False)
+    for row, (name, maps) in enumerate(F.items()):
+        for col in range(channels):
+            m = maps[0, col].detach().float().cpu()
+            axes[row, col].imshow(((m - m.min()) / (m.max() - m.min() + 1e-8)).numpy(), cmap="viridis")
+            axes[row, col].set_xticks([]), axes[row, col].set_yticks([])
+        axes[row, 0].set_ylabel(f"{name}\n{tuple(maps.shape[1:])}", fontsize=8)
+    if random_weights:
+        fig.suptitle("RANDOM VGG19 WEIGHTS (not the paper's ImageNet network)", color="crimson", fontsize=10)
     fig.tight_layout()
     return fig

@@ -7,9 +7,6 @@ import os
 import pytest
 import torch
 
-# The notebooks' kernels inherit this: quick mode (small images, few steps, random weights).
-os.environ.setdefault("NST_TEACH_QUICK", "1")
-os.environ.setdefault("NST_TEACH_OFFLINE", "1")
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 from nst_teach import load_vgg19_features  # noqa: E402

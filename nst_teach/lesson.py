@@ -1,0 +1,67 @@
+"""Settings the lessons share: one switch for quick mode, sizes and steps by device.
+
+* ``NST_TEACH_QUICK=1`` (CI and the tests set it): small images, few steps,
+  random weights; every notebook runs in under a minute on 2 CPU cores.
+* Otherwise, on a GPU: the paper's 512 px and ImageNet weights; on a CPU a
+  smaller, stated size so that a lesson finishes in minutes.
+* ``NST_TEACH_WEIGHTS`` overrides the weights (``imagenet``, ``random`` or a path).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import torch
+
+from nst_teach.engine import Settings
+from nst_teach.features import Pooling, VGG19Features, load_vgg19_features
+from nst_teach.precision import pick_device
+
+__all__ = ["LessonConfig", "lesson_config"]
+
+
+@dataclass
+class LessonConfig:
+    quick: bool  # NST_TEACH_QUICK is set
+    device: torch.device
+    size: int  # longest side in pixels
+    steps: int  # optimisation steps per picture
+    weights: str  # "imagenet", "random" or a path
+    _encoders: dict[str, VGG19Features] = field(default_factory=dict, repr=False)
+
+    @property
+    def random_weights(self) -> bool:
+        return self.weights == "random"
+
+    def encoder(self, pooling: Pooling = "avg", weights: str | None = None) -> VGG19Features:
+        """The VGG19 encoder for these lessons (cached per pooling and weights)."""
+        weights = weights or self.weights
+        key = f"{weights}/{pooling}"
+        if key not in self._encoders:
+            self._encoders[key] = load_vgg19_features(weights, pooling=pooling, device=self.device)
+        return self._encoders[key]
+
+    def settings(self, **overrides) -> Settings:
+        """Engine settings with this lesson's step count (and any overrides)."""
+        return Settings(**{"steps": self.steps, **overrides})
+
+    def describe(self) -> str:
+        mode = "QUICK mode (NST_TEACH_QUICK=1)" if self.quick else "full mode"
+        note = " -- RANDOM weights: the pictures will not look like the paper's" if self.random_weights else ""
+        return f"{mode}: {self.size} px, {self.steps} steps, weights={self.weights}, device={self.device}{note}"
+
+
+def lesson_config(quick_size: int = 64, quick_steps: int = 25, cpu_size: int = 256, cpu_steps: int = 200,
+                  gpu_size: int = 512, gpu_steps: int = 500) -> LessonConfig:
+    """Read the environment once per notebook; each lesson may pass its own budgets."""
+    quick = os.environ.get("NST_TEACH_QUICK", "") not in ("", "0", "false", "False")
+    device = pick_device(os.environ.get("NST_TEACH_DEVICE"))
+    if quick:
+        size, steps = quick_size, quick_steps
+    elif device.type == "cpu":
+        size, steps = cpu_size, cpu_steps
+    else:
+        size, steps = gpu_size, gpu_steps
+    weights = os.environ.get("NST_TEACH_WEIGHTS") or ("random" if quick else "imagenet")
+    return LessonConfig(quick, device, size, steps, weights)

@@ -1,0 +1,150 @@
+"""An interactive style-transfer panel for JupyterLab (ipywidgets).
+
+The optimisation runs in a background thread so that the kernel stays free to
+receive the Stop button's click; the live image and loss plot are widgets that
+the thread updates. Stop ends the run and keeps the best image so far.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import traceback
+
+import ipywidgets as W
+from PIL import Image
+
+from nst_teach.data import CATALOGUE, FALLBACKS, paper_image
+from nst_teach.engine import CONTENT_LAYER, STYLE_LAYERS, Progress, Result, style_transfer
+from nst_teach.errors import NstTeachError
+from nst_teach.features import LAYER_NAMES
+from nst_teach.images import load_image
+from nst_teach.lesson import LessonConfig
+from nst_teach.live import render_progress
+
+__all__ = ["TransferPanel"]
+
+_CONTENTS = ["tubingen", "astronaut", "coffee", "chelsea"]
+_STYLES = ["starry_night", "shipwreck", "the_scream", "composition_vii", "woman_with_hat", "brick", "gravel", "grass"]
+_CONV = [name for name in LAYER_NAMES if name.startswith("conv")]
+
+
+class TransferPanel:
+    """Choose images, log10(alpha/beta), layers, size and steps; Run and Stop.
+
+    ``panel.widget`` is the box to display; ``panel.result`` the last result.
+    """
+
+    def __init__(self, config: LessonConfig) -> None:
+        self.config = config
+        self.result: Result | None = None
+        self.updates = 0  # how many times the live image changed
+        self._uploads: dict[str, bytes] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+        self.content = W.Dropdown(options=_CONTENTS, value="tubingen", description="content")
+        self.style = W.Dropdown(options=_STYLES, value="starry_night", description="style")
+        self.upload_content = W.FileUpload(accept="image/*", description="content...")
+        self.upload_style = W.FileUpload(accept="image/*", description="style...")
+        self.log_ratio = W.FloatSlider(value=-3.0, min=-6.0, max=0.0, step=0.5, description="log10 α/β",
+                                       continuous_update=False)
+        self.content_layer = W.Dropdown(options=_CONV, value=CONTENT_LAYER, description="content layer")
+        self.style_layers = W.SelectMultiple(options=_CONV, value=STYLE_LAYERS, rows=6, description="style layers")
+        self.size = W.IntSlider(value=config.size, min=32, max=1024, step=32, description="size (px)")
+        self.steps = W.IntSlider(value=config.steps, min=5, max=1000, step=5, description="steps")
+        self.run_button = W.Button(description="Run", button_style="success", icon="play")
+        self.stop_button = W.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
+        self.status = W.HTML(value=f"<i>{config.describe()}</i>")
+        self.image = W.Image(format="png", layout=W.Layout(max_width="420px"))
+        self.plot = W.Image(format="png", layout=W.Layout(max_width="520px"))
+        self.image.add_class("nst-live-image")
+        self.run_button.add_class("nst-run")
+        self.stop_button.add_class("nst-stop")
+
+        self.upload_content.observe(lambda change: self._add_upload(change, self.content), names="value")
+        self.upload_style.observe(lambda change: self._add_upload(change, self.style), names="value")
+        self.run_button.on_click(lambda _: self.run())
+        self.stop_button.on_click(lambda _: self.stop())
+
+        controls = W.VBox([W.HBox([self.content, self.upload_content]), W.HBox([self.style, self.upload_style]),
+                           self.log_ratio, self.content_layer, self.style_layers, self.size, self.steps,
+                           W.HBox([self.run_button, self.stop_button])])
+        self.widget = W.VBox([W.HBox([controls, self.image]), self.plot, self.status])
+        self.widget.add_class("nst-panel")
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    def _add_upload(self, change: dict, dropdown: W.Dropdown) -> None:
+        for item in change["new"]:
+            key = f"upload: {item['name']}"
+            self._uploads[key] = bytes(item["content"])
+            dropdown.options = [*dropdown.options, key] if key not in dropdown.options else dropdown.options
+            dropdown.value = key
+
+    def _load(self, name: str):
+        if name in self._uploads:
+            return load_image(Image.open(io.BytesIO(self._uploads[name])), self.size.value, self.config.device)
+        return paper_image(name, self.size.value, self.config.device).image
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def run(self, wait: bool = False) -> None:
+        """Start a run with the current controls (``wait=True`` blocks until it ends)."""
+        if self.running:
+            return
+        self._stop.clear()
+        self.run_button.disabled, self.stop_button.disabled = True, False
+        self.status.value = "starting..."
+        self._thread = threading.Thread(target=self._work, daemon=True)
+        self._thread.start()
+        if wait:
+            self._thread.join()
+
+    def stop(self) -> None:
+        """Ask the run to stop; it keeps the best image so far."""
+        self._stop.set()
+        self.status.value = "stopping..."
+
+    def _work(self) -> None:
+        history: list[dict[str, float]] = []
+        random_weights = self.config.random_weights
+
+        def show(progress: Progress) -> None:
+            history.append(progress.losses)
+            self.image.value = _png(progress.image)
+            self.plot.value = render_progress(progress.image[:0], history, "", random_weights=random_weights)
+            self.updates += 1
+            self.status.value = f"step {progress.step}/{progress.steps}, loss {progress.losses['total']:.4g}"
+
+        try:
+            encoder = self.config.encoder("avg")
+            content, style = self._load(self.content.value), self._load(self.style.value)
+            settings = self.config.settings(steps=self.steps.value, every=max(1, self.steps.value // 25))
+            result = style_transfer(encoder, content, style, settings, content_layers=[self.content_layer.value],
+                                    style_layers=list(self.style_layers.value) or list(STYLE_LAYERS),
+                                    alpha=10.0 ** self.log_ratio.value, beta=1.0, callback=show,
+                                    should_stop=self._stop.is_set)
+            self.result = result
+            self.image.value = _png(result.image)
+            note = " (RANDOM weights)" if random_weights else ""
+            self.status.value = f"<b>{result.status}</b>: {result.message}, {result.seconds:.1f} s{note}"
+        except NstTeachError as err:
+            self.status.value = f"<b style='color:crimson'>error</b>: {err}"
+        except Exception:  # show it in the panel: a thread's exception would vanish otherwise
+            self.status.value = f"<pre>{traceback.format_exc(limit=3)}</pre>"
+        finally:
+            self.run_button.disabled, self.stop_button.disabled = False, True
+
+
+def _png(image) -> bytes:
+    from nst_teach.images import to_pil
+
+    buffer = io.BytesIO()
+    to_pil(image).save(buffer, format="PNG")
+    return buffer.getvalue()
