@@ -126,5 +126,5 @@ def paper_image(name: str, size: int | None = None, device: torch.device | str =
         return Picture(image, name, f"{entry.title}. {entry.credit} ({entry.licence})", False)
     except ImageError as err:
         image = skimage_image(entry.fallback, size, device)
-        return Picture(image, entry.fallback,
-                       f"{FALLBACKS[entry.fallback]}, standing in for {entry.title} ({err})", True)
+        return Picture(image, entry.fallback, f"scikit-image's {entry.fallback!r} ({FALLBACKS[entry.fallback]}), "
+                       f"standing in for {entry.title}: {err}", True)
