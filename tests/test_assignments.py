@@ -1,0 +1,143 @@
+"""The classroom assignment: instructor sources, generated student versions, and the checks."""
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from nst_teach import checks, losses
+from nst_teach.assignments import generate, student_cell_source
+from nst_teach.engine import CONTENT_LAYER, STYLE_LAYERS
+
+ROOT = Path(__file__).resolve().parent.parent / "assignments"
+SOURCES = sorted((ROOT / "source").glob("*/*.ipynb"))
+
+
+def test_regenerating_reproduces_the_committed_student_versions(tmp_path):
+    written = generate(ROOT / "source", tmp_path)
+    assert written
+    for path in written:
+        committed = ROOT / "release" / path.relative_to(tmp_path)
+        assert path.read_text() == committed.read_text(), "run: make students"
+
+
+def test_no_solution_line_in_any_student_version():
+    for source in SOURCES:
+        student = (ROOT / "release" / source.relative_to(ROOT / "source")).read_text()
+        assert "BEGIN SOLUTION" not in student and "HIDDEN TESTS" not in student
+        for cell in json.loads(source.read_text())["cells"]:
+            text = "".join(cell["source"])
+            for region in re.findall(r"### BEGIN (?:SOLUTION|HIDDEN TESTS)\n(.*?)### END", text, re.S):
+                for line in region.splitlines():
+                    if len(line.strip()) > 12:  # skip trivial lines such as "return P, A"
+                        assert json.dumps(line.strip())[1:-1] not in student, line
+
+
+def test_stub_generation():
+    src = "def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n"
+    assert student_cell_source(src, "code") == "def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
+    assert student_cell_source("a\n### BEGIN HIDDEN TESTS\nassert 0\n### END HIDDEN TESTS\n", "code") == "a"
+    assert student_cell_source("### BEGIN SOLUTION\nanswer\n### END SOLUTION", "markdown") == "YOUR ANSWER HERE"
+
+
+def test_student_versions_run_top_to_bottom_and_report_todo():
+    from nbclient import NotebookClient
+    import nbformat
+
+    for source in SOURCES:
+        path = ROOT / "release" / source.relative_to(ROOT / "source")
+        nb = nbformat.read(path, as_version=4)
+        NotebookClient(nb, timeout=300, kernel_name="python3").execute()  # raises on any unhandled exception
+        out = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+        assert out.count("not implemented yet") >= 7 and "PASS" not in out.replace("PASS  ", "")
+        assert "0 of 7 exercises pass" in out
+
+
+def test_stored_expected_values_match_the_package():
+    fresh = checks.make_cases()
+    with np.load(checks.CASES_FILE) as stored:
+        assert set(stored.files) == set(fresh)
+        for key, value in fresh.items():
+            np.testing.assert_allclose(stored[key], value, rtol=1e-12, err_msg=key)
+
+
+def test_the_package_passes_its_own_checks(capsys):
+    assert checks.check_gram_matrix(losses.gram_matrix)
+    assert checks.check_content_loss(losses.content_loss)
+    assert checks.check_style_layer_loss(losses.style_layer_loss)
+    assert checks.check_style_loss(losses.style_loss)
+    assert checks.check_total_variation(losses.total_variation)
+    assert "PASS gram_matrix" in capsys.readouterr().out
+
+
+def _fails(check, fn, capsys, *needles):
+    assert check(fn) is False
+    out = capsys.readouterr().out
+    assert out.startswith("FAIL") or out.startswith("TODO"), out
+    for needle in needles:
+        assert needle in out, out
+    return out
+
+
+def test_missing_normalisation_of_the_style_loss(capsys):
+    def mistake(F, A):
+        return ((losses.gram_matrix(F) - A) ** 2).sum()
+    _fails(checks.check_style_layer_loss, mistake, capsys, "case 'single", "expected", "got", "1/(4 N_l^2 M_l^2)")
+
+
+def test_transposed_gram_matrix(capsys):
+    def mistake(F):
+        B, N, H, W = F.shape
+        F = F.reshape(B, N, H * W)
+        return F.transpose(1, 2) @ F
+    _fails(checks.check_gram_matrix, mistake, capsys, "transposed Gram")
+
+
+def test_missing_half_in_the_content_loss(capsys):
+    _fails(checks.check_content_loss, lambda F, P: ((F - P) ** 2).sum(), capsys, "1/2")
+
+
+def test_mean_instead_of_sum(capsys):
+    _fails(checks.check_content_loss, lambda F, P: 0.5 * ((F - P) ** 2).mean(), capsys, "mean where the paper has a sum")
+    _fails(checks.check_total_variation, lambda x: ((x[..., 1:, :] - x[..., :-1, :]) ** 2).mean()
+           + ((x[..., :, 1:] - x[..., :, :-1]) ** 2).mean(), capsys, "expected")
+
+
+def test_wrong_layer(capsys):
+    def mistake(encoder, content, style):
+        with torch.no_grad():
+            P = {CONTENT_LAYER: encoder(content, ["conv4_1"])["conv4_1"]}
+            A = {l: losses.gram_matrix(f) for l, f in encoder(style, list(STYLE_LAYERS)).items()}
+        return P, A
+    _fails(checks.check_compute_targets, mistake, capsys, "conv4_1", "wrong layer")
+
+
+def test_forgetting_to_detach_the_targets(capsys):
+    def mistake(encoder, content, style):
+        P = encoder(content, [CONTENT_LAYER])
+        A = {l: losses.gram_matrix(f) for l, f in encoder(style, list(STYLE_LAYERS)).items()}
+        return P, A
+    _fails(checks.check_compute_targets, mistake, capsys, "detach")
+
+
+def test_forgetting_zero_grad_in_the_closure(capsys):
+    def mistake(encoder, x, optimizer, P, A, alpha, beta):
+        def closure():
+            F = encoder(x, [CONTENT_LAYER, *STYLE_LAYERS])
+            w = {l: 0.2 for l in STYLE_LAYERS}
+            loss = alpha * losses.content_loss(F[CONTENT_LAYER], P[CONTENT_LAYER]) + beta * losses.style_loss(F, A, w)
+            loss.backward()
+            return loss
+        return optimizer.step(closure)
+    _fails(checks.check_transfer_step, mistake, capsys, "zero_grad")
+
+
+def test_a_stub_reports_not_implemented_and_a_crash_is_reported(capsys):
+    def stub(F):
+        raise NotImplementedError()
+    assert checks.check_gram_matrix(stub) is False
+    assert "not implemented yet" in capsys.readouterr().out
+    _fails(checks.check_gram_matrix, lambda F: F.reshape(-1) @ F, capsys, "raised RuntimeError")
