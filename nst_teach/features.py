@@ -26,7 +26,8 @@ from typing import Iterable, Literal, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
-from torchvision.models import VGG19_Weights, vgg19
+from torchvision.models import VGG19_Weights
+from torchvision.models.vgg import cfgs, make_layers
 
 from nst_teach.errors import LayerError, WeightsError
 
@@ -154,6 +155,11 @@ def _features_state(state: Mapping[str, Tensor], source: str) -> dict[str, Tenso
     return {k: state[k] for k in expected}
 
 
+def vgg19_features_module() -> nn.Sequential:
+    """torchvision's ``vgg19().features`` (configuration "E"), built without the 500 MB classifier."""
+    return make_layers(cfgs["E"], batch_norm=False)
+
+
 class VGG19Features(nn.Module):
     """VGG19's convolutional part; ``forward(image, layers)`` returns ``{name: F_l}``.
 
@@ -252,7 +258,7 @@ def load_vgg19_features(
     """
     if pooling not in ("max", "avg"):
         raise ValueError(f"pooling must be 'max' or 'avg', got {pooling!r}")
-    model = vgg19(weights=None, init_weights=False).features
+    model = vgg19_features_module()
     if str(weights) == "random":
         generator = torch.Generator().manual_seed(seed)
         for module in model:

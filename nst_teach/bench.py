@@ -1,0 +1,359 @@
+"""Benchmark: the engine against a straightforward, tutorial-style implementation.
+
+    nst-teach bench                       # 128, 256, 512 px; all three tasks
+    nst-teach bench --quick               # a tiny configuration (the tests run this)
+
+Every contender gets the same random VGG19 state dict (saved once, passed as a
+path), the same images, alpha, beta and layers. Each (contender, task, size)
+runs in its own process so that its peak resident memory is its own.
+
+Measured:
+
+* seconds per step (one loss-and-gradient evaluation);
+* peak memory (resident set on CPU, allocated memory on CUDA);
+* the wall time to reach the loss the *baseline* reaches after N L-BFGS steps,
+  every loss evaluated in float32 with the paper's definitions;
+* the final float32 loss of the engine's default settings against a float32
+  run of the engine (quality must stay within 2 %);
+* the machine's matmul peak and the network's FLOPs, hence the fraction of peak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+__all__ = ["conv_flops", "main", "matmul_peak_gflops", "run_contender"]
+
+TASKS = ("reconstruct", "texture", "transfer")
+
+
+# --------------------------------------------------------------------------- FLOPs and peak
+
+def conv_flops(height: int, width: int, deepest: str) -> float:
+    """FLOPs of one forward plus backward-to-the-input pass of VGG19 up to ``deepest``.
+
+    A 3x3 conv costs ``2 * C_in * C_out * 9 * H * W`` forward; the backward
+    pass to the input (the weights are frozen) costs the same again.
+    """
+    from nst_teach.features import LAYER_INDEX, layer_table
+
+    flops, c_in = 0.0, 3
+    for row in layer_table(height, width)[: LAYER_INDEX[deepest] + 1]:
+        if row["kind"] == "conv":
+            flops += 2.0 * c_in * int(row["N_l"]) * 9 * int(row["M_l"])
+            c_in = int(row["N_l"])
+    return 2.0 * flops
+
+
+def matmul_peak_gflops(dtype: torch.dtype, device: torch.device, n: int = 2048, repeats: int = 5) -> float:
+    """Measured matmul throughput, the best of ``repeats``."""
+    a = torch.randn(n, n, device=device).to(dtype)
+    b = torch.randn(n, n, device=device).to(dtype)
+    best = float("inf")
+    for _ in range(repeats + 1):
+        _sync(device)
+        start = time.perf_counter()
+        a @ b
+        _sync(device)
+        best = min(best, time.perf_counter() - start)
+    return 2.0 * n**3 / best / 1e9
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+# --------------------------------------------------------------------------- the workloads
+
+@dataclass
+class Workload:
+    task: str
+    size: int
+    content_layers: dict[str, float]
+    style_layers: dict[str, float]
+    alpha: float
+    beta: float
+
+    @property
+    def deepest(self) -> str:
+        from nst_teach.features import LAYER_INDEX
+
+        return max([*self.content_layers, *self.style_layers], key=LAYER_INDEX.__getitem__)
+
+
+def workload(task: str, size: int) -> Workload:
+    from nst_teach.engine import CONTENT_LAYER, STYLE_LAYERS
+
+    style = {l: 1 / len(STYLE_LAYERS) for l in STYLE_LAYERS}
+    if task == "reconstruct":
+        return Workload(task, size, {CONTENT_LAYER: 1.0}, {}, 1.0, 0.0)
+    if task == "texture":
+        return Workload(task, size, {}, style, 0.0, 1.0)
+    return Workload(task, size, {CONTENT_LAYER: 1.0}, style, 1e-3, 1.0)
+
+
+def _images(size: int, device: torch.device) -> tuple[Tensor, Tensor]:
+    from nst_teach.data import paper_image
+
+    content = paper_image("tubingen", size, device).image
+    style = paper_image("starry_night", size, device).image
+    return content, torch.nn.functional.interpolate(style, size=content.shape[-2:], mode="bilinear",
+                                                    antialias=True).clamp(0, 1)
+
+
+def _reference_loss(encoder, wl: Workload, content: Tensor, style: Tensor):
+    """f(x): the total loss in float32 with the paper's definitions (the package's own)."""
+    from nst_teach.engine import build_objective
+
+    objective = build_objective(encoder, content=content if wl.content_layers else None,
+                                style=style if wl.style_layers else None, content_layers=wl.content_layers,
+                                style_layers=wl.style_layers, alpha=wl.alpha, beta=wl.beta)
+
+    @torch.no_grad()
+    def f(x: Tensor) -> float:
+        return float(objective.terms(encoder(x.float(), objective.layers), x)["total"])
+
+    return objective, f
+
+
+# --------------------------------------------------------------------------- the baseline
+
+def _baseline(weights: str, wl: Workload, content: Tensor, style: Tensor, steps: int, device: torch.device):
+    """The tutorial way: the network up to the deepest layer, float32, L-BFGS, clamp every step.
+
+    Written out here on purpose (not the engine), with sensible settings:
+    lr 1, history 100, 20 iterations per ``step`` call, tolerances off, and
+    the loss divided by its starting value so that L-BFGS is well scaled.
+    """
+    from nst_teach.features import LAYER_INDEX, _features_state, _file_state_dict, vgg19_features_module
+
+    net = vgg19_features_module()[: LAYER_INDEX[wl.deepest] + 1]
+    net.load_state_dict(_features_state(_file_state_dict(Path(weights)), weights), strict=False)
+    for i, m in enumerate(net):
+        if isinstance(m, torch.nn.ReLU):
+            net[i] = torch.nn.ReLU(inplace=False)
+        if isinstance(m, torch.nn.MaxPool2d):
+            net[i] = torch.nn.AvgPool2d(2, 2)
+    net = net.to(device).eval().requires_grad_(False)
+    mean = torch.tensor([0.485, 0.456, 0.406], device=device).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225], device=device).view(1, 3, 1, 1)
+    wanted = {LAYER_INDEX[n]: n for n in [*wl.content_layers, *wl.style_layers]}
+
+    def features(x):
+        out, h = {}, (x - mean) / std
+        for i, layer in enumerate(net):
+            h = layer(h)
+            if i in wanted:
+                out[wanted[i]] = h
+        return out
+
+    def gram(F):
+        B, N, H, W = F.shape
+        F = F.view(B, N, H * W)
+        return torch.bmm(F, F.transpose(1, 2))
+
+    with torch.no_grad():
+        P = {n: f for n, f in features(content).items() if n in wl.content_layers}
+        A = {n: gram(f) for n, f in features(style).items() if n in wl.style_layers}
+
+    def loss_of(x):
+        F = features(x)
+        total = x.new_zeros(())
+        for n, w in wl.content_layers.items():
+            total = total + wl.alpha * w * 0.5 * (F[n] - P[n]).pow(2).sum()
+        for n, w in wl.style_layers.items():
+            _, N, H, W = F[n].shape
+            total = total + wl.beta * w * (gram(F[n]) - A[n]).pow(2).sum() / (4 * N**2 * (H * W) ** 2)
+        return total
+
+    x = torch.rand(content.shape, generator=torch.Generator().manual_seed(0)).to(device).requires_grad_(True)
+    optimizer = torch.optim.LBFGS([x], lr=1.0, max_iter=20, history_size=100, tolerance_grad=0.0,
+                                  tolerance_change=0.0)
+    scale = float(loss_of(x).detach())
+    evaluations = 0
+    trace: list[tuple[float, Tensor]] = []
+    _sync(device)
+    start = time.perf_counter()
+
+    def closure():
+        nonlocal evaluations
+        with torch.no_grad():
+            x.clamp_(0, 1)
+        optimizer.zero_grad()
+        loss = loss_of(x) / scale
+        loss.backward()
+        evaluations += 1
+        return loss
+
+    while evaluations < steps:
+        optimizer.param_groups[0]["max_iter"] = min(20, steps - evaluations)
+        optimizer.step(closure)
+        with torch.no_grad():
+            x.clamp_(0, 1)
+        _sync(device)
+        trace.append((time.perf_counter() - start, x.detach().clone()))
+    return x.detach(), time.perf_counter() - start, evaluations, trace
+
+
+# --------------------------------------------------------------------------- one contender
+
+def run_contender(config: dict) -> dict:
+    """Run one (contender, task, size) and return its measurements (called in a fresh process)."""
+    from nst_teach import engine
+    from nst_teach.features import load_vgg19_features
+    from nst_teach.precision import pick_device
+
+    device = pick_device(config["device"])
+    torch.manual_seed(0)
+    wl = workload(config["task"], config["size"])
+    content, style = _images(config["size"], device)
+    encoder = load_vgg19_features(config["weights"], pooling="avg", device=device)
+    objective, f32_loss = _reference_loss(encoder, wl, content, style)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    steps = config["steps"]
+
+    if config["contender"] == "baseline":
+        x, seconds, evaluations, trace = _baseline(config["weights"], wl, content, style, steps, device)
+        curve = [(t, f32_loss(img)) for t, img in trace]
+    else:
+        settings = engine.Settings(steps=steps, **config.get("settings", {}), every=max(1, steps // 50))
+        snapshots: list[tuple[float, Tensor]] = []
+        x0 = engine.initial_image("noise", content.shape, seed=0, device=device)
+        _sync(device)
+        result = engine.optimize(encoder, objective, x0, settings,
+                                 callback=lambda p: snapshots.append((p.seconds, p.image.clone())))
+        x, seconds, evaluations = result.image, result.seconds, result.steps
+        curve = [(t, f32_loss(img)) for t, img in snapshots]
+    out = {
+        **{k: v for k, v in config.items() if k != "weights"},
+        "seconds": seconds, "evaluations": evaluations, "seconds_per_step": seconds / max(evaluations, 1),
+        "final_loss_f32": f32_loss(x), "curve": curve,
+        "peak_memory_mb": (torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda"
+                           else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "device_name": torch.cuda.get_device_name() if device.type == "cuda" else platform.processor() or "cpu",
+        "flops_per_step": conv_flops(*content.shape[-2:], wl.deepest),
+    }
+    return out
+
+
+def _in_subprocess(config: dict) -> dict:
+    proc = subprocess.run([sys.executable, "-m", "nst_teach.bench", "--worker", json.dumps(config)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark worker failed for {config['contender']}: {proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _time_to(curve: list[list[float]], target: float) -> float | None:
+    for t, loss in curve:
+        if loss <= target:
+            return t
+    return None
+
+
+# --------------------------------------------------------------------------- the report
+
+CONTENDERS = {
+    # name -> engine settings; "baseline" is the tutorial implementation above
+    "engine float32": {"precision": "float32"},
+    "engine default": {},
+}
+
+
+def run(sizes: list[int], tasks: list[str], steps: int, device_name: str, out: Path, engine_steps: int | None = None,
+        log=print) -> dict:
+    from nst_teach.precision import pick_device, resolve_precision
+
+    device = pick_device(device_name)
+    out.mkdir(parents=True, exist_ok=True)
+    default_dtype = resolve_precision("auto", device) or torch.float32
+    peaks = {str(dt).replace("torch.", ""): matmul_peak_gflops(dt, device) for dt in (torch.float32, torch.bfloat16)}
+    log(f"matmul peak on {device}: " + ", ".join(f"{k} {v:.0f} GFLOPS" for k, v in peaks.items()))
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        from nst_teach.features import load_vgg19_features
+
+        weights = str(Path(tmp) / "vgg19-random.pth")
+        state = load_vgg19_features("random", seed=0).layers.state_dict()
+        torch.save({f"features.{k}": v for k, v in state.items()}, weights)
+        for size in sizes:
+            for task in tasks:
+                base = {"task": task, "size": size, "device": str(device), "weights": weights}
+                baseline = _in_subprocess({**base, "contender": "baseline", "steps": steps})
+                target = baseline["final_loss_f32"]
+                results = {"baseline": baseline}
+                for name, settings in CONTENDERS.items():
+                    results[name] = _in_subprocess({**base, "contender": name, "settings": settings,
+                                                    "steps": engine_steps or (3 * steps) // 2})
+                for name, r in results.items():
+                    reached = _time_to(r["curve"], target * (1 + 1e-6)) if name != "baseline" else r["seconds"]
+                    row = {"task": task, "size": size, "contender": name,
+                           "s_per_step": r["seconds_per_step"], "peak_mb": r["peak_memory_mb"],
+                           "time_to_baseline_loss_s": reached, "baseline_s": baseline["seconds"],
+                           "speedup": (baseline["seconds"] / reached) if reached else None,
+                           "final_loss_f32": r["final_loss_f32"],
+                           "quality_vs_f32": r["final_loss_f32"] / results["engine float32"]["final_loss_f32"],
+                           "gflop_per_step": r["flops_per_step"] / 1e9,
+                           "gflops": r["flops_per_step"] / r["seconds_per_step"] / 1e9}
+                    peak = peaks["bfloat16" if name == "engine default" and default_dtype == torch.bfloat16
+                                 else "float32"]
+                    row["fraction_of_peak"] = row["gflops"] / peak
+                    rows.append(row)
+                    log(_row_md(row))
+    report = {"device": str(device), "device_name": rows and results["baseline"]["device_name"],
+              "torch": torch.__version__, "threads": torch.get_num_threads(), "matmul_peak_gflops": peaks,
+              "default_precision": str(default_dtype).replace("torch.", ""), "baseline_steps": steps, "rows": rows}
+    (out / "results.json").write_text(json.dumps(report, indent=1))
+    (out / "results.md").write_text(_markdown(report))
+    return report
+
+
+_HEADER = ("| task | px | contender | s/step | peak MB | time to baseline loss (s) | speed-up | "
+           "final loss / float32 engine | GFLOP/step | GFLOPS | of peak |\n" + "|---" * 11 + "|\n")
+
+
+def _row_md(r: dict) -> str:
+    reached = f"{r['time_to_baseline_loss_s']:.2f}" if r["time_to_baseline_loss_s"] is not None else "not reached"
+    speedup = f"{r['speedup']:.2f}x" if r["speedup"] else "-"
+    return (f"| {r['task']} | {r['size']} | {r['contender']} | {r['s_per_step']:.3f} | {r['peak_mb']:.0f} | "
+            f"{reached} | {speedup} | {r['quality_vs_f32']:.4f} | {r['gflop_per_step']:.1f} | {r['gflops']:.0f} | "
+            f"{r['fraction_of_peak']:.0%} |")
+
+
+def _markdown(report: dict) -> str:
+    peaks = ", ".join(f"{k} {v:.0f} GFLOPS" for k, v in report["matmul_peak_gflops"].items())
+    head = (f"# nst-teach benchmark\n\nDevice: {report['device']} ({report['device_name']}), torch {report['torch']}, "
+            f"{report['threads']} threads. Matmul peak: {peaks}. Engine default precision: "
+            f"{report['default_precision']}. Baseline: {report['baseline_steps']} L-BFGS evaluations.\n\n")
+    return head + _HEADER + "\n".join(_row_md(r) for r in report["rows"]) + "\n"
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.quick:
+        sizes, tasks, steps = args.sizes or [48], args.tasks or ["transfer"], args.steps or 4
+    else:
+        sizes, tasks, steps = args.sizes or [128, 256, 512], args.tasks or list(TASKS), args.steps or 100
+    report = run(sizes, tasks, steps, args.device, args.out)
+    print(f"wrote {args.out / 'results.md'} and results.json ({len(report['rows'])} rows)")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--worker":
+        torch.set_num_threads(int(os.environ.get("NST_TEACH_THREADS", torch.get_num_threads())))
+        print(json.dumps(run_contender(json.loads(sys.argv[2]))))
