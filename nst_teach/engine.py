@@ -160,8 +160,9 @@ class Settings:
     line_search: bool = False  # strong-Wolfe line search: steadier, but 1-3 more evaluations a step
     seed: int = 0  # for the white-noise init
     clamp: Literal["end", "always"] = "end"  # keep pixels in [0, 1] after every step, or only at the end
-    precision: Literal["auto", "float32", "bfloat16"] = "float32"  # the network's compute type
-    channels_last: bool = False  # memory layout for the convolutions
+    precision: Literal["auto", "float32", "bfloat16"] = "auto"  # network compute type; auto: bf16 where fast
+    float32_tail: float = 0.25  # with bfloat16: the last quarter of the steps in float32, to refine
+    channels_last: bool = True  # NHWC layout for the convolutions (faster with oneDNN and cuDNN)
     every: int = 10  # call the callback every `every` steps
 
 
@@ -236,9 +237,9 @@ def optimize(
     or inf loss ends it with the last finite image and a message saying why.
     """
     s = settings or Settings()
-    x = x0.detach().clone().float().requires_grad_(True)
+    x = x0.detach().clone().float().contiguous().requires_grad_(True)  # L-BFGS needs a flat view of x
     if s.channels_last:
-        x = x.detach().contiguous(memory_format=torch.channels_last).requires_grad_(True)
+        encoder.to(memory_format=torch.channels_last)
     if s.optimizer == "lbfgs":
         opt: torch.optim.Optimizer = torch.optim.LBFGS(
             [x], lr=s.lr or 1.0, max_iter=1, history_size=s.history_size, tolerance_grad=0.0,
@@ -262,8 +263,8 @@ def optimize(
     def closure() -> Tensor:
         nonlocal evaluations, scale
         opt.zero_grad(set_to_none=True)
-        with autocast_dtype(x.device, s.precision):
-            F = encoder(x, layers)
+        with autocast_dtype(x.device, s.precision if step <= low_precision_steps else "float32"):
+            F = encoder(x.contiguous(memory_format=torch.channels_last) if s.channels_last else x, layers)
         terms = {k: v for k, v in objective.terms(F, x).items()}
         values = {k: float(v.detach()) for k, v in terms.items()}
         if not math.isfinite(values["total"]):
@@ -280,6 +281,7 @@ def optimize(
 
     status, message = "finished", f"finished {s.steps} steps"
     step = 0
+    low_precision_steps = s.steps - round(s.float32_tail * s.steps)
     try:
         for step in range(1, s.steps + 1):
             evaluations = len(history)

@@ -169,7 +169,8 @@ def show_images(images: Sequence[Tensor], titles: Sequence[str] | None = None, *
     nrows = -(-n // ncols)
     first = images[0]
     aspect = first.shape[-2] / first.shape[-1]
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, width * aspect * nrows + 0.6), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, width * aspect * nrows + 0.8), squeeze=False,
+                             layout="constrained")
     for ax in axes.flat:
         ax.axis("off")
     for i, image in enumerate(images):
@@ -182,7 +183,6 @@ def show_images(images: Sequence[Tensor], titles: Sequence[str] | None = None, *
         label = (label + "\n" if label else "") + "RANDOM VGG19 WEIGHTS (not the paper's ImageNet network)"
     if label:
         fig.suptitle(label, fontsize=10, color="crimson" if random_weights else "black")
-    fig.tight_layout()
     return fig
 
 
@@ -190,7 +190,8 @@ def show_feature_maps(F: dict[str, Tensor], channels: int = 6, *, width: float =
     """A grid: one row per layer, the first ``channels`` feature maps of the first image, each scaled to [0, 1]."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(len(F), channels, figsize=(width * channels, width * len(F) + 0.5), squeeze=False)
+    fig, axes = plt.subplots(len(F), channels, figsize=(width * channels, width * len(F) + 0.5), squeeze=False,
+                             layout="constrained")
     for row, (name, maps) in enumerate(F.items()):
         for col in range(channels):
             m = maps[0, col].detach().float().cpu()
@@ -199,5 +200,4 @@ def show_feature_maps(F: dict[str, Tensor], channels: int = 6, *, width: float =
         axes[row, 0].set_ylabel(f"{name}\n{tuple(maps.shape[1:])}", fontsize=8)
     if random_weights:
         fig.suptitle("RANDOM VGG19 WEIGHTS (not the paper's ImageNet network)", color="crimson", fontsize=10)
-    fig.tight_layout()
     return fig
