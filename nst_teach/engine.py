@@ -137,7 +137,7 @@ def build_objective(
 
 def _as_weights(layers: Mapping[str, LayerWeight] | Sequence[str]) -> dict[str, LayerWeight]:
     if isinstance(layers, Mapping):
-        check_layers(layers)
+        check_layers(layers) if layers else None
         return dict(layers)
     names = list(layers)
     check_layers(names) if names else None

@@ -46,7 +46,7 @@ def render_progress(images, history: Sequence[dict[str, float]], title: str = ""
         for key in ("total", "content", "style", "tv"):
             values = [h.get(key, 0.0) for h in history]
             if any(v > 0 for v in values):
-                ax.semilogy(x, [max(v, 1e-30) for v in values], label=key, lw=1.2)
+                ax.semilogy(x, [max(v, 1e-30) for v in values], label=key, lw=1.2, marker="." if len(x) < 20 else None)
         ax.legend(fontsize=7, loc="upper right")
     ax.set_xlabel("step", fontsize=8)
     ax.set_title("loss", fontsize=9)

@@ -56,9 +56,10 @@ class TransferPanel:
         self.run_button = W.Button(description="Run", button_style="success", icon="play")
         self.stop_button = W.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
         self.status = W.HTML(value=f"<i>{config.describe()}</i>")
-        self.image = W.Image(format="png", layout=W.Layout(max_width="420px"))
-        self.plot = W.Image(format="png", layout=W.Layout(max_width="520px"))
+        self.image = W.Image(format="png", layout=W.Layout(width="360px", min_width="360px", object_fit="contain"))
+        self.plot = W.Image(format="png", layout=W.Layout(width="480px", object_fit="contain"))
         self.image.add_class("nst-live-image")
+        self.plot.add_class("nst-loss-plot")
         self.run_button.add_class("nst-run")
         self.stop_button.add_class("nst-stop")
 
@@ -125,7 +126,7 @@ class TransferPanel:
         try:
             encoder = self.config.encoder("avg")
             content, style = self._load(self.content.value), self._load(self.style.value)
-            settings = self.config.settings(steps=self.steps.value, every=max(1, self.steps.value // 25))
+            settings = self.config.settings(steps=self.steps.value, every=max(1, self.steps.value // 50))
             result = style_transfer(encoder, content, style, settings, content_layers=[self.content_layer.value],
                                     style_layers=list(self.style_layers.value) or list(STYLE_LAYERS),
                                     alpha=10.0 ** self.log_ratio.value, beta=1.0, callback=show,
