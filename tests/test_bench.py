@@ -1,0 +1,25 @@
+import json
+
+import pytest
+
+from nst_teach.bench import conv_flops
+from nst_teach.cli import main
+
+
+def test_flops_match_the_hand_count():
+    # VGG19 up to conv5_1 at 512 px: about 189 GFLOP forward, the same again backward to the input.
+    assert conv_flops(512, 512, "conv5_1") / 1e9 == pytest.approx(378, rel=0.01)
+    assert conv_flops(64, 64, "conv1_1") == 2 * 2 * 3 * 64 * 9 * 64 * 64
+
+
+def test_benchmark_runs_tiny_and_writes_its_table(tmp_path, capsys):
+    assert main(["bench", "--quick", "--out", str(tmp_path)]) == 0
+    table = (tmp_path / "results.md").read_text()
+    report = json.loads((tmp_path / "results.json").read_text())
+    assert "| task | px | contender |" in table and "baseline" in table and "engine default" in table
+    assert {"float32", "bfloat16"} <= set(report["matmul_peak_gflops"])
+    contenders = {r["contender"] for r in report["rows"]}
+    assert contenders == {"baseline", "engine float32", "engine default"}
+    for row in report["rows"]:
+        assert row["s_per_step"] > 0 and row["peak_mb"] > 0 and row["gflop_per_step"] > 0
+        assert row["final_loss_f32"] > 0
