@@ -5,6 +5,7 @@ import torch
 
 from nst_teach import Objective, Settings, build_objective, optimize, reconstruct_content, resize
 from nst_teach import style_transfer, synthesize_texture
+from nst_teach.data import paper_image
 from nst_teach.engine import initial_image
 
 
@@ -125,12 +126,27 @@ def test_nan_stops_with_a_clear_message_and_a_finite_image(encoder, texture):
     assert torch.isfinite(result.image).all() and result.steps == 4
 
 
-def test_clamp_always_keeps_pixels_in_range(encoder, texture):
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_pixels_stay_in_the_unit_box(encoder, texture, optimizer):
     objective = build_objective(encoder, style=texture, style_layers=["conv1_1"], alpha=0, beta=1)
     seen = []
-    optimize(encoder, objective, torch.rand_like(texture), Settings(steps=5, clamp="always", every=1),
-             callback=lambda p: seen.append(p))
-    assert seen and all(0 <= p.image.min() and p.image.max() <= 1 for p in seen)
+    result = optimize(encoder, objective, torch.rand_like(texture), Settings(optimizer=optimizer, steps=8, every=1),
+                      callback=seen.append)
+    assert len(seen) == 8 and result.steps == 8
+    assert all(0 <= p.image.min() and p.image.max() <= 1 for p in seen)
+
+
+def test_bounds_beat_clamping_at_the_end(encoder, photo):
+    """L-BFGS-B keeps x in [0, 1]; the loss it reports is the loss of the image it returns."""
+    grass = paper_image("grass", 64).image
+    content = resize(photo, 64)
+    grass = resize(grass, tuple(content.shape[-2:]))
+    result = style_transfer(encoder, content, grass, Settings(steps=30))
+    objective = build_objective(encoder, content=content, style=grass, content_layers=["conv4_2"],
+                                style_layers=["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"], alpha=1e-3)
+    with torch.no_grad():
+        again = objective.terms(encoder(result.image, objective.layers), result.image)["total"].item()
+    assert again == pytest.approx(result.losses["total"], rel=1e-3)
 
 
 def test_bfloat16_network_keeps_float32_losses(encoder, texture):
