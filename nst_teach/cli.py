@@ -44,8 +44,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="starting image (default: white noise, as in the paper)")
     run.add_argument("--seed", type=int, default=0, help="seed for the noise and for random weights")
     run.add_argument("--device", default="auto", help="auto | cpu | cuda | mps")
-    run.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
-                     help="the network's compute type; losses stay float32 (default: auto by device)")
+    run.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="float32",
+                     help="the network's compute type; losses stay float32 (default float32; "
+                          "bfloat16 is faster but loses quality on textures)")
     run.add_argument("--tv", type=float, default=0.0, help="total-variation weight (default 0, as in the paper)")
     run.add_argument("--normalize", action="store_true",
                      help="the paper's network normalisation: mean activation 1 per filter on the input images")
