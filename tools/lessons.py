@@ -146,8 +146,12 @@ print(inspect.getsource(nt.content_loss))
 
 The five reconstructions are independent, so they run as one batch of five images: image
 *b* is compared with the photo only at its own layer. The optimiser is L-BFGS, as in the
-paper, started from white noise. The live view shows the five images and the loss as they
-change.
+paper ("L-BFGS, which we found to work best for image synthesis"): a quasi-Newton method
+that estimates the curvature of the loss from its last steps, so it needs no learning rate
+and converges in far fewer steps than plain gradient descent. We use its bounded form,
+L-BFGS-B, which keeps every pixel in [0, 1]. It starts from white noise, as in the paper,
+so nothing of the photo leaks in except through the features. The live view shows the five
+images and the loss as they change.
 """),
     code("""
 photo = paper_image("tubingen", cfg.size)
