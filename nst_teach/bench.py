@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import resource
@@ -297,6 +298,10 @@ def run(sizes: list[int], tasks: list[str], steps: int, device_name: str, out: P
                 base = {"task": task, "size": size, "device": str(device), "weights": weights}
                 baseline = _in_subprocess({**base, "contender": "baseline", "steps": steps})
                 target = baseline["final_loss_f32"]
+                if not math.isfinite(target):  # the tutorial loop can blow up: aim at its best finite loss
+                    finite = [(t, l) for t, l in baseline["curve"] if math.isfinite(l)]
+                    baseline["seconds"], target = min(finite, key=lambda p: p[1]) if finite else (math.nan, math.nan)
+                    log(f"baseline diverged (NaN) for {task} at {size} px; target is its best finite loss {target:.4g}")
                 results = {"baseline": baseline}
                 for name, settings in CONTENDERS.items():
                     results[name] = _in_subprocess({**base, "contender": name, "settings": settings,
