@@ -263,7 +263,8 @@ def optimize(
         values = {k: float(v.detach()) for k, v in terms.items()}
         if not math.isfinite(values["total"]):
             raise _NonFinite(f"step {step}: {values}")
-        scale.append(scale[0] if scale else (values["total"] or 1.0))
+        if not scale:
+            scale.append(values["total"] or 1.0)
         (terms["total"] / scale[0]).backward()
         history.append({"step": step, **values})
         if values["total"] < best["loss"]:
@@ -350,7 +351,8 @@ def _adam(evaluate: Callable[[Tensor], tuple[float, Tensor]], x0: Tensor, s: Set
 
 
 def _run(encoder: VGG19Features, objective: Objective, init: Init, shape: Sequence[int], settings: Settings,
-         callback, should_stop, content: Tensor | None = None, style: Tensor | None = None) -> Result:
+         callback: Callable[[Progress], None] | None, should_stop: Callable[[], bool] | None,
+         content: Tensor | None = None, style: Tensor | None = None) -> Result:
     device = next(encoder.parameters()).device
     x0 = initial_image(init, shape, seed=settings.seed, content=content, style=style, device=device)
     return optimize(encoder, objective, x0, settings, callback, should_stop)

@@ -14,7 +14,7 @@ import traceback
 import ipywidgets as W
 from PIL import Image
 
-from nst_teach.data import CATALOGUE, FALLBACKS, paper_image
+from nst_teach.data import paper_image
 from nst_teach.engine import CONTENT_LAYER, STYLE_LAYERS, Progress, Result, style_transfer
 from nst_teach.errors import NstTeachError
 from nst_teach.features import LAYER_NAMES

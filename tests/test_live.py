@@ -1,6 +1,5 @@
 import time
 
-import pytest
 import torch
 
 from nst_teach.engine import Progress

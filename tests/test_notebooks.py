@@ -33,7 +33,7 @@ def test_lessons_match_their_source(tmp_path):
     import lessons
 
     for path in lessons.write(tmp_path):
-        assert path.read_text() == (ROOT / "notebooks" / path.name).read_text(), f"run: python tools/lessons.py"
+        assert path.read_text() == (ROOT / "notebooks" / path.name).read_text(), "run: python tools/lessons.py"
 
 
 def test_lessons_cite_the_papers_figures():
