@@ -109,11 +109,11 @@ def workload(task: str, size: int) -> Workload:
 
 def _images(size: int, device: torch.device) -> tuple[Tensor, Tensor]:
     from nst_teach.data import paper_image
+    from nst_teach.images import resize
 
     content = paper_image("tubingen", size, device).image
     style = paper_image("starry_night", size, device).image
-    return content, torch.nn.functional.interpolate(style, size=content.shape[-2:], mode="bilinear",
-                                                    antialias=True).clamp(0, 1)
+    return content, resize(style, tuple(content.shape[-2:]))
 
 
 def _reference_loss(encoder, wl: Workload, content: Tensor, style: Tensor):

@@ -14,6 +14,7 @@ Regenerate the stored values from the package with
 from __future__ import annotations
 
 import sys
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -185,7 +186,9 @@ def check_total_variation(total_variation: Callable[[Tensor], Tensor]) -> bool:
     return _run("total_variation", total_variation, calls)
 
 
+@lru_cache(maxsize=1)
 def _encoder_and_images(size: int = 32):
+    """A random encoder and two fixed images, made once per kernel (the checks never change them)."""
     from nst_teach.features import load_vgg19_features
 
     g = torch.Generator().manual_seed(7)
@@ -203,7 +206,7 @@ def check_compute_targets(compute_targets: Callable) -> bool:
         F_s = encoder(style, list(STYLE_LAYERS))
     try:
         # a content image that carries a graph, as one from an earlier optimisation would
-        P, A = compute_targets(encoder, content.clone().requires_grad_(True), style)
+        P, A = compute_targets(encoder, content.clone().requires_grad_(True), style.clone())
     except NotImplementedError:
         return _report("compute_targets", "todo", 3)
     except Exception as err:

@@ -19,10 +19,13 @@ from torch import Tensor
 
 from nst_teach.errors import ImageError
 
-__all__ = ["MAX_PIXELS", "ImageSource", "load_image", "resize", "save_image", "show_feature_maps", "show_images",
+__all__ = ["MAX_PIXELS", "RANDOM_NOTE", "ImageSource", "load_image", "resize", "save_image", "show_feature_maps", "show_images",
            "to_pil"]
 
 ImageSource = Union[str, os.PathLike, Image.Image, np.ndarray, Tensor]
+
+#: What every figure made with random weights says.
+RANDOM_NOTE = "RANDOM VGG19 WEIGHTS (not the paper's ImageNet network)"
 
 #: Larger images are refused as possible decompression bombs (Pillow's own default limit).
 MAX_PIXELS: int = Image.MAX_IMAGE_PIXELS or 89_478_485
@@ -180,7 +183,7 @@ def show_images(images: Sequence[Tensor], titles: Sequence[str] | None = None, *
             ax.set_title(titles[i], fontsize=9)
     label = suptitle or ""
     if random_weights:
-        label = (label + "\n" if label else "") + "RANDOM VGG19 WEIGHTS (not the paper's ImageNet network)"
+        label = (label + "\n" if label else "") + RANDOM_NOTE
     if label:
         fig.suptitle(label, fontsize=10, color="crimson" if random_weights else "black")
     return fig
@@ -199,5 +202,5 @@ def show_feature_maps(F: dict[str, Tensor], channels: int = 6, *, width: float =
             axes[row, col].set_xticks([]), axes[row, col].set_yticks([])
         axes[row, 0].set_ylabel(f"{name}\n{tuple(maps.shape[1:])}", fontsize=8)
     if random_weights:
-        fig.suptitle("RANDOM VGG19 WEIGHTS (not the paper's ImageNet network)", color="crimson", fontsize=10)
+        fig.suptitle(RANDOM_NOTE, color="crimson", fontsize=10)
     return fig

@@ -14,11 +14,10 @@ from typing import Sequence
 from matplotlib.figure import Figure
 
 from nst_teach.engine import Progress, Result
-from nst_teach.images import to_pil
+from nst_teach.images import RANDOM_NOTE, to_pil
 
 __all__ = ["LiveView", "progress_bar", "render_progress"]
 
-RANDOM_NOTE = "RANDOM VGG19 WEIGHTS (not the paper's network)"
 
 
 def progress_bar(step: int, steps: int, width: int = 20) -> str:
