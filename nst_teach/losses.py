@@ -55,6 +55,9 @@ def gram_matrix(F: Tensor) -> Tensor:
     """
     _check_maps("F", F)
     B, N, H, W = F.shape
+    if F.is_contiguous(memory_format=torch.channels_last):  # NHWC: F as (B, M, N), no copy
+        X = F.permute(0, 2, 3, 1).reshape(B, H * W, N)
+        return X.transpose(1, 2) @ X
     F = F.reshape(B, N, H * W)
     return F @ F.transpose(1, 2)
 
