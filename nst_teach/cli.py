@@ -36,7 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--metrics-json", type=Path, help="also write the loss history and timings as JSON")
     run.add_argument("--weights", default="imagenet", help="imagenet | random | PATH to a vgg19 state dict")
     run.add_argument("--pooling", choices=("avg", "max"), default="avg", help="the paper uses avg (default)")
-    run.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs")
+    run.add_argument("--optimizer", choices=("lbfgs", "lbfgsb", "adam"), default="lbfgs",
+                     help="projected L-BFGS (default), SciPy's L-BFGS-B, or Adam")
     run.add_argument("--steps", type=int, default=300, help="optimisation steps (default 300)")
     run.add_argument("--lr", type=float, help="step size (default: 1 for L-BFGS, 0.02 for Adam)")
     run.add_argument("--size", type=int, default=512, help="longest side in pixels (default 512)")

@@ -31,8 +31,9 @@ def test_transfer_reduces_total_loss(encoder, photo, texture):
     result = style_transfer(encoder, photo, texture, Settings(steps=40))
     h = result.history
     assert len(h) == 40 and {"content", "style", "total"} <= set(h[0])
-    assert h[-1]["total"] < h[0]["total"] / 20
-    assert result.losses["total"] == min(e["total"] for e in h)
+    full = [e for e in h if e["level"] == 0]  # after the coarse level (coarse-to-fine)
+    assert full[-1]["total"] < full[0]["total"] / 5
+    assert result.losses["total"] == min(e["total"] for e in full)
 
 
 def test_adam_also_descends(encoder, texture):
@@ -89,7 +90,8 @@ def test_interrupt_returns_the_best_image_so_far(encoder, texture):
         if progress.step == 6:
             raise KeyboardInterrupt
 
-    result = synthesize_texture(encoder, texture, ["conv1_1"], Settings(steps=50, every=1), callback=interrupt)
+    settings = Settings(steps=50, every=1, coarse_levels=0)  # one level: its losses are the image's
+    result = synthesize_texture(encoder, texture, ["conv1_1"], settings, callback=interrupt)
     assert result.status == "interrupted" and "best image" in result.message
     assert result.steps == 6 and snapshots[-1] == 6
     assert result.losses["total"] < result.history[0]["total"]
@@ -120,13 +122,13 @@ class NaNAfter(Objective):
 
 def test_nan_stops_with_a_clear_message_and_a_finite_image(encoder, texture):
     objective = NaNAfter(build_objective(encoder, style=texture, style_layers=["conv1_1"], alpha=0, beta=1), 4)
-    result = optimize(encoder, objective, torch.rand_like(texture), Settings(steps=20))
+    result = optimize(encoder, objective, torch.rand_like(texture), Settings(steps=20, coarse_levels=0))
     assert result.status == "diverged"
     assert "NaN" in result.message and "learning rate" in result.message
     assert torch.isfinite(result.image).all() and result.steps == 4
 
 
-@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+@pytest.mark.parametrize("optimizer", ["lbfgs", "lbfgsb", "adam"])
 def test_pixels_stay_in_the_unit_box(encoder, texture, optimizer):
     objective = build_objective(encoder, style=texture, style_layers=["conv1_1"], alpha=0, beta=1)
     seen = []
@@ -137,7 +139,7 @@ def test_pixels_stay_in_the_unit_box(encoder, texture, optimizer):
 
 
 def test_bounds_beat_clamping_at_the_end(encoder, photo):
-    """L-BFGS-B keeps x in [0, 1]; the loss it reports is the loss of the image it returns."""
+    """Projected L-BFGS keeps x in [0, 1]; the loss it reports is the loss of the image it returns."""
     grass = paper_image("grass", 64).image
     content = resize(photo, 64)
     grass = resize(grass, tuple(content.shape[-2:]))
@@ -153,3 +155,64 @@ def test_bfloat16_network_keeps_float32_losses(encoder, texture):
     result = synthesize_texture(encoder, texture, ["conv1_1", "conv2_1"], Settings(steps=20, precision="bfloat16"))
     assert result.image.dtype == torch.float32
     assert result.history[-1]["total"] < result.history[0]["total"] / 10
+
+
+def test_pyramid_plans_coarse_levels_by_size():
+    plan = Settings(steps=100).pyramid((384, 512))
+    assert plan == [((96, 128), 25), ((192, 256), 25), ((384, 512), 50)]
+    assert Settings(steps=100).pyramid((96, 128)) == [((48, 64), 50), ((96, 128), 50)]
+    assert Settings(steps=100).pyramid((64, 64)) == [((64, 64), 100)]  # too small to shrink
+    assert Settings(steps=100, coarse_levels=0).pyramid((384, 512)) == [((384, 512), 100)]
+    assert Settings(steps=9, coarse_share=1 / 3).pyramid((384, 512)) == [((96, 128), 2), ((192, 256), 1),
+                                                                       ((384, 512), 6)]
+
+
+def test_coarse_to_fine_runs_coarse_first_and_reports_full_size(encoder, photo, texture):
+    calls = []
+    settings = Settings(steps=20, coarse_levels=1, every=1)
+    result = style_transfer(encoder, photo, texture, settings, callback=calls.append)
+    levels = [h["level"] for h in result.history]
+    assert levels == [1] * 10 + [0] * 10 and [h["step"] for h in result.history] == list(range(1, 21))
+    assert {c.image.shape for c in calls} == {photo.shape} and result.image.shape == photo.shape
+    # The full-size level starts from the upsampled coarse solution, far below a start from noise.
+    plain = style_transfer(encoder, photo, texture, Settings(steps=1, coarse_levels=0))
+    assert result.history[10]["total"] < 0.75 * plain.history[0]["total"]
+
+
+def test_coarse_targets_come_from_resized_sources(encoder, photo, texture):
+    objective = build_objective(encoder, content=photo, style=resize(texture, tuple(photo.shape[-2:])),
+                                content_layers=["conv4_2"], style_layers=["conv1_1"])
+    half = objective.scaled(encoder, 0.5)
+    assert half.P["conv4_2"].shape[-2:] == tuple(s // 2 for s in objective.P["conv4_2"].shape[-2:])
+    assert half.A["conv1_1"].shape == objective.A["conv1_1"].shape  # Gram matrices are N x N at any size
+    bare = Objective(P=objective.P, content_weights={"conv4_2": 1.0})
+    assert not bare.rescalable
+    result = optimize(encoder, bare, initial_image("noise", photo.shape), Settings(steps=4))
+    assert {h["level"] for h in result.history} == {0}  # no sources: no coarse levels
+
+
+def test_interrupt_during_a_coarse_level_returns_a_full_size_image(encoder, photo, texture):
+    def stop_at_3(p):
+        if p.step == 3:
+            raise KeyboardInterrupt
+
+    result = style_transfer(encoder, photo, texture, Settings(steps=20, coarse_levels=1, every=1), callback=stop_at_3)
+    assert result.status == "interrupted" and result.image.shape == photo.shape
+    assert result.losses["level"] == 1
+
+
+def test_projected_lbfgs_matches_scipys_l_bfgs_b(encoder, texture):
+    objective = build_objective(encoder, style=texture, style_layers=["conv1_1", "conv2_1"], alpha=0, beta=1)
+    x0 = initial_image("noise", texture.shape, seed=3)
+    ours, scipys = (optimize(encoder, objective, x0, Settings(optimizer=o, steps=40, coarse_levels=0))
+                    for o in ("lbfgs", "lbfgsb"))
+    start = ours.history[0]["total"]
+    assert ours.losses["total"] < start / 100 and scipys.losses["total"] < start / 100
+    assert ours.losses["total"] < 3 * scipys.losses["total"]
+
+
+def test_projected_lbfgs_stops_at_a_stationary_point(encoder, texture):
+    # The image is its own target: the gradient is zero at the start.
+    objective = build_objective(encoder, style=texture, style_layers=["conv1_1"], alpha=0, beta=1)
+    result = optimize(encoder, objective, texture.clone(), Settings(steps=10, coarse_levels=0))
+    assert result.status == "finished" and result.steps == 1 and "stationary" in result.message
