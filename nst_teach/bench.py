@@ -59,8 +59,9 @@ def conv_flops(height: int, width: int, deepest: str) -> float:
     return 2.0 * flops
 
 
-def matmul_peak_gflops(dtype: torch.dtype, device: torch.device, n: int = 2048, repeats: int = 5) -> float:
-    """Measured matmul throughput, the best of ``repeats``."""
+def matmul_peak_gflops(dtype: torch.dtype, device: torch.device, n: int | None = None, repeats: int = 5) -> float:
+    """Measured matmul throughput, the best of ``repeats`` (n x n, n = 2048 on a CPU, 8192 on a GPU)."""
+    n = n or (8192 if device.type == "cuda" else 2048)
     a = torch.randn(n, n, device=device).to(dtype)
     b = torch.randn(n, n, device=device).to(dtype)
     best = float("inf")
@@ -71,6 +72,14 @@ def matmul_peak_gflops(dtype: torch.dtype, device: torch.device, n: int = 2048, 
         _sync(device)
         best = min(best, time.perf_counter() - start)
     return 2.0 * n**3 / best / 1e9
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or "cpu"
 
 
 def _sync(device: torch.device) -> None:
@@ -107,13 +116,31 @@ def workload(task: str, size: int) -> Workload:
     return Workload(task, size, {CONTENT_LAYER: 1.0}, style, 1e-3, 1.0)
 
 
-def _images(size: int, device: torch.device) -> tuple[Tensor, Tensor]:
+def _images(size: int, device: torch.device) -> tuple[Tensor, Tensor, str]:
+    """Tübingen and *The Starry Night* (or their scikit-image stand-ins), and which ones they were."""
     from nst_teach.data import paper_image
     from nst_teach.images import resize
 
-    content = paper_image("tubingen", size, device).image
-    style = paper_image("starry_night", size, device).image
-    return content, resize(style, tuple(content.shape[-2:]))
+    content, style = paper_image("tubingen", size, device), paper_image("starry_night", size, device)
+    names = f"{content.name} {tuple(content.image.shape[-2:])}, {style.name}"
+    return content.image, resize(style.image, tuple(content.image.shape[-2:])), names
+
+
+class _Snapshots:
+    """Images seen during a run, with their times, kept on disk so they do not count towards peak memory."""
+
+    def __init__(self) -> None:
+        self._dir = tempfile.TemporaryDirectory()
+        self.times: list[float] = []
+
+    def add(self, seconds: float, image: Tensor) -> None:
+        torch.save(image.detach().cpu(), Path(self._dir.name) / f"{len(self.times)}.pt")
+        self.times.append(seconds)
+
+    def curve(self, f32_loss, device: torch.device) -> list[tuple[float, float]]:
+        """``(seconds, float32 loss)`` for every snapshot."""
+        load = lambda i: torch.load(Path(self._dir.name) / f"{i}.pt").to(device)  # noqa: E731
+        return [(t, f32_loss(load(i))) for i, t in enumerate(self.times)]
 
 
 def _reference_loss(encoder, wl: Workload, content: Tensor, style: Tensor):
@@ -186,7 +213,7 @@ def _baseline(weights: str, wl: Workload, content: Tensor, style: Tensor, steps:
                                   tolerance_change=0.0)
     scale = float(loss_of(x).detach())
     evaluations = 0
-    trace: list[tuple[float, Tensor]] = []
+    trace = _Snapshots()
     _sync(device)
     start = time.perf_counter()
 
@@ -206,7 +233,7 @@ def _baseline(weights: str, wl: Workload, content: Tensor, style: Tensor, steps:
         with torch.no_grad():
             x.clamp_(0, 1)
         _sync(device)
-        trace.append((time.perf_counter() - start, x.detach().clone()))
+        trace.add(time.perf_counter() - start, x)
     return x.detach(), time.perf_counter() - start, evaluations, trace
 
 
@@ -221,33 +248,35 @@ def run_contender(config: dict) -> dict:
     device = pick_device(config["device"])
     torch.manual_seed(0)
     wl = workload(config["task"], config["size"])
-    content, style = _images(config["size"], device)
+    content, style, images = _images(config["size"], device)
     encoder = load_vgg19_features(config["weights"], pooling="avg", device=device)
     objective, f32_loss = _reference_loss(encoder, wl, content, style)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
     steps = config["steps"]
 
+    full_size = conv_flops(*content.shape[-2:], wl.deepest)
     if config["contender"] == "baseline":
         x, seconds, evaluations, trace = _baseline(config["weights"], wl, content, style, steps, device)
-        curve = [(t, f32_loss(img)) for t, img in trace]
+        flops = full_size * evaluations
     else:
         settings = engine.Settings(steps=steps, **config.get("settings", {}), every=max(1, steps // 50))
-        snapshots: list[tuple[float, Tensor]] = []
+        trace = _Snapshots()
         x0 = engine.initial_image("noise", content.shape, seed=0, device=device)
         _sync(device)
-        result = engine.optimize(encoder, objective, x0, settings,
-                                 callback=lambda p: snapshots.append((p.seconds, p.image.clone())))
+        result = engine.optimize(encoder, objective, x0, settings, callback=lambda p: trace.add(p.seconds, p.image))
         x, seconds, evaluations = result.image, result.seconds, result.steps
-        curve = [(t, f32_loss(img)) for t, img in snapshots]
+        # coarse-to-fine: a step at a coarse level costs that level's FLOPs
+        flops = sum(conv_flops(*engine.level_size(content.shape[-2:], h["level"]), wl.deepest) for h in result.history)
+    peak = (torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda"
+            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    curve = trace.curve(f32_loss, device)
     out = {
         **{k: v for k, v in config.items() if k != "weights"},
         "seconds": seconds, "evaluations": evaluations, "seconds_per_step": seconds / max(evaluations, 1),
-        "final_loss_f32": f32_loss(x), "curve": curve,
-        "peak_memory_mb": (torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda"
-                           else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "device_name": torch.cuda.get_device_name() if device.type == "cuda" else platform.processor() or "cpu",
-        "flops_per_step": conv_flops(*content.shape[-2:], wl.deepest),
+        "final_loss_f32": f32_loss(x), "curve": curve, "peak_memory_mb": peak, "images": images,
+        "device_name": torch.cuda.get_device_name() if device.type == "cuda" else _cpu_name(),
+        "flops_per_step": flops / max(evaluations, 1), "flops_full_size_step": full_size,
     }
     return out
 
@@ -273,6 +302,7 @@ CONTENDERS = {
     # name -> engine settings; "baseline" is the tutorial implementation above
     "engine default": {},
     "engine bfloat16": {"precision": "bfloat16"},
+    "engine, no coarse-to-fine": {"coarse_levels": 0},
 }
 
 
@@ -322,6 +352,7 @@ def run(sizes: list[int], tasks: list[str], steps: int, device_name: str, out: P
                     rows.append(row)
                     log(_row_md(row))
     report = {"device": str(device), "device_name": rows and results["baseline"]["device_name"],
+              "images": sorted({r["images"] for res in [results] if rows for r in res.values()}),
               "torch": torch.__version__, "threads": torch.get_num_threads(), "matmul_peak_gflops": peaks,
               "default_precision": str(default_dtype).replace("torch.", ""), "baseline_steps": steps, "rows": rows}
     (out / "results.json").write_text(json.dumps(report, indent=1))
@@ -345,7 +376,8 @@ def _markdown(report: dict) -> str:
     peaks = ", ".join(f"{k} {v:.0f} GFLOPS" for k, v in report["matmul_peak_gflops"].items())
     head = (f"# nst-teach benchmark\n\nDevice: {report['device']} ({report['device_name']}), torch {report['torch']}, "
             f"{report['threads']} threads. Matmul peak: {peaks}. Engine default precision: "
-            f"{report['default_precision']}. Baseline: {report['baseline_steps']} L-BFGS evaluations.\n\n")
+            f"{report['default_precision']}. Baseline: {report['baseline_steps']} L-BFGS evaluations. "
+            f"Images (last size): {'; '.join(report['images'])}.\n\n")
     return head + _HEADER + "\n".join(_row_md(r) for r in report["rows"]) + "\n"
 
 
