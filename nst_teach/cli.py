@@ -39,7 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--optimizer", choices=("lbfgs", "lbfgsb", "adam"), default="lbfgs",
                      help="projected L-BFGS (default), SciPy's L-BFGS-B, or Adam")
     run.add_argument("--steps", type=int, default=300, help="optimisation steps (default 300)")
-    run.add_argument("--lr", type=float, help="step size (default: 1 for L-BFGS, 0.02 for Adam)")
+    run.add_argument("--lr", type=float, help="Adam's step size (default 0.02; L-BFGS finds its own)")
+    run.add_argument("--coarse-levels", type=int, metavar="K",
+                     help="coarse-to-fine: solve at 1/2^K ... 1/2 size first (default: up to 2, by size; 0: off)")
     run.add_argument("--size", type=int, default=512, help="longest side in pixels (default 512)")
     run.add_argument("--init", default="noise", choices=("noise", "content", "style"),
                      help="starting image (default: white noise, as in the paper)")
@@ -95,6 +97,8 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.steps < 1:
         raise NstTeachError(f"--steps must be at least 1, got {args.steps}")
+    if args.coarse_levels is not None and not 0 <= args.coarse_levels <= 4:
+        raise NstTeachError(f"--coarse-levels must be between 0 and 4, got {args.coarse_levels}")
     if not 16 <= args.size <= 4096:
         raise NstTeachError(f"--size must be between 16 and 4096 pixels, got {args.size} (the paper uses 512)")
     device = pick_device(args.device)
@@ -104,7 +108,7 @@ def _run(args: argparse.Namespace) -> int:
     if encoder.is_random:
         print("nst-teach: warning: RANDOM VGG19 weights: a smoke run, not the paper's pictures.", file=sys.stderr)
     settings = engine.Settings(optimizer=args.optimizer, steps=args.steps, lr=args.lr, seed=args.seed,
-                               precision=args.precision, every=1)
+                               precision=args.precision, coarse_levels=args.coarse_levels, every=1)
     if args.normalize:
         encoder.normalize_activations(inputs)
 

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from nst_teach.engine import Progress, Result
 from nst_teach.images import RANDOM_NOTE, to_pil
 
-__all__ = ["LiveView", "progress_bar", "render_progress"]
+__all__ = ["LiveView", "plot_losses", "progress_bar", "render_progress"]
 
 
 
@@ -24,6 +24,23 @@ def progress_bar(step: int, steps: int, width: int = 20) -> str:
     """``'[#####...............] 25/100'``."""
     done = round(width * step / max(steps, 1))
     return f"[{'#' * done}{'.' * (width - done)}] {step}/{steps}"
+
+
+def plot_losses(ax, history: Sequence[dict[str, float]]) -> None:
+    """Each loss term against the step on a log scale; dotted lines where coarse-to-fine doubled the size."""
+    if history:
+        x = [h["step"] for h in history]
+        for key in ("total", "content", "style", "tv"):
+            values = [h.get(key, 0.0) for h in history]
+            if any(v > 0 for v in values):
+                ax.semilogy(x, [max(v, 1e-30) for v in values], label=key, lw=1.2, marker="." if len(x) < 20 else None)
+        for before, after in zip(history, history[1:]):
+            if after.get("level", 0) != before.get("level", 0):
+                ax.axvline(after["step"], color="grey", ls=":", lw=1)
+        ax.legend(fontsize=7, loc="upper right")
+    ax.set_xlabel("step", fontsize=8)
+    ax.set_title("loss", fontsize=9)
+    ax.tick_params(labelsize=7)
 
 
 def render_progress(images, history: Sequence[dict[str, float]], title: str = "", *, steps: int = 0,
@@ -39,17 +56,7 @@ def render_progress(images, history: Sequence[dict[str, float]], title: str = ""
         ax.set_axis_off()
         if labels:
             ax.set_title(labels[b], fontsize=9)
-    ax = fig.add_subplot(grid[0, n])
-    if history:
-        x = [h["step"] for h in history]
-        for key in ("total", "content", "style", "tv"):
-            values = [h.get(key, 0.0) for h in history]
-            if any(v > 0 for v in values):
-                ax.semilogy(x, [max(v, 1e-30) for v in values], label=key, lw=1.2, marker="." if len(x) < 20 else None)
-        ax.legend(fontsize=7, loc="upper right")
-    ax.set_xlabel("step", fontsize=8)
-    ax.set_title("loss", fontsize=9)
-    ax.tick_params(labelsize=7)
+    plot_losses(fig.add_subplot(grid[0, n]), history)
     step = history[-1]["step"] if history else 0
     head = f"{title}  {progress_bar(int(step), steps)}  {seconds:.1f} s" if steps else title
     if random_weights:

@@ -50,6 +50,7 @@ def test_reconstruct_and_texture(pictures, tmp_path, command):
         (["reconstruct", "{notimage}"], "is not an image"),
         (["reconstruct", "{content}", "--weights", "{notimage}"], "not a PyTorch checkpoint"),
         (["reconstruct", "{content}", "--steps", "0"], "--steps"),
+        (["reconstruct", "{content}", "--coarse-levels", "9"], "--coarse-levels"),
         (["reconstruct", "{content}", "--size", "100000"], "--size"),
         (["reconstruct", "{content}", "--device", "cuda:7"], "not available"),
     ],
@@ -87,3 +88,12 @@ def test_python_dash_m_runs_the_cli_without_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "nst_teach", "reconstruct", str(tmp_path / "x.png"),
                            "--weights", "random"], capture_output=True, text=True)
     assert proc.returncode == 2 and "image not found" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_coarse_levels_option_shows_in_the_history(pictures, tmp_path):
+    out, metrics = tmp_path / "o.png", tmp_path / "m.json"
+    argv = ["transfer", str(pictures[0]), str(pictures[1]), "--weights", "random", "--size", "96", "--steps", "4",
+            "--coarse-levels", "1", "-o", str(out), "--metrics-json", str(metrics)]
+    assert main(argv) == 0
+    history = json.loads(metrics.read_text())["history"]
+    assert [h["level"] for h in history] == [1, 1, 0, 0] and Image.open(out).size[0] == 96

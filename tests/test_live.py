@@ -60,3 +60,15 @@ def test_panel_runs_and_stops_keeping_its_image(monkeypatch):
     assert not panel.running and time.time() - stopped_at < 5
     assert panel.result.status == "stopped" and panel.result.steps < 1000
     assert "stopped" in panel.status.value and not panel.run_button.disabled
+
+
+def test_loss_plot_marks_each_coarse_to_fine_switch():
+    from matplotlib.figure import Figure
+
+    from nst_teach.live import plot_losses
+
+    history = [{"step": s, "level": level, "total": 1.0 / s} for s, level in zip(range(1, 7), (2, 2, 1, 1, 0, 0))]
+    ax = Figure().add_subplot()
+    plot_losses(ax, history)
+    switches = sorted(line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == ":")
+    assert switches == [3, 5]
