@@ -190,11 +190,12 @@ def _features(encoder: VGG19Features, image: Tensor, layers: list[str]) -> dict[
 @dataclass
 class Settings:
     """How to optimise. The defaults are the paper's, L-BFGS from white noise, plus one that is
-    not: coarse-to-fine on images large enough for it (``coarse_levels=0`` turns it off).
+    not: coarse-to-fine for reconstruction and transfer on images large enough for it
+    (``coarse_levels=0`` turns it off).
 
     Chosen by measurement (``nst-teach bench``, README "Speed"): float32, because bfloat16
-    ends 10-70 % worse; ``channels_last``; coarse-to-fine, which reaches a given loss about
-    twice as fast; a history of 20 pairs, because 100 gained nothing in 90 steps.
+    ends 30-110 % worse; ``channels_last``; coarse-to-fine, which reaches the baseline's loss
+    2-3x sooner and ends 2-4x lower; a history of 20 pairs, because 100 gained under 5 %.
     """
 
     optimizer: Literal["lbfgs", "lbfgsb", "adam"] = "lbfgs"  # projected L-BFGS; SciPy's L-BFGS-B; or Adam
@@ -207,7 +208,8 @@ class Settings:
     # for textures, so it is not the default: see the benchmark in the README)
     float32_tail: float = 0.25  # with bfloat16: the last quarter of the steps in float32, to refine
     channels_last: bool = True  # NHWC layout for the convolutions (faster with oneDNN and cuDNN)
-    coarse_levels: int | None = None  # coarse-to-fine: first solve at 1/2, 1/4, ... size (None: by size, 0: off)
+    coarse_levels: int | None = None  # coarse-to-fine: first solve at 1/4, 1/2 size (None: by size, with a
+    # content term only; 0: off)
     coarse_share: float = 0.5  # the share of `steps` spent on the coarse levels (each step there is 4x cheaper)
     every: int = 10  # call the callback every `every` steps
 
@@ -321,7 +323,10 @@ def optimize(
     if s.channels_last:
         encoder.to(memory_format=torch.channels_last)
     size = tuple(x0.shape[-2:])
-    plan = s.pyramid(size) if objective.rescalable else [(size, s.steps)]
+    # By default only with a content term: coarse levels settle the photograph's layout cheaply,
+    # while a texture has no layout and its finest scale (conv1_1) ends worse (README "Speed").
+    wanted = s.coarse_levels is not None or bool(objective.content_weights)
+    plan = s.pyramid(size) if objective.rescalable and wanted else [(size, s.steps)]
     run = _Run(encoder, s, size, callback, should_stop)
     x = x0.detach().float().clamp(0, 1)
     status, message = "finished", f"finished {s.steps} steps"

@@ -216,3 +216,11 @@ def test_projected_lbfgs_stops_at_a_stationary_point(encoder, texture):
     objective = build_objective(encoder, style=texture, style_layers=["conv1_1"], alpha=0, beta=1)
     result = optimize(encoder, objective, texture.clone(), Settings(steps=10, coarse_levels=0))
     assert result.status == "finished" and result.steps == 1 and "stationary" in result.message
+
+
+def test_textures_skip_coarse_to_fine_unless_asked(encoder, photo):
+    big = resize(photo, (96, 128))  # large enough for one coarse level
+    default = synthesize_texture(encoder, big, ["conv1_1"], Settings(steps=4))
+    forced = synthesize_texture(encoder, big, ["conv1_1"], Settings(steps=4, coarse_levels=1))
+    assert [h["level"] for h in default.history] == [0, 0, 0, 0]
+    assert [h["level"] for h in forced.history] == [1, 1, 0, 0]
