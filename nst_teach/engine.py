@@ -109,7 +109,8 @@ class Objective:
     @property
     def rescalable(self) -> bool:
         """True when the source images are known, so :meth:`scaled` can rebuild the targets."""
-        return (self.content is not None or not self.content_weights) and (self.style is not None or not self.style_weights)
+        knows_content = self.content is not None or not self.content_weights
+        return knows_content and (self.style is not None or not self.style_weights)
 
     def scaled(self, encoder: VGG19Features, factor: float) -> "Objective":
         """The same objective for images ``factor`` times as large: targets from resized sources.
@@ -174,11 +175,11 @@ def build_objective(
 
 
 def _as_weights(layers: Mapping[str, LayerWeight] | Sequence[str]) -> dict[str, LayerWeight]:
-    if isinstance(layers, Mapping):
-        check_layers(layers) if layers else None
-        return dict(layers)
     names = list(layers)
-    check_layers(names) if names else None
+    if names:
+        check_layers(names)
+    if isinstance(layers, Mapping):
+        return dict(layers)
     return {name: 1.0 / len(names) for name in names}
 
 
@@ -213,16 +214,25 @@ class Settings:
     coarse_share: float = 0.5  # the share of `steps` spent on the coarse levels (each step there is 4x cheaper)
     every: int = 10  # call the callback every `every` steps
 
-    def pyramid(self, size: Sequence[int]) -> list[tuple[tuple[int, int], int]]:
+    @property
+    def low_precision_steps(self) -> int:
+        """Steps before the float32 tail: all of them in float32, else ``1 - float32_tail`` of them."""
+        return self.steps if self.precision == "float32" else self.steps - round(self.float32_tail * self.steps)
+
+    def pyramid(self, size: Sequence[int], content_term: bool = True) -> list[tuple[tuple[int, int], int]]:
         """The coarse-to-fine plan for an image of ``size``: ``[((H, W), steps), ...]``, coarsest first.
 
         By default there are up to two coarse levels, as long as the short side
         stays at least :data:`MIN_COARSE_SIDE` px there; they share
-        ``coarse_share`` of the steps, and the full size gets the rest.
+        ``coarse_share`` of the steps, and the full size gets the rest. Without
+        a content term (textures) there are none unless ``coarse_levels`` asks:
+        coarse levels settle a photograph's layout cheaply, while a texture has
+        no layout and its finest scale (conv1_1) ended worse (README "Speed").
         """
         levels = self.coarse_levels
         if levels is None:
-            levels = next((k for k in (2, 1) if min(size) / 2**k >= MIN_COARSE_SIDE), 0)
+            fits = next((k for k in (2, 1) if min(size) / 2**k >= MIN_COARSE_SIDE), 0)
+            levels = fits if content_term else 0
         coarse = round(self.coarse_share * self.steps) if levels else 0
         plan = [(level_size(size, k), coarse // levels + (k == levels) * (coarse % levels))
                 for k in range(levels, 0, -1)]
@@ -323,10 +333,7 @@ def optimize(
     if s.channels_last:
         encoder.to(memory_format=torch.channels_last)
     size = tuple(x0.shape[-2:])
-    # By default only with a content term: coarse levels settle the photograph's layout cheaply,
-    # while a texture has no layout and its finest scale (conv1_1) ends worse (README "Speed").
-    wanted = s.coarse_levels is not None or bool(objective.content_weights)
-    plan = s.pyramid(size) if objective.rescalable and wanted else [(size, s.steps)]
+    plan = s.pyramid(size, bool(objective.content_weights)) if objective.rescalable else [(size, s.steps)]
     run = _Run(encoder, s, size, callback, should_stop)
     x = x0.detach().float().clamp(0, 1)
     status, message = "finished", f"finished {s.steps} steps"
@@ -365,8 +372,8 @@ class _Run:
     def level(self, objective: Objective, x0: Tensor, steps: int, level: int) -> str:
         """Optimise one level for ``steps`` steps from ``x0``; returns why if it stopped early."""
         s, first = self.s, len(self.history)
+        level_settings = replace(s, steps=steps)
         self.best_loss, self.best_image = math.inf, x0.clone()
-        low_precision_steps = steps - round(s.float32_tail * steps)
         layers = objective.layers
         # The paper's losses span many orders of magnitude, so the optimiser sees the
         # loss divided by its value at the level's start (only alpha/beta shapes the image).
@@ -378,7 +385,8 @@ class _Run:
             if step - first > steps:
                 raise _Budget
             x = x.detach().requires_grad_(True)
-            with autocast_dtype(x.device, s.precision if step - first <= low_precision_steps else "float32"):
+            with autocast_dtype(x.device, s.precision if step - first <= level_settings.low_precision_steps
+                                else "float32"):
                 F = self.encoder(x.contiguous(memory_format=torch.channels_last) if s.channels_last else x, layers)
             terms = objective.terms(F, x)
             values = {k: float(v.detach()) for k, v in terms.items()}
@@ -398,7 +406,7 @@ class _Run:
             return values["total"] / scale[0], x.grad
 
         try:
-            return OPTIMIZERS[s.optimizer](evaluate, x0, replace(s, steps=steps))
+            return OPTIMIZERS[s.optimizer](evaluate, x0, level_settings)
         except _Budget:
             return ""
 
@@ -426,7 +434,7 @@ def _lbfgsb(evaluate: Callable[[Tensor], tuple[float, Tensor]], x0: Tensor, s: S
     result = None
     # Low-precision gradients leave their mark in L-BFGS's memory, so the float32
     # tail starts afresh from where the bfloat16 phase ended.
-    switch = s.steps - round(s.float32_tail * s.steps) if s.precision != "float32" else s.steps
+    switch = s.low_precision_steps
     for budget in (switch, s.steps - switch):
         if budget <= 0:
             continue
@@ -460,33 +468,31 @@ def _projected_lbfgs(evaluate: Callable[[Tensor], tuple[float, Tensor]], x0: Ten
     x = x0.detach().clone()
     f, g = evaluate(x)
     g = g.detach().clone()
-    S: list[Tensor] = []
-    Y: list[Tensor] = []
-    switch = s.steps - round(s.float32_tail * s.steps) if s.precision != "float32" else s.steps
+    memory: list[tuple[Tensor, Tensor, Tensor]] = []  # (s_k, y_k, 1 / s_k^T y_k), tensors: no host syncs
     evaluations = 1
     while True:
         free = ~(((x <= 0) & (g > 0)) | ((x >= 1) & (g < 0)))
         q = torch.where(free, g, 0.0)
-        if S:
+        if memory:
             alphas = []
-            for s_k, y_k in zip(reversed(S), reversed(Y)):
-                a = float((s_k * q).sum()) / float((s_k * y_k).sum())
-                alphas.append(a)
-                q = q - a * y_k
-            q = q * (float((S[-1] * Y[-1]).sum()) / float((Y[-1] * Y[-1]).sum()))
-            for (s_k, y_k), a in zip(zip(S, Y), reversed(alphas)):
-                b = float((y_k * q).sum()) / float((s_k * y_k).sum())
-                q = q + (a - b) * s_k
+            for s_k, y_k, rho_k in reversed(memory):
+                alphas.append(rho_k * (s_k * q).sum())
+                q = q - alphas[-1] * y_k
+            _, y_last, rho_last = memory[-1]
+            q = q / (rho_last * (y_last * y_last).sum())  # H_0 = s^T y / y^T y
+            for (s_k, y_k, rho_k), a in zip(memory, reversed(alphas)):
+                q = q + (a - rho_k * (y_k * q).sum()) * s_k
             d = -torch.where(free, q, 0.0)
             t = 1.0
         else:
             d = -torch.where(free, g, 0.0)
             t = 0.1 / max(float(d.abs().max()), 1e-12)  # first step: move the pixels by at most 0.1
         if float((d * g).sum()) >= 0:  # not a descent direction: forget the memory, or stop at a stationary point
-            if not S:
+            if not memory:
                 return "the projected gradient is zero (a stationary point)"
-            S.clear(), Y.clear()
+            memory.clear()
             continue
+        before = evaluations
         while True:
             x_new = (x + t * d).clamp_(0, 1)
             f_new, g_new = evaluate(x_new)
@@ -495,13 +501,14 @@ def _projected_lbfgs(evaluate: Callable[[Tensor], tuple[float, Tensor]], x0: Ten
                 break
             t *= 0.5
         s_k, y_k = x_new - x, g_new.detach() - g
-        if float((s_k * y_k).sum()) > 1e-10 * float((y_k * y_k).sum()):
-            S.append(s_k), Y.append(y_k)
-            if len(S) > s.history_size:
-                S.pop(0), Y.pop(0)
+        sy = (s_k * y_k).sum()
+        if float(sy) > 1e-10 * float((y_k * y_k).sum()):
+            memory.append((s_k, y_k, 1.0 / sy))
+            if len(memory) > s.history_size:
+                memory.pop(0)
         x, f, g = x_new, f_new, g_new.detach().clone()
-        if evaluations == switch:  # low-precision gradients leave their mark: the float32 tail starts afresh
-            S.clear(), Y.clear()
+        if before < s.low_precision_steps <= evaluations < s.steps:  # crossed into the float32 tail (a line
+            memory.clear()  # search may step over the switch): low-precision gradients leave their mark
 
 
 def _adam(evaluate: Callable[[Tensor], tuple[float, Tensor]], x0: Tensor, s: Settings) -> str:

@@ -128,14 +128,28 @@ def test_nan_stops_with_a_clear_message_and_a_finite_image(encoder, texture):
     assert torch.isfinite(result.image).all() and result.steps == 4
 
 
+class Recording(Objective):
+    """Records the range of every image the optimiser evaluates (the callback only sees clamped copies)."""
+
+    def __init__(self, base: Objective):
+        super().__init__(**vars(base))
+        self.ranges: list[tuple[float, float]] = []
+
+    def terms(self, F, x):
+        self.ranges.append((float(x.detach().min()), float(x.detach().max())))
+        return super().terms(F, x)
+
+
 @pytest.mark.parametrize("optimizer", ["lbfgs", "lbfgsb", "adam"])
 def test_pixels_stay_in_the_unit_box(encoder, texture, optimizer):
-    objective = build_objective(encoder, style=texture, style_layers=["conv1_1"], alpha=0, beta=1)
+    objective = Recording(build_objective(encoder, style=texture, style_layers=["conv1_1"], alpha=0, beta=1))
     seen = []
     result = optimize(encoder, objective, torch.rand_like(texture), Settings(optimizer=optimizer, steps=8, every=1),
                       callback=seen.append)
     assert len(seen) == 8 and result.steps == 8
     assert all(0 <= p.image.min() and p.image.max() <= 1 for p in seen)
+    # what the network saw, not the clamped copies the callback gets: the optimiser itself keeps x in the box
+    assert len(objective.ranges) == 8 and all(0 <= lo and hi <= 1 for lo, hi in objective.ranges)
 
 
 def test_bounds_beat_clamping_at_the_end(encoder, photo):
@@ -224,3 +238,4 @@ def test_textures_skip_coarse_to_fine_unless_asked(encoder, photo):
     forced = synthesize_texture(encoder, big, ["conv1_1"], Settings(steps=4, coarse_levels=1))
     assert [h["level"] for h in default.history] == [0, 0, 0, 0]
     assert [h["level"] for h in forced.history] == [1, 1, 0, 0]
+
