@@ -19,28 +19,24 @@ from pathlib import Path
 
 import torch
 
+from nst_teach.bench import sync
 from nst_teach.engine import CONTENT_LAYER, STYLE_LAYERS, build_objective
 from nst_teach.features import load_vgg19_features
 from nst_teach.precision import autocast_dtype, pick_device
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
 def time_pass(step, x: torch.Tensor, device: torch.device, repeats: int) -> tuple[float, float]:
     """(first call, median of ``repeats`` later calls) in seconds."""
-    _sync(device)
+    sync(device)
     start = time.perf_counter()
     step(x)
-    _sync(device)
+    sync(device)
     first = time.perf_counter() - start
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         step(x)
-        _sync(device)
+        sync(device)
         times.append(time.perf_counter() - start)
     return first, statistics.median(times)
 

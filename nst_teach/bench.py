@@ -37,7 +37,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-__all__ = ["conv_flops", "main", "matmul_peak_gflops", "run_contender"]
+__all__ = ["conv_flops", "main", "matmul_peak_gflops", "run_contender", "sync"]
 
 TASKS = ("reconstruct", "texture", "transfer")
 
@@ -67,10 +67,10 @@ def matmul_peak_gflops(dtype: torch.dtype, device: torch.device, n: int | None =
     b = torch.randn(n, n, device=device).to(dtype)
     best = float("inf")
     for _ in range(repeats + 1):
-        _sync(device)
+        sync(device)
         start = time.perf_counter()
         a @ b
-        _sync(device)
+        sync(device)
         best = min(best, time.perf_counter() - start)
     return 2.0 * n**3 / best / 1e9
 
@@ -83,7 +83,8 @@ def _cpu_name() -> str:
         return platform.processor() or "cpu"
 
 
-def _sync(device: torch.device) -> None:
+def sync(device: torch.device) -> None:
+    """Wait for the device, so that wall-clock times include its work."""
     if device.type == "cuda":
         torch.cuda.synchronize()
 
@@ -140,8 +141,8 @@ class _Snapshots:
 
     def curve(self, f32_loss, device: torch.device) -> list[tuple[float, float]]:
         """``(seconds, float32 loss)`` for every snapshot."""
-        load = lambda i: torch.load(Path(self._dir.name) / f"{i}.pt").to(device)  # noqa: E731
-        return [(t, f32_loss(load(i))) for i, t in enumerate(self.times)]
+        folder = Path(self._dir.name)
+        return [(t, f32_loss(torch.load(folder / f"{i}.pt").to(device))) for i, t in enumerate(self.times)]
 
 
 def _reference_loss(encoder, wl: Workload, content: Tensor, style: Tensor):
@@ -215,7 +216,7 @@ def _baseline(weights: str, wl: Workload, content: Tensor, style: Tensor, steps:
     scale = float(loss_of(x).detach())
     evaluations = 0
     trace = _Snapshots()
-    _sync(device)
+    sync(device)
     start = time.perf_counter()
 
     def closure():
@@ -233,7 +234,7 @@ def _baseline(weights: str, wl: Workload, content: Tensor, style: Tensor, steps:
         optimizer.step(closure)
         with torch.no_grad():
             x.clamp_(0, 1)
-        _sync(device)
+        sync(device)
         trace.add(time.perf_counter() - start, x)
     return x.detach(), time.perf_counter() - start, evaluations, trace
 
@@ -264,7 +265,7 @@ def run_contender(config: dict) -> dict:
         settings = engine.Settings(steps=steps, **config.get("settings", {}), every=max(1, steps // 50))
         trace = _Snapshots()
         x0 = engine.initial_image("noise", content.shape, seed=0, device=device)
-        _sync(device)
+        sync(device)
         result = engine.optimize(encoder, objective, x0, settings, callback=lambda p: trace.add(p.seconds, p.image))
         x, seconds, evaluations = result.image, result.seconds, result.steps
         # coarse-to-fine: a step at a coarse level costs that level's FLOPs
@@ -341,7 +342,7 @@ def run(sizes: list[int], tasks: list[str], steps: int, device_name: str, out: P
                                                     "steps": engine_steps or (3 * steps) // 2})
                 for name, r in results.items():
                     reached = _time_to(r["curve"], target * (1 + 1e-6)) if name != "baseline" else r["seconds"]
-                    row = {"task": task, "size": size, "contender": name,
+                    row = {"task": task, "size": size, "contender": name, "images": r["images"],
                            "s_per_step": r["seconds_per_step"], "peak_mb": r["peak_memory_mb"],
                            "time_to_baseline_loss_s": reached, "baseline_s": baseline["seconds"],
                            "speedup": (baseline["seconds"] / reached) if reached else None,
@@ -355,7 +356,7 @@ def run(sizes: list[int], tasks: list[str], steps: int, device_name: str, out: P
                     rows.append(row)
                     log(_row_md(row))
     report = {"device": str(device), "device_name": rows and results["baseline"]["device_name"],
-              "images": sorted({r["images"] for res in [results] if rows for r in res.values()}),
+              "images": sorted({row["images"] for row in rows}),
               "torch": torch.__version__, "threads": torch.get_num_threads(), "matmul_peak_gflops": peaks,
               "default_precision": str(default_dtype).replace("torch.", ""), "baseline_steps": steps, "rows": rows}
     (out / "results.json").write_text(json.dumps(report, indent=1))
@@ -379,7 +380,8 @@ def _markdown(report: dict) -> str:
     peaks = ", ".join(f"{k} {v:.0f} GFLOPS" for k, v in report["matmul_peak_gflops"].items())
     head = (f"# nst-teach benchmark\n\nDevice: {report['device']} ({report['device_name']}), torch {report['torch']}, "
             f"{report['threads']} threads. Matmul peak: {peaks}. Engine default precision: "
-            f"{report['default_precision']}. Baseline: {report['baseline_steps']} L-BFGS evaluations; the target is the best float32 loss it saw in them. "
+            f"{report['default_precision']}. Baseline: {report['baseline_steps']} L-BFGS evaluations; "
+            "the target is the best float32 loss it saw in them. "
             f"Images (last size): {'; '.join(report['images'])}.\n\n")
     return head + _HEADER + "\n".join(_row_md(r) for r in report["rows"]) + "\n"
 

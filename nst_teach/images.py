@@ -19,8 +19,8 @@ from torch import Tensor
 
 from nst_teach.errors import ImageError
 
-__all__ = ["MAX_PIXELS", "RANDOM_NOTE", "ImageSource", "load_image", "resize", "save_image", "show_feature_maps", "show_images",
-           "to_pil"]
+__all__ = ["MAX_PIXELS", "RANDOM_NOTE", "ImageSource", "load_image", "resize", "save_image", "show_feature_maps",
+           "show_images", "to_pil"]
 
 ImageSource = Union[str, os.PathLike, Image.Image, np.ndarray, Tensor]
 

@@ -23,3 +23,19 @@ def test_benchmark_runs_tiny_and_writes_its_table(tmp_path, capsys):
     for row in report["rows"]:
         assert row["s_per_step"] > 0 and row["peak_mb"] > 0 and row["gflop_per_step"] > 0
         assert row["final_loss_f32"] > 0
+
+
+def test_levers_script_times_each_variant(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "levers.py"
+    out = tmp_path / "levers.json"
+    proc = subprocess.run([sys.executable, str(script), "--sizes", "32", "--repeats", "1", "--out", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(out.read_text())["rows"]
+    assert {(r["precision"], r["channels_last"]) for r in rows} == {(p, c) for p in ("float32", "bfloat16")
+                                                                   for c in (False, True)}
+    assert all(r["per_pass_s"] > 0 for r in rows) and "| 32 | float32 | NHWC | no |" in proc.stdout
