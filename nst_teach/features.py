@@ -26,8 +26,6 @@ from typing import Iterable, Literal, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
-from torchvision.models import VGG19_Weights
-from torchvision.models.vgg import cfgs, make_layers
 
 from nst_teach.errors import LayerError, WeightsError
 
@@ -108,6 +106,8 @@ def layer_table(height: int = 224, width: int = 224) -> list[dict[str, object]]:
 
 def imagenet_checkpoint_path() -> Path:
     """Where torchvision caches the ImageNet VGG19 file: ``$TORCH_HOME/hub/checkpoints/vgg19-dcbb9e9d.pth``."""
+    from torchvision.models import VGG19_Weights
+
     file_name = os.path.basename(VGG19_Weights.IMAGENET1K_V1.url)
     return Path(torch.hub.get_dir()) / "checkpoints" / file_name
 
@@ -123,6 +123,8 @@ def _offline_message(cause: BaseException) -> str:
 
 
 def _imagenet_state_dict(progress: bool) -> dict[str, Tensor]:
+    from torchvision.models import VGG19_Weights  # here, not at the top: see vgg19_features_module
+
     try:  # torchvision's own download and cache, with its hash check on download
         return VGG19_Weights.IMAGENET1K_V1.get_state_dict(
             progress=progress, check_hash=True, weights_only=True)
@@ -156,8 +158,23 @@ def _features_state(state: Mapping[str, Tensor], source: str) -> dict[str, Tenso
 
 
 def vgg19_features_module() -> nn.Sequential:
-    """torchvision's ``vgg19().features`` (configuration "E"), built without the 500 MB classifier."""
-    return make_layers(cfgs["E"], batch_norm=False)
+    """torchvision's ``vgg19().features`` (configuration "E"), built without the 500 MB classifier.
+
+    Module for module what ``torchvision.models.vgg.make_layers(cfgs["E"])``
+    builds (a test compares them), so torchvision's state dicts load as they are.
+    It is built here because importing torchvision pulls in ``torch._dynamo``
+    and triton: 160 MB of resident memory and about a second, a tenth of the
+    1.5 GB a 512 px run may use. torchvision is imported only to fetch the
+    ImageNet weights.
+    """
+    layers: list[nn.Module] = []
+    in_channels = 3
+    for out_channels, n_convs in _BLOCKS:
+        for _ in range(n_convs):
+            layers += [nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+            in_channels = out_channels
+        layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+    return nn.Sequential(*layers)
 
 
 class VGG19Features(nn.Module):

@@ -1,10 +1,13 @@
+import subprocess
+import sys
+
 import pytest
 import torch
 from torch import nn
 from torchvision.models import vgg19
 
 from nst_teach import LAYER_INDEX, LAYER_NAMES, LayerError, WeightsError, layer_table, load_vgg19_features
-from nst_teach.features import imagenet_checkpoint_path
+from nst_teach.features import imagenet_checkpoint_path, vgg19_features_module
 
 
 def test_names_map_to_torchvision_modules():
@@ -15,6 +18,26 @@ def test_names_map_to_torchvision_modules():
         kind = {"conv": nn.Conv2d, "relu": nn.ReLU, "pool": nn.MaxPool2d}[name[:4]]
         assert isinstance(features[index], kind), name
     assert features[LAYER_INDEX["conv3_1"]].out_channels == 256
+
+
+def test_module_is_torchvisions_make_layers_module_for_module():
+    from torchvision.models.vgg import cfgs, make_layers
+
+    ours, theirs = vgg19_features_module(), make_layers(cfgs["E"], batch_norm=False)
+    assert [type(m) for m in ours] == [type(m) for m in theirs]
+    assert repr(ours) == repr(theirs)  # kernel sizes, padding, strides, in-place flags
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {k: v.shape for k, v in theirs.state_dict().items()}
+
+
+def test_a_weights_file_loads_without_importing_torchvision(tmp_path, full_state):
+    """torchvision pulls in torch._dynamo and triton (160 MB); only the ImageNet download needs it."""
+    path = tmp_path / "vgg19.pth"
+    torch.save(full_state, path)
+    code = ("import sys; from nst_teach import load_vgg19_features; "
+            f"load_vgg19_features({str(path)!r}); load_vgg19_features('random'); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torchvision', 'triton')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_layer_table_lists_channels_and_sizes():
