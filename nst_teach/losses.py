@@ -57,9 +57,33 @@ def gram_matrix(F: Tensor) -> Tensor:
     B, N, H, W = F.shape
     if F.is_contiguous(memory_format=torch.channels_last):  # NHWC: F as (B, M, N), no copy
         X = F.permute(0, 2, 3, 1).reshape(B, H * W, N)
+    else:
+        X = F.reshape(B, N, H * W).transpose(1, 2)
+    return _Gram.apply(X)
+
+
+class _Gram(torch.autograd.Function):
+    r"""``G = Xᵀ X`` for ``X`` of shape ``(B, M, N)``, with a backward that uses ``G``'s symmetry.
+
+    Autograd would treat the two factors as two inputs: two matrix products
+    and a sum, each as large as ``F``. One product does it:
+
+    .. math:: \frac{\partial L}{\partial X} = X \left(\frac{\partial L}{\partial G}
+              + \frac{\partial L}{\partial G}^\top\right)
+
+    (for the style loss this is CVPR 2016, Eq. 6, before the ReLU's mask).
+    """
+
+    @staticmethod
+    def forward(ctx, X: Tensor) -> Tensor:
+        ctx.save_for_backward(X)
         return X.transpose(1, 2) @ X
-    F = F.reshape(B, N, H * W)
-    return F @ F.transpose(1, 2)
+
+    @staticmethod
+    def backward(ctx, dG: Tensor) -> Tensor:
+        (X,) = ctx.saved_tensors
+        dG = dG.to(X.dtype)
+        return X @ (dG + dG.transpose(1, 2))
 
 
 def content_loss(F: Tensor, P: Tensor) -> Tensor:

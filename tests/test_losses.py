@@ -67,6 +67,21 @@ def test_float64_gradients(fn, make_args):
     assert torch.autograd.gradcheck(fn, make_args())
 
 
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_gram_backward_matches_autograd_through_both_factors(layout):
+    """The symmetric backward, (dG + dGᵀ) F in one product, equals autograd's two-product one."""
+    torch.manual_seed(0)
+    F = torch.randn(2, 6, 5, 7, dtype=torch.float64).contiguous(memory_format=layout).requires_grad_(True)
+    dG = torch.randn(2, 6, 6, dtype=torch.float64)  # not symmetric, as the upstream gradient may be
+    G = gram_matrix(F)
+    (ours,) = torch.autograd.grad(G, F, dG)
+    X = F.reshape(2, 6, 35)
+    (reference,) = torch.autograd.grad(X @ X.transpose(1, 2), F, dG)
+    assert torch.allclose(G, (X @ X.transpose(1, 2)).detach())
+    assert torch.allclose(ours, reference)
+    assert torch.autograd.gradgradcheck(gram_matrix, (F,))  # second derivatives still work
+
+
 def test_shape_errors_say_what_was_expected():
     with pytest.raises(ValueError, match=r"\(B, N, H, W\)"):
         gram_matrix(torch.ones(3, 4))
