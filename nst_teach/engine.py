@@ -36,7 +36,7 @@ from torch import Tensor
 from nst_teach import losses
 from nst_teach.features import VGG19Features, check_layers
 from nst_teach.images import resize
-from nst_teach.precision import autocast_dtype
+from nst_teach.precision import autocast_dtype, reuse_freed_memory
 
 __all__ = [
     "CONTENT_LAYER",
@@ -338,13 +338,14 @@ def optimize(
     x = x0.detach().float().clamp(0, 1)
     status, message = "finished", f"finished {s.steps} steps"
     try:
-        for hw, steps in plan:
-            level = round(math.log2(size[1] / hw[1]))
-            target = objective if level == 0 else objective.scaled(encoder, hw[1] / size[1])
-            early = run.level(target, resize(x, hw), steps, level)
-            x = run.best_image
-            if early and level == 0:
-                message = f"the optimiser stopped after {len(run.history)} steps: {early}"
+        with reuse_freed_memory(x.device):
+            for hw, steps in plan:
+                level = round(math.log2(size[1] / hw[1]))
+                target = objective if level == 0 else objective.scaled(encoder, hw[1] / size[1])
+                early = run.level(target, resize(x, hw), steps, level)
+                x = run.best_image
+                if early and level == 0:
+                    message = f"the optimiser stopped after {len(run.history)} steps: {early}"
     except _Stop:
         status, message = "stopped", f"stopped at step {len(run.history)}; kept the best image so far"
     except KeyboardInterrupt:

@@ -1,4 +1,4 @@
-"""Devices and compute precision.
+"""Devices, compute precision, and how CPU memory is reused during a run.
 
 ``auto`` picks CUDA, then Apple's MPS, then the CPU. The network may run in
 bfloat16 (autocast) while the losses and L-BFGS stay in float32: the
@@ -8,6 +8,10 @@ benchmark (``nst-teach bench``) measures what that costs in quality.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import platform
+import sys
+import threading
 from functools import lru_cache
 from typing import Iterator
 
@@ -15,7 +19,7 @@ import torch
 
 from nst_teach.errors import NstTeachError
 
-__all__ = ["autocast_dtype", "cpu_has_fast_bf16", "pick_device", "resolve_precision"]
+__all__ = ["autocast_dtype", "cpu_has_fast_bf16", "pick_device", "resolve_precision", "reuse_freed_memory"]
 
 
 def pick_device(override: str | None = None) -> torch.device:
@@ -69,3 +73,58 @@ def autocast_dtype(device: torch.device, precision: str = "float32") -> Iterator
         return
     with torch.autocast(device_type=device.type, dtype=dtype):
         yield
+
+
+# glibc's mallopt parameters (malloc.h) and their documented defaults.
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+_DEFAULTS = {_M_TRIM_THRESHOLD: 128 * 1024, _M_MMAP_MAX: 65536}
+_RUN_SETTINGS = {_M_TRIM_THRESHOLD: 1 << 30, _M_MMAP_MAX: 0}
+_runs = 0  # optimisations in progress (notebook threads may overlap)
+_runs_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _glibc() -> ctypes.CDLL | None:
+    """The C library when it is glibc (Linux), else None."""
+    if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+    return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+
+
+@contextlib.contextmanager
+def reuse_freed_memory(device: torch.device) -> Iterator[None]:
+    """During a CPU run on Linux, let large tensors reuse memory freed by the step before.
+
+    glibc gives every allocation above 32 MB its own fresh ``mmap`` and
+    returns it on ``free``; the kernel then zeroes each page again on first
+    touch. At 512 px, block 1's feature maps and their gradients are 50 MB
+    each, allocated and freed at every step, and that zeroing took 12-15 % of
+    the step time here (README "Speed"). Inside this context, ``mallopt``
+    serves them from the heap instead, which the next step reuses; peak
+    memory stayed within 5 %. On exit the defaults come back and
+    ``malloc_trim(0)`` hands the freed heap back to the system. Does nothing
+    on other devices or C libraries (macOS, Windows, musl).
+    """
+    global _runs
+    libc = _glibc() if device.type == "cpu" else None
+    if libc is None:
+        yield
+        return
+    with _runs_lock:
+        _runs += 1
+        if _runs == 1:
+            for param, value in _RUN_SETTINGS.items():
+                libc.mallopt(param, value)
+    try:
+        yield
+    finally:
+        with _runs_lock:
+            _runs -= 1
+            if _runs == 0:
+                for param, value in _DEFAULTS.items():
+                    libc.mallopt(param, value)
+                libc.malloc_trim(0)
