@@ -251,7 +251,7 @@ def run_contender(config: dict) -> dict:
     torch.manual_seed(0)
     wl = workload(config["task"], config["size"])
     content, style, images = _images(config["size"], device)
-    encoder = load_vgg19_features(config["weights"], pooling="avg", device=device)
+    encoder = load_vgg19_features(config["weights"], pooling="avg", device=device).truncate(wl.deepest)  # as the CLI
     objective, f32_loss = _reference_loss(encoder, wl, content, style)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()

@@ -89,6 +89,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _layers_used(args: argparse.Namespace) -> list[str]:
+    """The layers the command's losses read: the network is cut after the deepest (conv5_2-5_4 are never needed)."""
+    if args.command == "reconstruct":
+        return [args.layer]
+    if args.command == "texture":
+        return list(args.layers)
+    return [*args.content_layers, *args.style_layers]
+
+
 def _run(args: argparse.Namespace) -> int:
     import torch
 
@@ -105,6 +114,7 @@ def _run(args: argparse.Namespace) -> int:
     load = [args.image] if args.command in ("reconstruct", "texture") else [args.content, args.style]
     inputs = [images.load_image(path, args.size, device) for path in load]
     encoder = features.load_vgg19_features(args.weights, pooling=args.pooling, seed=args.seed, device=device)
+    encoder.truncate(max(features.check_layers(_layers_used(args)), key=features.LAYER_INDEX.__getitem__))
     if encoder.is_random:
         print("nst-teach: warning: RANDOM VGG19 weights: a smoke run, not the paper's pictures.", file=sys.stderr)
     settings = engine.Settings(optimizer=args.optimizer, steps=args.steps, lr=args.lr, seed=args.seed,

@@ -33,6 +33,20 @@ def test_transfer_writes_png_and_metrics(pictures, tmp_path, capsys):
     assert "RANDOM VGG19 weights" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("command", "deepest"), [(["reconstruct", "--layer", "conv2_2"], "conv2_2"),
+                                                  (["texture", "--layers", "conv3_1,conv1_1"], "conv3_1")])
+def test_the_network_is_cut_after_the_deepest_layer_used(pictures, tmp_path, monkeypatch, command, deepest):
+    from nst_teach import engine
+    from nst_teach.features import LAYER_INDEX
+
+    seen = []
+    monkeypatch.setattr(engine, "_run", lambda encoder, *args, **kwargs: seen.append(len(encoder.layers)) or 1 / 0)
+    with pytest.raises(ZeroDivisionError):  # stop right after the encoder is handed over
+        main([command[0], str(pictures[0]), *command[1:], "--weights", "random", "--size", "32", "--steps", "1",
+              "-o", str(tmp_path / "o.png")])
+    assert seen == [LAYER_INDEX[deepest] + 1]
+
+
 @pytest.mark.parametrize("command", [["reconstruct", "--layer", "conv2_2"], ["texture", "--layers", "conv1_1,conv2_1"]])
 def test_reconstruct_and_texture(pictures, tmp_path, command):
     out = tmp_path / "o.png"
