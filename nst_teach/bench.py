@@ -242,7 +242,12 @@ def _baseline(weights: str, wl: Workload, content: Tensor, style: Tensor, steps:
 # --------------------------------------------------------------------------- one contender
 
 def run_contender(config: dict) -> dict:
-    """Run one (contender, task, size) and return its measurements (called in a fresh process)."""
+    """Run one (contender, task, size) and return its measurements (called in a fresh process).
+
+    The engine's encoder and targets count towards its peak memory: it needs them. The
+    baseline builds its own network, so the package's encoder, which only scores the images
+    in float32, is loaded after the baseline's run and its peak is read before that.
+    """
     from nst_teach import engine
     from nst_teach.features import load_vgg19_features
     from nst_teach.precision import pick_device
@@ -251,17 +256,20 @@ def run_contender(config: dict) -> dict:
     torch.manual_seed(0)
     wl = workload(config["task"], config["size"])
     content, style, images = _images(config["size"], device)
-    encoder = load_vgg19_features(config["weights"], pooling="avg", device=device).truncate(wl.deepest)  # as the CLI
-    objective, f32_loss = _reference_loss(encoder, wl, content, style)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats()
     steps = config["steps"]
-
     full_size = conv_flops(*content.shape[-2:], wl.deepest)
+
+    def reference() -> tuple:
+        encoder = load_vgg19_features(config["weights"], pooling="avg", device=device).truncate(wl.deepest)  # as the CLI
+        return (encoder, *_reference_loss(encoder, wl, content, style))
+
     if config["contender"] == "baseline":
         x, seconds, evaluations, trace = _baseline(config["weights"], wl, content, style, steps, device)
         flops = full_size * evaluations
+        peak = _peak_mb(device)
+        encoder, objective, f32_loss = reference()
     else:
+        encoder, objective, f32_loss = reference()
         settings = engine.Settings(steps=steps, **config.get("settings", {}), every=max(1, steps // 50))
         trace = _Snapshots()
         x0 = engine.initial_image("noise", content.shape, seed=0, device=device)
@@ -270,8 +278,7 @@ def run_contender(config: dict) -> dict:
         x, seconds, evaluations = result.image, result.seconds, result.steps
         # coarse-to-fine: a step at a coarse level costs that level's FLOPs
         flops = sum(conv_flops(*engine.level_size(content.shape[-2:], h["level"]), wl.deepest) for h in result.history)
-    peak = (torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda"
-            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        peak = _peak_mb(device)
     curve = trace.curve(f32_loss, device)
     out = {
         **{k: v for k, v in config.items() if k != "weights"},
@@ -281,6 +288,13 @@ def run_contender(config: dict) -> dict:
         "flops_per_step": flops / max(evaluations, 1), "flops_full_size_step": full_size,
     }
     return out
+
+
+def _peak_mb(device: torch.device) -> float:
+    """Peak memory of this process so far: resident set on the CPU, allocated memory on CUDA."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _in_subprocess(config: dict) -> dict:
