@@ -99,9 +99,9 @@ def _glibc() -> ctypes.CDLL | None:
 def reuse_freed_memory(device: torch.device) -> Iterator[None]:
     """During a CPU run on Linux, let large tensors reuse memory freed by the step before.
 
-    glibc gives every allocation above 32 MB its own fresh ``mmap`` and
-    returns it on ``free``; the kernel then zeroes each page again on first
-    touch. At 512 px, block 1's feature maps and their gradients are 50 MB
+    glibc gives each allocation above its mmap threshold (which grows to at
+    most 32 MB) a fresh ``mmap`` and unmaps it on ``free``, and the kernel
+    zeroes each new page on first touch. It also trims the heap's free top. At 512 px, block 1's feature maps and their gradients are 50 MB
     each, allocated and freed at every step, and that zeroing took 12-15 % of
     the step time here (README "Speed"). Inside this context, ``mallopt``
     serves them from the heap instead, which the next step reuses; peak
