@@ -396,7 +396,7 @@ def _markdown(report: dict) -> str:
             f"{report['threads']} threads. Matmul peak: {peaks}. Engine default precision: "
             f"{report['default_precision']}. Baseline: {report['baseline_steps']} L-BFGS evaluations; "
             "the target is the best float32 loss it saw in them. "
-            f"Images (last size): {'; '.join(report['images'])}.\n\n")
+            f"Images: {'; '.join(report['images'])}.\n\n")
     return head + _HEADER + "\n".join(_row_md(r) for r in report["rows"]) + "\n"
 
 

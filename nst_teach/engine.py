@@ -195,8 +195,9 @@ class Settings:
     (``coarse_levels=0`` turns it off).
 
     Chosen by measurement (``nst-teach bench``, README "Speed"): float32, because bfloat16
-    ends 30-110 % worse; ``channels_last``; coarse-to-fine, which reaches the baseline's loss
-    2-3x sooner and ends 2-4x lower; a history of 20 pairs, because 100 gained under 5 %.
+    ends 12-88 % worse; ``channels_last``; coarse-to-fine, which reaches the baseline's loss
+    1.8-3.5x sooner and ends 1.6-4x lower; a history of 20 pairs, because 100 gained under 5 %
+    and 10 lost 17 %.
     """
 
     optimizer: Literal["lbfgs", "lbfgsb", "adam"] = "lbfgs"  # projected L-BFGS; SciPy's L-BFGS-B; or Adam
@@ -205,8 +206,8 @@ class Settings:
     history_size: int = 20  # L-BFGS memory: pairs of past steps and gradient changes
     seed: int = 0  # for the white-noise init
     precision: Literal["auto", "float32", "bfloat16"] = "float32"  # network compute type; auto: bf16 where fast
-    # (bfloat16 is 1.3-1.4x faster a step on CPU and within 2 % for transfer, but 20-40 % worse
-    # for textures, so it is not the default: see the benchmark in the README)
+    # (bfloat16 is 1.3-1.5x faster a step on this CPU but ends 12-88 % worse, so it is not the
+    # default: see the benchmark in the README)
     float32_tail: float = 0.25  # with bfloat16: the last quarter of the steps in float32, to refine
     channels_last: bool = True  # NHWC layout for the convolutions (faster with oneDNN and cuDNN)
     coarse_levels: int | None = None  # coarse-to-fine: first solve at 1/4, 1/2 size (None: by size, with a
