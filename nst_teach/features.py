@@ -104,12 +104,15 @@ def layer_table(height: int = 224, width: int = 224) -> list[dict[str, object]]:
     return rows
 
 
+#: The file of torchvision's ``VGG19_Weights.IMAGENET1K_V1`` (a test checks that they agree).
+#: torchvision's ``get_state_dict`` is ``torch.hub.load_state_dict_from_url(url)``; calling
+#: that directly, with the same cache, spares importing torchvision (see vgg19_features_module).
+IMAGENET_URL = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"
+
+
 def imagenet_checkpoint_path() -> Path:
     """Where torchvision caches the ImageNet VGG19 file: ``$TORCH_HOME/hub/checkpoints/vgg19-dcbb9e9d.pth``."""
-    from torchvision.models import VGG19_Weights
-
-    file_name = os.path.basename(VGG19_Weights.IMAGENET1K_V1.url)
-    return Path(torch.hub.get_dir()) / "checkpoints" / file_name
+    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(IMAGENET_URL)
 
 
 def _offline_message(cause: BaseException) -> str:
@@ -123,11 +126,9 @@ def _offline_message(cause: BaseException) -> str:
 
 
 def _imagenet_state_dict(progress: bool) -> dict[str, Tensor]:
-    from torchvision.models import VGG19_Weights  # here, not at the top: see vgg19_features_module
-
-    try:  # torchvision's own download and cache, with its hash check on download
-        return VGG19_Weights.IMAGENET1K_V1.get_state_dict(
-            progress=progress, check_hash=True, weights_only=True)
+    try:  # torchvision's download and cache (what VGG19_Weights.get_state_dict calls), hash checked
+        return torch.hub.load_state_dict_from_url(IMAGENET_URL, progress=progress, check_hash=True,
+                                                  weights_only=True)
     except (OSError, RuntimeError) as err:  # URLError is an OSError; hash mismatch a RuntimeError
         raise WeightsError(_offline_message(err)) from err
 
@@ -164,8 +165,7 @@ def vgg19_features_module() -> nn.Sequential:
     builds (a test compares them), so torchvision's state dicts load as they are.
     It is built here because importing torchvision pulls in ``torch._dynamo``
     and triton: 160 MB of resident memory and about a second, a tenth of the
-    1.5 GB a 512 px run may use. torchvision is imported only to fetch the
-    ImageNet weights.
+    1.5 GB a 512 px run may use. The package does not import torchvision.
     """
     layers: list[nn.Module] = []
     in_channels = 3
@@ -261,14 +261,14 @@ def load_vgg19_features(
     """Build the encoder with explicitly chosen weights.
 
     Args:
-        weights: ``"imagenet"`` (torchvision's ``VGG19_Weights.IMAGENET1K_V1``,
-            downloaded once into ``$TORCH_HOME/hub/checkpoints``), ``"random"``
+        weights: ``"imagenet"`` (the file of torchvision's ``VGG19_Weights.IMAGENET1K_V1``,
+            downloaded once into ``$TORCH_HOME/hub/checkpoints`` by ``torch.hub``), ``"random"``
             (seeded; for smoke runs and tests only), or a path to a vgg19 state
             dict (full or features-only).
         pooling: ``"max"`` or ``"avg"``; the paper uses ``"avg"`` for synthesis.
         seed: seed for ``"random"`` weights.
         device: where the encoder lives.
-        progress: show torchvision's download progress bar.
+        progress: show the download progress bar.
 
     Raises:
         WeightsError: the weights cannot be had; the message says what to do.

@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -7,7 +8,7 @@ from torch import nn
 from torchvision.models import vgg19
 
 from nst_teach import LAYER_INDEX, LAYER_NAMES, LayerError, WeightsError, layer_table, load_vgg19_features
-from nst_teach.features import imagenet_checkpoint_path, vgg19_features_module
+from nst_teach.features import IMAGENET_URL, imagenet_checkpoint_path, vgg19_features_module
 
 
 def test_names_map_to_torchvision_modules():
@@ -29,15 +30,25 @@ def test_module_is_torchvisions_make_layers_module_for_module():
     assert {k: v.shape for k, v in ours.state_dict().items()} == {k: v.shape for k, v in theirs.state_dict().items()}
 
 
-def test_a_weights_file_loads_without_importing_torchvision(tmp_path, full_state):
-    """torchvision pulls in torch._dynamo and triton (160 MB); only the ImageNet download needs it."""
+def test_weights_load_without_importing_torchvision(tmp_path, full_state):
+    """torchvision pulls in torch._dynamo and triton (160 MB): no weights choice may import it."""
     path = tmp_path / "vgg19.pth"
     torch.save(full_state, path)
+    cached = tmp_path / "hub" / "checkpoints" / "vgg19-dcbb9e9d.pth"
+    cached.parent.mkdir(parents=True)
+    torch.save(full_state, cached)  # a random checkpoint under the real file name
     code = ("import sys; from nst_teach import load_vgg19_features; "
-            f"load_vgg19_features({str(path)!r}); load_vgg19_features('random'); "
+            f"load_vgg19_features({str(path)!r}); load_vgg19_features('random'); load_vgg19_features('imagenet'); "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torchvision', 'triton')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    env = {**os.environ, "TORCH_HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
     assert out.strip() == "[]"
+
+
+def test_imagenet_file_is_torchvisions():
+    from torchvision.models import VGG19_Weights
+
+    assert IMAGENET_URL == VGG19_Weights.IMAGENET1K_V1.url
 
 
 def test_layer_table_lists_channels_and_sizes():
@@ -134,7 +145,7 @@ def test_bad_weight_files_get_clear_errors(tmp_path):
         load_vgg19_features(wrong)
 
 
-def test_imagenet_path_loads_the_cached_file_through_torchvision(tmp_path, monkeypatch, full_state):
+def test_imagenet_path_loads_the_cached_file_through_torch_hub(tmp_path, monkeypatch, full_state):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     path = imagenet_checkpoint_path()
     assert path == tmp_path / "hub" / "checkpoints" / "vgg19-dcbb9e9d.pth"
