@@ -461,8 +461,11 @@ def _projected_lbfgs(evaluate: Callable[[Tensor], tuple[float, Tensor]], x0: Ten
        two-loop recursion over the last ``history_size`` pairs
        :math:`s_k = x_{k+1} - x_k`, :math:`y_k = g_{k+1} - g_k`, and
        :math:`H_0 = \frac{s^\top y}{y^\top y} I`.
-    3. *Step*: :math:`x^+ = P_{[0,1]}(x + t d)`, from :math:`t = 1`, halved until
+    3. *Step*: :math:`x^+ = P_{[0,1]}(x + t d)`, from :math:`t = 1`, until
        :math:`f(x^+) \le f(x) + 10^{-4}\, g^\top (x^+ - x)` (Armijo on the projected path).
+       A rejected :math:`t` is replaced by the minimiser of the parabola through
+       :math:`f(x)`, the slope :math:`g^\top d` and :math:`f(x^+)`, kept within
+       :math:`[0.1\,t, 0.5\,t]` (Nocedal & Wright, Sec. 3.5).
 
     Unlike clamping after a plain L-BFGS step, the curvature pairs describe the
     step actually taken, so the memory stays consistent.
@@ -489,7 +492,8 @@ def _projected_lbfgs(evaluate: Callable[[Tensor], tuple[float, Tensor]], x0: Ten
         else:
             d = -torch.where(free, g, 0.0)
             t = 0.1 / max(float(d.abs().max()), 1e-12)  # first step: move the pixels by at most 0.1
-        if float((d * g).sum()) >= 0:  # not a descent direction: forget the memory, or stop at a stationary point
+        slope = float((d * g).sum())
+        if slope >= 0:  # not a descent direction: forget the memory, or stop at a stationary point
             if not memory:
                 return "the projected gradient is zero (a stationary point)"
             memory.clear()
@@ -501,7 +505,8 @@ def _projected_lbfgs(evaluate: Callable[[Tensor], tuple[float, Tensor]], x0: Ten
             evaluations += 1
             if f_new <= f + 1e-4 * float((g * (x_new - x)).sum()) or t < 1e-8:
                 break
-            t *= 0.5
+            excess = f_new - f - slope * t  # > 0: the parabola curves upwards
+            t = min(max(-slope * t * t / (2 * excess), 0.1 * t), 0.5 * t) if excess > 0 else 0.5 * t
         s_k, y_k = x_new - x, g_new.detach() - g
         sy = (s_k * y_k).sum()
         if float(sy) > 1e-10 * float((y_k * y_k).sum()):

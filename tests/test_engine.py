@@ -225,6 +225,23 @@ def test_projected_lbfgs_matches_scipys_l_bfgs_b(encoder, texture):
     assert ours.losses["total"] < 3 * scipys.losses["total"]
 
 
+def test_line_search_interpolates_instead_of_halving():
+    """A rejected step is replaced by the parabola's minimiser: on a quadratic, the exact one."""
+    from nst_teach.engine import _projected_lbfgs
+
+    trials = []
+
+    def evaluate(x):
+        trials.append(x.clone())
+        r = x - 0.5
+        return float(500 * (r * r).sum()), 1000 * r
+
+    message = _projected_lbfgs(evaluate, torch.full((1, 3, 2, 2), 0.51), Settings(steps=10))
+    assert float((trials[1] - 0.5).abs().max()) > 0.05  # the first step (pixels moved by 0.1) overshoots
+    assert torch.allclose(trials[2], torch.full_like(trials[2], 0.5), atol=1e-6)  # halving would give 0.46
+    assert "stationary" in message and len(trials) == 3
+
+
 def test_projected_lbfgs_stops_at_a_stationary_point(encoder, texture):
     # The image is its own target: the gradient is zero at the start.
     objective = build_objective(encoder, style=texture, style_layers=["conv1_1"], alpha=0, beta=1)
