@@ -220,11 +220,12 @@ class Settings:
         """Steps before the float32 tail: all of them in float32, else ``1 - float32_tail`` of them."""
         return self.steps if self.precision == "float32" else self.steps - round(self.float32_tail * self.steps)
 
-    def pyramid(self, size: Sequence[int], content_term: bool = True) -> list[tuple[tuple[int, int], int]]:
-        """The coarse-to-fine plan for an image of ``size``: ``[((H, W), steps), ...]``, coarsest first.
+    def levels(self, size: Sequence[int], content_term: bool = True) -> list[tuple[int, int]]:
+        """The coarse-to-fine plan for an image of ``size``: ``[(level, steps), ...]``, coarsest first.
 
-        By default there are up to two coarse levels, as long as the short side
-        stays at least :data:`MIN_COARSE_SIDE` px there; they share
+        Level ``k`` is the image halved ``k`` times (:func:`level_size`); 0 is full
+        size. By default there are up to two coarse levels, as long as the short
+        side stays at least :data:`MIN_COARSE_SIDE` px there; they share
         ``coarse_share`` of the steps, and the full size gets the rest. Without
         a content term (textures) there are none unless ``coarse_levels`` asks:
         coarse levels settle a photograph's layout cheaply, while a texture has
@@ -235,9 +236,12 @@ class Settings:
             fits = next((k for k in (2, 1) if min(size) / 2**k >= MIN_COARSE_SIDE), 0)
             levels = fits if content_term else 0
         coarse = round(self.coarse_share * self.steps) if levels else 0
-        plan = [(level_size(size, k), coarse // levels + (k == levels) * (coarse % levels))
-                for k in range(levels, 0, -1)]
-        return [(hw, n) for hw, n in plan if n > 0] + [((int(size[0]), int(size[1])), self.steps - coarse)]
+        plan = [(k, coarse // levels + (k == levels) * (coarse % levels)) for k in range(levels, 0, -1)]
+        return [(k, n) for k, n in plan if n > 0] + [(0, self.steps - coarse)]
+
+    def pyramid(self, size: Sequence[int], content_term: bool = True) -> list[tuple[tuple[int, int], int]]:
+        """:meth:`levels` with each level's ``(H, W)``: ``[((H, W), steps), ...]``, coarsest first."""
+        return [(level_size(size, k), n) for k, n in self.levels(size, content_term)]
 
 
 #: The smallest short side a coarse level may have (VGG19 halves it four times before conv5_1).
@@ -319,7 +323,7 @@ def optimize(
     :class:`Progress` every ``settings.every`` steps and at the last one, its
     image always at full size.
 
-    Coarse-to-fine (``settings.pyramid``): when the objective knows its source
+    Coarse-to-fine (``settings.levels``): when the objective knows its source
     images, the problem is first solved at 1/4 and 1/2 size, and each solution,
     upsampled, starts the next level. History entries say their ``level``
     (0 is full size); losses at different levels are not comparable.
@@ -334,16 +338,16 @@ def optimize(
     if s.channels_last:
         encoder.to(memory_format=torch.channels_last)
     size = tuple(x0.shape[-2:])
-    plan = s.pyramid(size, bool(objective.content_weights)) if objective.rescalable else [(size, s.steps)]
+    plan = s.levels(size, bool(objective.content_weights)) if objective.rescalable else [(0, s.steps)]
     run = _Run(encoder, s, size, callback, should_stop)
     x = x0.detach().float().clamp(0, 1)
     status, message = "finished", f"finished {s.steps} steps"
     try:
         with reuse_freed_memory(x.device):
-            for hw, steps in plan:
-                level = round(math.log2(size[1] / hw[1]))
-                target = objective if level == 0 else objective.scaled(encoder, hw[1] / size[1])
-                early = run.level(target, resize(x, hw), steps, level)
+            for level, steps in plan:
+                # x and the targets' sources shrink by the same rule, so their features match in size
+                target = objective if level == 0 else objective.scaled(encoder, 0.5**level)
+                early = run.level(target, resize(x, level_size(size, level)), steps, level)
                 x = run.best_image
                 if early and level == 0:
                     message = f"the optimiser stopped after {len(run.history)} steps: {early}"

@@ -193,6 +193,16 @@ def test_coarse_to_fine_runs_coarse_first_and_reports_full_size(encoder, photo, 
     assert result.history[10]["total"] < 0.75 * plain.history[0]["total"]
 
 
+def test_coarse_levels_fit_odd_sizes(encoder):
+    """A coarse level's image and its content target are shrunk by the same rule: 101 x 107 halves to 50 x 54
+    for both (a factor taken from the width, 54 / 107, used to make the target 51 x 54)."""
+    photo = torch.rand(1, 3, 101, 107)
+    assert Settings(steps=4, coarse_levels=1).levels((101, 107)) == [(1, 2), (0, 2)]
+    result = reconstruct_content(encoder, photo, "conv1_1", Settings(steps=4, coarse_levels=1))
+    assert result.status == "finished" and [h["level"] for h in result.history] == [1, 1, 0, 0]
+    assert result.image.shape == photo.shape
+
+
 def test_coarse_targets_come_from_resized_sources(encoder, photo, texture):
     objective = build_objective(encoder, content=photo, style=resize(texture, tuple(photo.shape[-2:])),
                                 content_layers=["conv4_2"], style_layers=["conv1_1"])
