@@ -403,7 +403,7 @@ class _Run:
             (terms["total"] / scale[0]).backward()
             self.history.append({"step": step, "level": level, **values})
             if values["total"] < self.best_loss:
-                self.best_loss, self.best_image = values["total"], x.detach().clone()
+                self.best_loss, self.best_image = values["total"], x.detach()  # kept, not copied: see OPTIMIZERS
             if self.callback and (step % s.every == 0 or step == s.steps):
                 image = resize(x.detach(), self.size).clamp(0, 1)
                 self.callback(Progress(step, s.steps, image, dict(self.history[-1]), time.perf_counter() - self.start))
@@ -476,7 +476,6 @@ def _projected_lbfgs(evaluate: Callable[[Tensor], tuple[float, Tensor]], x0: Ten
     """
     x = x0.detach().clone()
     f, g = evaluate(x)
-    g = g.detach().clone()
     memory: list[tuple[Tensor, Tensor, Tensor]] = []  # (s_k, y_k, 1 / s_k^T y_k), tensors: no host syncs
     evaluations = 1
     while True:
@@ -517,7 +516,7 @@ def _projected_lbfgs(evaluate: Callable[[Tensor], tuple[float, Tensor]], x0: Ten
             memory.append((s_k, y_k, 1.0 / sy))
             if len(memory) > s.history_size:
                 memory.pop(0)
-        x, f, g = x_new, f_new, g_new.detach().clone()
+        x, f, g = x_new, f_new, g_new.detach()
         if before < s.low_precision_steps <= evaluations < s.steps:  # crossed into the float32 tail (a line
             memory.clear()  # search may step over the switch): low-precision gradients leave their mark
 
@@ -527,7 +526,7 @@ def _adam(evaluate: Callable[[Tensor], tuple[float, Tensor]], x0: Tensor, s: Set
     x = x0.clone().requires_grad_(True)
     opt = torch.optim.Adam([x], lr=s.lr or 0.02)
     for _ in range(s.steps):
-        _, x.grad = evaluate(x)
+        _, x.grad = evaluate(x.detach().clone())  # a copy: opt.step() changes x in place
         opt.step()
         with torch.no_grad():
             x.clamp_(0, 1)
@@ -535,7 +534,9 @@ def _adam(evaluate: Callable[[Tensor], tuple[float, Tensor]], x0: Tensor, s: Set
 
 
 #: The optimisers by name: each takes ``evaluate``, the start and the settings, and
-#: runs until ``evaluate`` raises (the step budget, a stop, a NaN).
+#: runs until ``evaluate`` raises (the step budget, a stop, a NaN). ``evaluate`` keeps
+#: the best image it saw without copying it, so an optimiser must not change an image
+#: in place after handing it over; the gradient it returns is a fresh tensor.
 OPTIMIZERS: dict[str, Callable[[Callable[[Tensor], tuple[float, Tensor]], Tensor, Settings], str]] = {
     "lbfgs": _projected_lbfgs,
     "lbfgsb": _lbfgsb,

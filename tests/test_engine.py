@@ -165,6 +165,18 @@ def test_bounds_beat_clamping_at_the_end(encoder, photo):
     assert again == pytest.approx(result.losses["total"], rel=1e-3)
 
 
+@pytest.mark.parametrize("optimizer", ["lbfgs", "lbfgsb", "adam"])
+def test_the_image_returned_is_the_best_one_seen(encoder, texture, optimizer):
+    """The engine keeps the best image without copying it, so no optimiser may change it afterwards
+    (Adam updates its x in place; a large step makes its loss go up and down)."""
+    objective = build_objective(encoder, style=texture, style_layers=["conv1_1"], alpha=0, beta=1)
+    result = optimize(encoder, objective, initial_image("noise", texture.shape),
+                      Settings(optimizer=optimizer, steps=12, lr=0.3, coarse_levels=0))
+    with torch.no_grad():
+        again = objective.terms(encoder(result.image, objective.layers), result.image)["total"].item()
+    assert again == pytest.approx(min(h["total"] for h in result.history), rel=1e-4)
+
+
 def test_bfloat16_network_keeps_float32_losses(encoder, texture):
     result = synthesize_texture(encoder, texture, ["conv1_1", "conv2_1"], Settings(steps=20, precision="bfloat16"))
     assert result.image.dtype == torch.float32
