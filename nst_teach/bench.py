@@ -102,9 +102,9 @@ class Workload:
 
     @property
     def deepest(self) -> str:
-        from nst_teach.features import LAYER_INDEX
+        from nst_teach.features import deepest_layer
 
-        return max([*self.content_layers, *self.style_layers], key=LAYER_INDEX.__getitem__)
+        return deepest_layer([*self.content_layers, *self.style_layers])
 
 
 def workload(task: str, size: int) -> Workload:

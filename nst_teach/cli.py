@@ -114,7 +114,7 @@ def _run(args: argparse.Namespace) -> int:
     load = [args.image] if args.command in ("reconstruct", "texture") else [args.content, args.style]
     inputs = [images.load_image(path, args.size, device) for path in load]
     encoder = features.load_vgg19_features(args.weights, pooling=args.pooling, seed=args.seed, device=device)
-    encoder.truncate(max(features.check_layers(_layers_used(args)), key=features.LAYER_INDEX.__getitem__))
+    encoder.truncate(features.deepest_layer(_layers_used(args)))
     if encoder.is_random:
         print("nst-teach: warning: RANDOM VGG19 weights: a smoke run, not the paper's pictures.", file=sys.stderr)
     settings = engine.Settings(optimizer=args.optimizer, steps=args.steps, lr=args.lr, seed=args.seed,

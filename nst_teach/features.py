@@ -35,6 +35,7 @@ __all__ = [
     "Pooling",
     "VGG19Features",
     "check_layers",
+    "deepest_layer",
     "imagenet_checkpoint_path",
     "layer_table",
     "load_vgg19_features",
@@ -83,6 +84,15 @@ def check_layers(layers: Iterable[str]) -> list[str]:
                 "relu1_1 ... relu5_4 and pool1 ... pool5 (see nst_teach.LAYER_NAMES)."
             )
     return layers
+
+
+def deepest_layer(layers: Iterable[str]) -> str:
+    """The layer of ``layers`` that lies deepest in the network: where the network may be cut.
+
+    >>> deepest_layer(["conv4_2", "conv1_1", "conv5_1"])
+    'conv5_1'
+    """
+    return max(check_layers(layers), key=LAYER_INDEX.__getitem__)
 
 
 def layer_table(height: int = 224, width: int = 224) -> list[dict[str, object]]:
@@ -211,7 +221,7 @@ class VGG19Features(nn.Module):
         if image.ndim != 4 or image.shape[1] != 3:
             raise ValueError(f"expected an RGB batch of shape (B, 3, H, W), got {tuple(image.shape)}")
         wanted = set(check_layers(layers))
-        deepest = max(LAYER_INDEX[name] for name in wanted)
+        deepest = LAYER_INDEX[deepest_layer(wanted)]
         if deepest >= len(self.layers):
             raise LayerError(f"this encoder was truncated before {LAYER_NAMES[deepest]}.")
         x = (image - self.mean) / self.std

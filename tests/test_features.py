@@ -51,6 +51,15 @@ def test_imagenet_file_is_torchvisions():
     assert IMAGENET_URL == VGG19_Weights.IMAGENET1K_V1.url
 
 
+def test_deepest_layer_is_by_network_order_not_by_name():
+    from nst_teach.features import deepest_layer
+
+    assert deepest_layer(["conv4_2", "relu4_1", "conv1_1"]) == "conv4_2"
+    assert deepest_layer(["pool3", "conv3_4"]) == "pool3"
+    with pytest.raises(LayerError, match="conv9_9"):
+        deepest_layer(["conv1_1", "conv9_9"])
+
+
 def test_layer_table_lists_channels_and_sizes():
     rows = {r["name"]: r for r in layer_table(224, 224)}
     assert rows["conv1_1"]["N_l"] == 64 and rows["conv1_1"]["M_l"] == 224 * 224
