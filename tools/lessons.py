@@ -242,8 +242,8 @@ F = torch.randn(1, 8, 6, 5, requires_grad=True)  # N_l = 8 filters, M_l = 6 x 5 
 A = nt.gram_matrix(torch.randn(1, 8, 6, 5))
 (grad,) = torch.autograd.grad(nt.style_layer_loss(F, A), F)
 N, M = 8, 30
-Fl = F.detach().reshape(N, M)
-eq6 = (Fl.T @ (Fl @ Fl.T - A[0])).T / (N**2 * M**2)
+G = nt.gram_matrix(F.detach())
+eq6 = (F.detach().reshape(N, M).T @ (G - A)[0]).T / (N**2 * M**2)
 assert torch.allclose(grad.reshape(N, M), eq6, atol=1e-6)
 print("autograd's gradient equals Eq. 6")
 print(inspect.getsource(nt.losses._Gram))
