@@ -41,7 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--steps", type=int, default=300, help="optimisation steps (default 300)")
     run.add_argument("--lr", type=float, help="Adam's step size (default 0.02; L-BFGS finds its own)")
     run.add_argument("--coarse-levels", type=int, metavar="K",
-                     help="coarse-to-fine: solve at 1/2^K ... 1/2 size first (default: up to 2, by size; 0: off)")
+                     help="coarse-to-fine: solve at 1/2^K ... 1/2 size first "
+                          "(default: by size, up to 2, for textures 1; 0: off)")
     run.add_argument("--size", type=int, default=512, help="longest side in pixels (default 512)")
     run.add_argument("--init", default="noise", choices=("noise", "content", "style"),
                      help="starting image (default: white noise, as in the paper)")

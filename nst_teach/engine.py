@@ -191,8 +191,7 @@ def _features(encoder: VGG19Features, image: Tensor, layers: list[str]) -> dict[
 @dataclass
 class Settings:
     """How to optimise. The defaults are the paper's, L-BFGS from white noise, plus one that is
-    not: coarse-to-fine for reconstruction and transfer on images large enough for it
-    (``coarse_levels=0`` turns it off).
+    not: coarse-to-fine on images large enough for it (``coarse_levels=0`` turns it off).
 
     Chosen by measurement (``nst-teach bench``, README "Speed"): float32, because bfloat16
     ends 12-88 % worse; ``channels_last``; coarse-to-fine, which reaches the baseline's loss
@@ -210,8 +209,8 @@ class Settings:
     # default: see the benchmark in the README)
     float32_tail: float = 0.25  # with bfloat16: the last quarter of the steps in float32, to refine
     channels_last: bool = True  # NHWC layout for the convolutions (faster with oneDNN and cuDNN)
-    coarse_levels: int | None = None  # coarse-to-fine: first solve at 1/4, 1/2 size (None: by size, with a
-    # content term only; 0: off)
+    coarse_levels: int | None = None  # coarse-to-fine: first solve at 1/4, 1/2 size (None: by size, see
+    # levels(); 0: off)
     coarse_share: float = 0.5  # the share of `steps` spent on the coarse levels (each step there is 4x cheaper)
     every: int = 10  # call the callback every `every` steps
 
@@ -227,14 +226,16 @@ class Settings:
         size. By default there are up to two coarse levels, as long as the short
         side stays at least :data:`MIN_COARSE_SIDE` px there; they share
         ``coarse_share`` of the steps, and the full size gets the rest. Without
-        a content term (textures) there are none unless ``coarse_levels`` asks:
-        coarse levels settle a photograph's layout cheaply, while a texture has
-        no layout and its finest scale (conv1_1) ended worse (README "Speed").
+        a content term (textures) there is at most one, whose short side must be
+        at least :data:`MIN_TEXTURE_COARSE_SIDE` px: a texture has no layout for
+        the coarse levels to settle, and its deepest statistics (conv5_1 sees the
+        image at 1/16) carry over a change of scale only when there is room for
+        them. Two levels, or one at 48 px, ended 28-37 % worse (README "Speed").
         """
         levels = self.coarse_levels
         if levels is None:
-            fits = next((k for k in (2, 1) if min(size) / 2**k >= MIN_COARSE_SIDE), 0)
-            levels = fits if content_term else 0
+            most, side = (2, MIN_COARSE_SIDE) if content_term else (1, MIN_TEXTURE_COARSE_SIDE)
+            levels = next((k for k in range(most, 0, -1) if min(size) / 2**k >= side), 0)
         coarse = round(self.coarse_share * self.steps) if levels else 0
         plan = [(k, coarse // levels + (k == levels) * (coarse % levels)) for k in range(levels, 0, -1)]
         return [(k, n) for k, n in plan if n > 0] + [(0, self.steps - coarse)]
@@ -246,6 +247,8 @@ class Settings:
 
 #: The smallest short side a coarse level may have (VGG19 halves it four times before conv5_1).
 MIN_COARSE_SIDE = 48
+#: The same for a texture's (single) coarse level: conv5_1's Gram matrix needs a 6 x 6 map or more.
+MIN_TEXTURE_COARSE_SIDE = 96
 
 
 @dataclass

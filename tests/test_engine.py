@@ -271,10 +271,17 @@ def test_projected_lbfgs_stops_at_a_stationary_point(encoder, texture):
     assert result.status == "finished" and result.steps == 1 and "stationary" in result.message
 
 
-def test_textures_skip_coarse_to_fine_unless_asked(encoder, photo):
-    big = resize(photo, (96, 128))  # large enough for one coarse level
-    default = synthesize_texture(encoder, big, ["conv1_1"], Settings(steps=4))
-    forced = synthesize_texture(encoder, big, ["conv1_1"], Settings(steps=4, coarse_levels=1))
+def test_textures_take_one_coarse_level_of_at_least_96_px(encoder, photo):
+    plan = Settings(steps=100).levels
+    assert plan((192, 256), content_term=False) == [(1, 50), (0, 50)]
+    assert plan((384, 512), content_term=False) == [(1, 50), (0, 50)]  # one level, where a photo gets two
+    assert plan((191, 256), content_term=False) == [(0, 100)]  # its coarse level would be 95 px
+    assert plan((96, 128), content_term=False) == [(0, 100)]  # where a photo gets one, at 48 px
+    large = synthesize_texture(encoder, resize(photo, (192, 256)), ["conv1_1"], Settings(steps=4))
+    small = resize(photo, (96, 128))
+    default = synthesize_texture(encoder, small, ["conv1_1"], Settings(steps=4))
+    forced = synthesize_texture(encoder, small, ["conv1_1"], Settings(steps=4, coarse_levels=1))
+    assert [h["level"] for h in large.history] == [1, 1, 0, 0]
     assert [h["level"] for h in default.history] == [0, 0, 0, 0]
     assert [h["level"] for h in forced.history] == [1, 1, 0, 0]
 
