@@ -12,6 +12,21 @@ def test_flops_match_the_hand_count():
     assert conv_flops(64, 64, "conv1_1") == 2 * 2 * 3 * 64 * 9 * 64 * 64
 
 
+def test_snapshot_saving_is_left_out_of_the_recorded_times():
+    import torch
+
+    from nst_teach.bench import _Snapshots
+
+    trace, image = _Snapshots(), torch.rand(1, 3, 64, 64)
+    trace.add(1.0, image)
+    first_save = trace.overhead
+    trace.add(2.0, image)  # a run clock that ran on through the first save
+    assert first_save > 0 and trace.overhead > first_save
+    assert trace.times == [1.0, 2.0 - first_save]
+    curve = trace.curve(lambda x: float(x.mean()), torch.device("cpu"))
+    assert [t for t, _ in curve] == trace.times and curve[0][1] == pytest.approx(float(image.mean()))
+
+
 def test_benchmark_runs_tiny_and_writes_its_table(tmp_path, capsys):
     assert main(["bench", "--quick", "--out", str(tmp_path)]) == 0
     table = (tmp_path / "results.md").read_text()
