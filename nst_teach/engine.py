@@ -331,6 +331,9 @@ def optimize(
     upsampled, starts the next level. History entries say their ``level``
     (0 is full size); losses at different levels are not comparable.
 
+    The encoder runs in the layout ``settings.channels_last`` asks for and then
+    returns to its own, so that the same call twice gives the same image.
+
     The run never loses work: Ctrl-C (or the notebook's stop button) and
     ``should_stop()`` returning True end it with the best image so far; a NaN
     or inf loss ends it with the best finite image and a message saying why.
@@ -338,15 +341,13 @@ def optimize(
     s = settings or Settings()
     if s.optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {s.optimizer!r}")
-    if s.channels_last:
-        encoder.to(memory_format=torch.channels_last)
     size = tuple(x0.shape[-2:])
     plan = s.levels(size, bool(objective.content_weights)) if objective.rescalable else [(0, s.steps)]
     run = _Run(encoder, s, size, callback, should_stop)
     x = x0.detach().float().clamp(0, 1)
     status, message = "finished", f"finished {s.steps} steps"
     try:
-        with reuse_freed_memory(x.device):
+        with reuse_freed_memory(x.device), encoder.layout(s.channels_last):
             for level, steps in plan:
                 # x and the targets' sources shrink by the same rule, so their features match in size
                 target = objective if level == 0 else objective.scaled(encoder, 0.5**level)

@@ -19,10 +19,11 @@ match that exactly.)
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 from pathlib import Path
-from typing import Iterable, Literal, Mapping, Sequence
+from typing import Iterable, Iterator, Literal, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -232,6 +233,28 @@ class VGG19Features(nn.Module):
                 out[LAYER_NAMES[index]] = x
         return out
 
+    @property
+    def channels_last(self) -> bool:
+        """True when the convolutions' weights are in the NHWC layout (the engine's default)."""
+        conv = next(m for m in self.layers if isinstance(m, nn.Conv2d))
+        return conv.weight.is_contiguous(memory_format=torch.channels_last)
+
+    @contextlib.contextmanager
+    def layout(self, channels_last: bool) -> Iterator["VGG19Features"]:
+        """Run in the NHWC (``channels_last``) or NCHW layout for a while, then go back.
+
+        The layout picks which convolution kernels run, and their float32 results
+        differ in the last bits. Optimisation amplifies such differences, so targets
+        computed before a run and after it must see the same layout: the encoder
+        always returns to the one it had.
+        """
+        before = self.channels_last
+        self.to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+        try:
+            yield self
+        finally:
+            self.to(memory_format=torch.channels_last if before else torch.contiguous_format)
+
     def truncate(self, deepest: str) -> "VGG19Features":
         """Drop every layer after ``deepest`` (saves memory; returns self)."""
         index = LAYER_INDEX[check_layers([deepest])[0]]
@@ -280,6 +303,8 @@ def load_vgg19_features(
         device: where the encoder lives.
         progress: show the download progress bar.
 
+    The encoder comes in the ``channels_last`` layout (:meth:`VGG19Features.layout`).
+
     Raises:
         WeightsError: the weights cannot be had; the message says what to do.
     """
@@ -306,4 +331,5 @@ def load_vgg19_features(
             model[i] = nn.ReLU(inplace=False)  # keep conv* outputs intact for the losses
         elif isinstance(module, nn.MaxPool2d) and pooling == "avg":
             model[i] = nn.AvgPool2d(kernel_size=2, stride=2)
-    return VGG19Features(model, label, pooling).to(device)
+    # NHWC, the layout the engine runs in by default, so that targets and runs agree (see layout())
+    return VGG19Features(model, label, pooling).to(device, memory_format=torch.channels_last)

@@ -7,6 +7,7 @@ from nst_teach import Objective, Settings, build_objective, optimize, reconstruc
 from nst_teach import style_transfer, synthesize_texture
 from nst_teach.data import paper_image
 from nst_teach.engine import initial_image
+from nst_teach.features import load_vgg19_features
 
 
 def psnr(x, y):
@@ -285,3 +286,15 @@ def test_textures_take_one_coarse_level_of_at_least_96_px(encoder, photo):
     assert [h["level"] for h in default.history] == [0, 0, 0, 0]
     assert [h["level"] for h in forced.history] == [1, 1, 0, 0]
 
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_the_same_call_twice_gives_the_same_image(texture, channels_last):
+    """A fresh encoder: its first run used to compute the targets in NCHW and the rest in NHWC."""
+    encoder = load_vgg19_features("random", pooling="avg", seed=0)
+    assert encoder.channels_last  # the engine's default layout, from the start
+    settings = Settings(steps=6, channels_last=channels_last)
+    first, second = (synthesize_texture(encoder, texture, ["conv1_1", "conv3_1"], settings) for _ in range(2))
+    assert [h["total"] for h in first.history] == [h["total"] for h in second.history]
+    assert torch.equal(first.image, second.image)
+    assert encoder.channels_last  # back to its own layout after a run in NCHW
