@@ -195,7 +195,7 @@ class Settings:
 
     Chosen by measurement (``nst-teach bench``, README "Speed"): float32, because bfloat16
     ends 12-88 % worse; ``channels_last``; coarse-to-fine, which reaches the baseline's loss
-    1.5-3.5x sooner than without it and ends as low (textures) or 1.6-4x lower; a history of
+    1.5-3.6x sooner than without it and ends as low (textures) or 1.7-4x lower; a history of
     20 pairs, because 100 gained under 5 % and 10 lost 17 %.
     """
 
