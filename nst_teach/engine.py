@@ -230,7 +230,7 @@ class Settings:
         at least :data:`MIN_TEXTURE_COARSE_SIDE` px: a texture has no layout for
         the coarse levels to settle, and its deepest statistics (conv5_1 sees the
         image at 1/16) carry over a change of scale only when there is room for
-        them. Two levels, or one at 48 px, ended 28-37 % worse (README "Speed").
+        them. Two levels, or one at 48 px, ended 24-37 % worse (README "Speed").
         """
         levels = self.coarse_levels
         if levels is None:
