@@ -255,7 +255,7 @@ Image *k* of the batch matches the Gram matrices of `conv1_1` … `convk_1`, eac
 $1/k$. Per-image weights let one optimisation run all five. When the image's short side is
 192 px or more, the engine spends the first half of the steps at half size and upsamples
 the result as the start at full size (*coarse-to-fine*, lesson 4; the dotted line in the
-loss plot). At 256 px that reaches a given loss about twice as soon, and ends as low.
+loss plot). At 256 px that reaches a given loss 1.7–1.8 times as soon, and ends as low.
 """),
     code("""
 import torch
