@@ -240,10 +240,6 @@ class Settings:
         plan = [(k, coarse // levels + (k == levels) * (coarse % levels)) for k in range(levels, 0, -1)]
         return [(k, n) for k, n in plan if n > 0] + [(0, self.steps - coarse)]
 
-    def pyramid(self, size: Sequence[int], content_term: bool = True) -> list[tuple[tuple[int, int], int]]:
-        """:meth:`levels` with each level's ``(H, W)``: ``[((H, W), steps), ...]``, coarsest first."""
-        return [(level_size(size, k), n) for k, n in self.levels(size, content_term)]
-
 
 #: The smallest short side a coarse level may have (VGG19 halves it four times before conv5_1).
 MIN_COARSE_SIDE = 48

@@ -221,8 +221,8 @@ class VGG19Features(nn.Module):
     def forward(self, image: Tensor, layers: Sequence[str]) -> dict[str, Tensor]:
         if image.ndim != 4 or image.shape[1] != 3:
             raise ValueError(f"expected an RGB batch of shape (B, 3, H, W), got {tuple(image.shape)}")
-        wanted = set(check_layers(layers))
-        deepest = LAYER_INDEX[deepest_layer(wanted)]
+        deepest = LAYER_INDEX[deepest_layer(layers)]  # checks every name, once a step
+        wanted = set(layers)
         if deepest >= len(self.layers):
             raise LayerError(f"this encoder was truncated before {LAYER_NAMES[deepest]}.")
         x = (image - self.mean) / self.std

@@ -6,7 +6,7 @@ import torch
 from nst_teach import Objective, Settings, build_objective, optimize, reconstruct_content, resize
 from nst_teach import style_transfer, synthesize_texture
 from nst_teach.data import paper_image
-from nst_teach.engine import initial_image
+from nst_teach.engine import initial_image, level_size
 from nst_teach.features import load_vgg19_features
 
 
@@ -184,13 +184,17 @@ def test_bfloat16_network_keeps_float32_losses(encoder, texture):
     assert result.history[-1]["total"] < result.history[0]["total"] / 10
 
 
-def test_pyramid_plans_coarse_levels_by_size():
-    plan = Settings(steps=100).pyramid((384, 512))
+def test_levels_plan_coarse_levels_by_size():
+    def pyramid(settings, size):
+        """The plan with each level's (H, W), as optimize() shrinks the image."""
+        return [(level_size(size, k), n) for k, n in settings.levels(size)]
+
+    plan = pyramid(Settings(steps=100), (384, 512))
     assert plan == [((96, 128), 25), ((192, 256), 25), ((384, 512), 50)]
-    assert Settings(steps=100).pyramid((96, 128)) == [((48, 64), 50), ((96, 128), 50)]
-    assert Settings(steps=100).pyramid((64, 64)) == [((64, 64), 100)]  # too small to shrink
-    assert Settings(steps=100, coarse_levels=0).pyramid((384, 512)) == [((384, 512), 100)]
-    assert Settings(steps=9, coarse_share=1 / 3).pyramid((384, 512)) == [((96, 128), 2), ((192, 256), 1),
+    assert pyramid(Settings(steps=100), (96, 128)) == [((48, 64), 50), ((96, 128), 50)]
+    assert pyramid(Settings(steps=100), (64, 64)) == [((64, 64), 100)]  # too small to shrink
+    assert pyramid(Settings(steps=100, coarse_levels=0), (384, 512)) == [((384, 512), 100)]
+    assert pyramid(Settings(steps=9, coarse_share=1 / 3), (384, 512)) == [((96, 128), 2), ((192, 256), 1),
                                                                        ((384, 512), 6)]
 
 
@@ -285,7 +289,6 @@ def test_textures_take_one_coarse_level_of_at_least_96_px(encoder, photo):
     assert [h["level"] for h in large.history] == [1, 1, 0, 0]
     assert [h["level"] for h in default.history] == [0, 0, 0, 0]
     assert [h["level"] for h in forced.history] == [1, 1, 0, 0]
-
 
 
 @pytest.mark.parametrize("channels_last", [True, False])
