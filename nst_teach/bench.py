@@ -5,7 +5,10 @@
 
 Every contender gets the same random VGG19 state dict (saved once, passed as a
 path), the same images, alpha, beta and layers. Each (contender, task, size)
-runs in its own process so that its peak resident memory is its own.
+runs in its own process so that its peak resident memory is its own. The
+baseline starts from uniform noise, as tutorials do; the engine from its own
+default, noise in the source images' colours, and once more from the
+baseline's uniform noise, so that the table shows what the start contributes.
 
 Measured:
 
@@ -280,7 +283,8 @@ def run_contender(config: dict) -> dict:
         encoder, objective, f32_loss = reference()
         settings = engine.Settings(steps=steps, **config.get("settings", {}), every=max(1, steps // 50))
         trace = _Snapshots()
-        x0 = engine.initial_image("noise", content.shape, seed=0, device=device)
+        x0 = engine.initial_image(config.get("init", "noise"), content.shape, seed=0, content=objective.content,
+                                  style=objective.style, device=device)  # as the task functions start
         sync(device)
         result = engine.optimize(encoder, objective, x0, settings, callback=lambda p: trace.add(p.seconds, p.image))
         x, seconds, evaluations = result.image, result.seconds - trace.overhead, result.steps
@@ -323,10 +327,11 @@ def _time_to(curve: list[list[float]], target: float) -> float | None:
 # --------------------------------------------------------------------------- the report
 
 CONTENDERS = {
-    # name -> engine settings; "baseline" is the tutorial implementation above
-    "engine default": {},
-    "engine bfloat16": {"precision": "bfloat16"},
-    "engine, no coarse-to-fine": {"coarse_levels": 0},
+    # name -> (init, engine settings); "baseline" is the tutorial implementation above
+    "engine default": ("noise", {}),
+    "engine bfloat16": ("noise", {"precision": "bfloat16"}),
+    "engine, no coarse-to-fine": ("noise", {"coarse_levels": 0}),
+    "engine, uniform noise": ("uniform", {}),  # the baseline's start: the engine without its colour-matched init
 }
 
 
@@ -359,8 +364,8 @@ def run(sizes: list[int], tasks: list[str], steps: int, device_name: str, out: P
                     log(f"the baseline ended above its best loss for {task} at {size} px "
                         f"({baseline['final_loss_f32']:.4g} > {target:.4g}); the target is its best")
                 results = {"baseline": baseline}
-                for name, settings in CONTENDERS.items():
-                    results[name] = _in_subprocess({**base, "contender": name, "settings": settings,
+                for name, (init, settings) in CONTENDERS.items():
+                    results[name] = _in_subprocess({**base, "contender": name, "init": init, "settings": settings,
                                                     "steps": engine_steps or (3 * steps) // 2})
                 for name, r in results.items():
                     reached = _time_to(r["curve"], target * (1 + 1e-6)) if name != "baseline" else r["seconds"]

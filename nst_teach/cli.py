@@ -44,8 +44,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="coarse-to-fine: solve at 1/2^K ... 1/2 size first "
                           "(default: by size, up to 2, for textures 1; 0: off)")
     run.add_argument("--size", type=int, default=512, help="longest side in pixels (default 512)")
-    run.add_argument("--init", default="noise", choices=("noise", "content", "style"),
-                     help="starting image (default: white noise, as in the paper)")
+    run.add_argument("--init", default="noise", choices=("noise", "uniform", "content", "style"),
+                     help="starting image (default: white noise, as in the paper, in the colours of the "
+                          "input images; uniform: plain U(0, 1) noise)")
     run.add_argument("--seed", type=int, default=0, help="seed for the noise and for random weights")
     run.add_argument("--device", default="auto", help="auto | cpu | cuda | mps")
     run.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="float32",

@@ -61,7 +61,7 @@ STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 
 #: A weight per layer: one number, or one per image of a batch (shape ``(B,)``).
 LayerWeight = Union[float, Tensor]
-Init = Union[Literal["noise", "content", "style"], Tensor]
+Init = Union[Literal["noise", "uniform", "content", "style"], Tensor]
 
 
 @dataclass
@@ -290,18 +290,39 @@ class _Stop(Exception):
 
 def initial_image(init: Init, shape: Sequence[int], *, seed: int = 0, content: Tensor | None = None,
                   style: Tensor | None = None, device: torch.device | str = "cpu") -> Tensor:
-    """The starting image ``x``: white noise (the paper's choice), the content or style image, or a tensor."""
+    r"""The starting image ``x``: white noise (the paper's choice), the content or style image, or a tensor.
+
+    ``"noise"`` is white noise in the colours of the images the targets come from
+    (``content`` and ``style``, whichever are given): every pixel is drawn independently,
+
+    .. math:: x_{ij}^c = \mathrm{clip}_{[0,1]}\big(\mu^c + \sigma^c \sqrt{12}\,(u_{ij}^c - \tfrac12)\big),
+              \qquad u_{ij}^c \sim U(0, 1),
+
+    with :math:`\mu^c, \sigma^c` the mean and standard deviation of channel ``c`` over
+    their pixels. ``"uniform"`` is the same with :math:`\mu = \tfrac12, \sigma = 1/\sqrt{12}`:
+    plain :math:`U(0, 1)` noise, what ``"noise"`` gives when there are no source images.
+    The Gram matrices are not centred, so a mean colour far from the target's is the
+    largest error a uniform start has at every style layer. Starting in the right
+    colours reached the benchmark's target 1.2-1.4x sooner and ended 2-3x lower than
+    uniform noise, with the same seed (README "Speed").
+    """
     if isinstance(init, Tensor):
         x = init
-    elif init == "noise":
+    elif init in ("noise", "uniform"):
         generator = torch.Generator().manual_seed(seed)
-        x = torch.rand(tuple(shape), generator=generator)
+        u = torch.rand(tuple(shape), generator=generator)
+        sources = [im for im in (content, style) if im is not None] if init == "noise" else []
+        if sources:
+            pixels = torch.cat([im.detach().float().cpu().movedim(1, 0).flatten(1) for im in sources], 1)  # (C, N)
+            mu, sigma = pixels.mean(1).view(-1, 1, 1), pixels.std(1).view(-1, 1, 1)
+            u = (mu + sigma * math.sqrt(12) * (u - 0.5)).clamp(0, 1)
+        x = u
     elif init in ("content", "style"):
         x = content if init == "content" else style
         if x is None:
             raise ValueError(f"init={init!r} needs a {init} image")
     else:
-        raise ValueError(f"init must be 'noise', 'content', 'style' or a tensor, got {init!r}")
+        raise ValueError(f"init must be 'noise', 'uniform', 'content', 'style' or a tensor, got {init!r}")
     x = x.detach().float().to(device)
     if tuple(x.shape[-2:]) != tuple(shape[-2:]):
         x = resize(x, tuple(shape[-2:]))

@@ -34,7 +34,8 @@ def test_benchmark_runs_tiny_and_writes_its_table(tmp_path, capsys):
     assert "| task | px | contender |" in table and "baseline" in table and "engine default" in table
     assert {"float32", "bfloat16"} <= set(report["matmul_peak_gflops"])
     contenders = {r["contender"] for r in report["rows"]}
-    assert contenders == {"baseline", "engine default", "engine bfloat16", "engine, no coarse-to-fine"}
+    assert contenders == {"baseline", "engine default", "engine bfloat16", "engine, no coarse-to-fine",
+                          "engine, uniform noise"}
     for row in report["rows"]:
         assert row["s_per_step"] > 0 and row["peak_mb"] > 0 and row["gflop_per_step"] > 0
         assert row["final_loss_f32"] > 0

@@ -53,10 +53,38 @@ def test_initial_images(photo, texture):
     shape = photo.shape
     assert torch.equal(initial_image("content", shape, content=photo), photo)
     assert initial_image("style", shape, style=texture).shape == shape
-    noise = initial_image("noise", shape, seed=1)
-    assert 0 <= noise.min() and noise.max() <= 1 and noise.std() > 0.2
+    uniform = initial_image("uniform", shape, seed=1)
+    assert 0 <= uniform.min() and uniform.max() <= 1 and abs(uniform.std() - 12**-0.5) < 0.01
+    # without source images, "noise" is the paper's plain uniform noise
+    assert torch.equal(initial_image("noise", shape, seed=1), uniform)
     with pytest.raises(ValueError, match="needs a style image"):
         initial_image("style", shape)
+
+
+def test_noise_takes_the_colours_of_the_source_images(photo, texture):
+    def colours(x):
+        return x.mean((0, 2, 3)), x.std((0, 2, 3))
+
+    dark = texture * 0.3  # a mean colour far from the uniform noise's 0.5
+    noise = initial_image("noise", photo.shape, seed=1, style=dark)
+    for ours, theirs in zip(colours(noise), colours(dark)):
+        assert torch.allclose(ours, theirs, atol=0.01), (ours, theirs)
+    assert not torch.equal(noise, initial_image("noise", photo.shape, seed=2, style=dark))  # new noise per seed
+    # content and style together: the colours of their pixels pooled
+    both = initial_image("noise", photo.shape, seed=1, content=photo, style=dark)
+    pooled = torch.cat([photo.movedim(1, 0).flatten(1), dark.movedim(1, 0).flatten(1)], 1)
+    assert torch.allclose(both.mean((0, 2, 3)), pooled.mean(1), atol=0.02)
+
+
+def test_the_tasks_start_from_noise_in_their_sources_colours(encoder, photo, texture):
+    dark = texture * 0.3
+    once = Settings(steps=1, coarse_levels=0)  # one evaluation: the result is the start
+    starts = {"reconstruction": reconstruct_content(encoder, photo, "conv1_1", once).image,
+              "texture": synthesize_texture(encoder, dark, ["conv1_1"], once).image,
+              "transfer": style_transfer(encoder, photo, dark, once).image}
+    expected = {"reconstruction": photo.mean(), "texture": dark.mean(), "transfer": (photo.mean() + dark.mean()) / 2}
+    for task, image in starts.items():
+        assert abs(float(image.mean() - expected[task])) < 0.02, task
 
 
 def test_style_is_resized_to_the_content_unless_kept(encoder, photo, texture, monkeypatch):
