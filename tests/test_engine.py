@@ -6,7 +6,7 @@ import torch
 from nst_teach import Objective, Settings, build_objective, optimize, reconstruct_content, resize
 from nst_teach import style_transfer, synthesize_texture
 from nst_teach.data import paper_image
-from nst_teach.engine import initial_image, level_size
+from nst_teach.engine import _resample, initial_image, level_size
 from nst_teach.features import load_vgg19_features
 
 
@@ -317,6 +317,29 @@ def test_textures_take_one_coarse_level_of_at_least_96_px(encoder, photo):
     assert [h["level"] for h in large.history] == [1, 1, 0, 0]
     assert [h["level"] for h in default.history] == [0, 0, 0, 0]
     assert [h["level"] for h in forced.history] == [1, 1, 0, 0]
+
+
+def test_textures_move_between_levels_by_nearest_neighbour(encoder, photo):
+    assert Settings().resampling_mode(content_term=False) == "nearest"
+    assert Settings().resampling_mode(content_term=True) == "bilinear"
+    assert Settings(resampling="bilinear").resampling_mode(content_term=False) == "bilinear"
+    # Shrunk by nearest neighbour, white noise keeps its spread; averaging would about halve it.
+    noise = initial_image("uniform", (1, 3, 192, 256), seed=0)
+    assert abs(float(_resample(noise, (96, 128), "nearest").std() - noise.std())) < 0.01
+    assert float(_resample(noise, (96, 128), "bilinear").std()) < 0.6 * float(noise.std())
+
+    def full_size_start(run):
+        seen = []
+        run(Settings(steps=4, coarse_levels=1, every=1), lambda p: seen.append(p.image))
+        return seen[2]  # step 3 evaluates the enlarged coarse solution, the full size's start
+
+    source = resize(photo, (96, 128))
+    texture_start = full_size_start(lambda s, cb: synthesize_texture(encoder, source, ["conv1_1"], s, callback=cb))
+    transfer_start = full_size_start(lambda s, cb: style_transfer(encoder, source, source, s, callback=cb))
+    blocks = texture_start[..., ::2, ::2]  # nearest neighbour: every 2 x 2 block is one coarse pixel
+    for dy, dx in ((0, 1), (1, 0), (1, 1)):
+        assert torch.equal(texture_start[..., dy::2, dx::2], blocks)
+    assert not torch.equal(transfer_start[..., 1::2, 1::2], transfer_start[..., ::2, ::2])  # bilinear: smooth
 
 
 @pytest.mark.parametrize("channels_last", [True, False])
