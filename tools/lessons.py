@@ -152,7 +152,9 @@ and converges in far fewer steps than plain gradient descent. Ours is *projected
 that sits at 0 or 1 and whose gradient pushes it further out is frozen for that step, and
 every step is clipped back into [0, 1], so the picture is always a valid image
 (`optimizer="lbfgsb"` runs SciPy's L-BFGS-B instead, for comparison). It starts from white
-noise, as in the paper, so nothing of the photo leaks in except through the features. On
+noise, as in the paper, drawn in the photo's colours: each channel has the photo's mean and
+spread, so besides the features only six numbers of the photo leak in, and nothing about
+where anything is (`init="uniform"` starts from plain noise in [0, 1] instead). On
 larger images the engine first solves the problem at a quarter and at half the size and
 upsamples each solution as the next start (*coarse-to-fine*); the dotted lines in the loss
 plot mark those switches. The live view shows the five images and the loss as they change.
@@ -253,9 +255,16 @@ print(inspect.getsource(nt.losses._Gram))
 
 Image *k* of the batch matches the Gram matrices of `conv1_1` … `convk_1`, each with weight
 $1/k$. Per-image weights let one optimisation run all five. When the image's short side is
-192 px or more, the engine spends the first half of the steps at half size and upsamples
+192 px or more, the engine spends the first half of the steps at half size and enlarges
 the result as the start at full size (*coarse-to-fine*, lesson 4; the dotted line in the
-loss plot). At 256 px that reaches a given loss 1.7–1.8 times as soon, and ends as low.
+loss plot). For a texture it shrinks and enlarges by nearest neighbour, which keeps the
+spread of the pixel values and the sharp edges that `conv1_1`'s Gram matrix measures;
+bilinear resizing, right for a photograph's layout, would blur them.
+
+The start is white noise in the texture's colours: every pixel is drawn on its own, with
+each channel's mean and spread taken from the source image. The Gram matrices are not
+centred, so the mean colour enters every entry of $G^l$, and a plain uniform start in
+[0, 1] is furthest off there (`init="uniform"`: question 4).
 """),
     code("""
 import torch
@@ -321,6 +330,10 @@ for pooling, r in zip(("avg", "max"), outcomes):
 2. The Gram matrix is $N_l \\times N_l$, independent of the image size. What does that
    allow you to do with the output size (`size=` in `synthesize_texture`)?
 3. Random filters already give texture-like images. What, then, does training add?
+4. Run one texture from `init="uniform"` and one from the default start, with the same
+   steps, and compare `result.history[0]` and the final losses. Why does a wrong mean colour
+   raise every $E_l$? (Write $F^l = \bar F^l + \tilde F^l$, its mean over positions plus the
+   rest, and expand $G^l$.)
 """),
 ]
 
@@ -389,18 +402,21 @@ fig = nt.show_images(grid, grid_titles, ncols=4, width=2.4, suptitle="Fig. 3", r
 ## Where to start: noise, the photograph, or the painting?
 
 The paper starts from white noise, which gives a new image each seed; starting from the
-content or the style image biases the result towards it (CVPR 2016, Fig. 6).
+content or the style image biases the result towards it (CVPR 2016, Fig. 6). The engine's
+noise has the colours of the two images (`init="noise"`, the default); `init="uniform"` is
+plain noise in [0, 1], which needs more steps to reach the same loss.
 """),
     code("""
 style = paper_image("starry_night", cfg.size)
 starts = []
-for init in ("noise", "content", "style"):
+inits = ("noise", "uniform", "content", "style")
+for init in inits:
     view.restart(f"init = {init}")
     starts.append(view.finish(nt.style_transfer(encoder, content.image, style.image, cfg.settings(every=5),
                                                 init=init, callback=view)))
-fig = nt.show_images([r.image for r in starts], ["from noise", "from content", "from style"],
+fig = nt.show_images([r.image for r in starts], [f"from {init}" for init in inits],
                      random_weights=encoder.is_random)
-for init, r in zip(("noise", "content", "style"), starts):
+for init, r in zip(inits, starts):
     print(f"{init:8s} total loss {r.losses['total']:.3g}")
 """),
     md("""
