@@ -195,7 +195,7 @@ class Settings:
 
     Chosen by measurement (``nst-teach bench``, README "Speed"): float32, because bfloat16
     ends 12-88 % worse; ``channels_last``; coarse-to-fine, which reaches the baseline's loss
-    1.5-3.6x sooner than without it and ends as low (textures) or 1.7-4x lower; a history of
+    1.4-3.2x sooner than without it and ends 1.3-5.4x lower; a history of
     20 pairs, because 100 gained under 5 % and 10 lost 17 %.
     """
 
@@ -251,7 +251,7 @@ class Settings:
         start), where averaging would halve it; enlarged, a coarse texture keeps its contrast
         and sharp edges, which conv1_1's Gram matrix measures, where bilinear blurs them.
         For textures at 256 px this reached the benchmark's target 1.2x sooner over three
-        seeds; for content it was 5-10 % later (README "Speed").
+        seeds and ended 1.1-1.4x lower; with a content term it was 3-10 % later (README "Speed").
         """
         if self.resampling != "auto":
             return self.resampling
@@ -320,8 +320,9 @@ def initial_image(init: Init, shape: Sequence[int], *, seed: int = 0, content: T
     plain :math:`U(0, 1)` noise, what ``"noise"`` gives when there are no source images.
     The Gram matrices are not centred, so a mean colour far from the target's is the
     largest error a uniform start has at every style layer. Starting in the right
-    colours reached the benchmark's target 1.2-1.4x sooner and ended 2-3x lower than
-    uniform noise, with the same seed (README "Speed").
+    colours reached the benchmark's target 1.3-1.6x sooner for reconstruction and
+    transfer at 256 and 512 px and ended 2.4-3.2x lower than uniform noise with the same
+    seed; textures ended 1.1-1.3x lower, in about the same time (README "Speed").
     """
     if isinstance(init, Tensor):
         x = init
