@@ -247,8 +247,8 @@ class Settings:
         ``"auto"``: antialiased bilinear (:func:`~nst_teach.images.resize`) when there is a
         content term, whose layout should stay smooth; nearest neighbour for textures.
         Nearest neighbour keeps the distribution of pixel values: shrunk, white noise stays
-        white noise with the same spread (drawn at the coarse size, as Gatys et al. 2017
-        start), where averaging would halve it; enlarged, a coarse texture keeps its contrast
+        white noise with the same spread, as if drawn at the coarse size, where averaging
+        would halve it; enlarged, a coarse texture keeps its contrast
         and sharp edges, which conv1_1's Gram matrix measures, where bilinear blurs them.
         For textures at 256 px this reached the benchmark's target 1.2x sooner over three
         seeds and ended 1.1-1.4x lower; with a content term it was 3-10 % later (README "Speed").
@@ -363,8 +363,9 @@ def optimize(
 
     Coarse-to-fine (``settings.levels``): when the objective knows its source
     images, the problem is first solved at 1/4 and 1/2 size, and each solution,
-    upsampled, starts the next level. History entries say their ``level``
-    (0 is full size); losses at different levels are not comparable.
+    upsampled, starts the next level (``settings.resampling_mode`` says how).
+    History entries say their ``level`` (0 is full size); losses at different
+    levels are not comparable.
 
     The encoder runs in the layout ``settings.channels_last`` asks for and then
     returns to its own, so that the same call twice gives the same image.

@@ -111,3 +111,18 @@ def test_coarse_levels_option_shows_in_the_history(pictures, tmp_path):
     assert main(argv) == 0
     history = json.loads(metrics.read_text())["history"]
     assert [h["level"] for h in history] == [1, 1, 0, 0] and Image.open(out).size[0] == 96
+
+
+def test_init_uniform_starts_from_plain_noise(pictures, tmp_path):
+    """--steps 1 returns the start: the default noise has the photo's colours, --init uniform is U(0, 1)."""
+    from nst_teach import load_image
+
+    means = {}
+    for init in ("noise", "uniform"):
+        out = tmp_path / f"{init}.png"
+        argv = ["reconstruct", str(pictures[0]), "--weights", "random", "--size", "64", "--steps", "1",
+                "--coarse-levels", "0", "--init", init, "-o", str(out)]
+        assert main(argv) == 0
+        means[init] = float(load_image(out, 64).mean())
+    photo = float(load_image(pictures[0], 64).mean())
+    assert abs(means["noise"] - photo) < 0.02 and abs(means["uniform"] - 0.5) < 0.02
