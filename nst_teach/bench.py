@@ -283,10 +283,10 @@ def run_contender(config: dict) -> dict:
         encoder, objective, f32_loss = reference()
         settings = engine.Settings(steps=steps, **config.get("settings", {}), every=max(1, steps // 50))
         trace = _Snapshots()
-        x0 = engine.initial_image(config.get("init", "noise"), content.shape, seed=0, content=objective.content,
-                                  style=objective.style, device=device)  # as the task functions start
         sync(device)
-        result = engine.optimize(encoder, objective, x0, settings, callback=lambda p: trace.add(p.seconds, p.image))
+        # started as the task functions start: from the init made of the objective's source images
+        result = engine.optimize_from(encoder, objective, config.get("init", "noise"), content.shape, settings,
+                                      callback=lambda p: trace.add(p.seconds, p.image))
         x, seconds, evaluations = result.image, result.seconds - trace.overhead, result.steps
         # coarse-to-fine: a step at a coarse level costs that level's FLOPs
         flops = sum(conv_flops(*engine.level_size(content.shape[-2:], h["level"]), wl.deepest) for h in result.history)

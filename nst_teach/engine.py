@@ -49,6 +49,7 @@ __all__ = [
     "build_objective",
     "initial_image",
     "optimize",
+    "optimize_from",
     "reconstruct_content",
     "style_transfer",
     "synthesize_texture",
@@ -327,14 +328,12 @@ def initial_image(init: Init, shape: Sequence[int], *, seed: int = 0, content: T
     if isinstance(init, Tensor):
         x = init
     elif init in ("noise", "uniform"):
-        generator = torch.Generator().manual_seed(seed)
-        u = torch.rand(tuple(shape), generator=generator)
-        sources = [im for im in (content, style) if im is not None] if init == "noise" else []
-        if sources:
-            pixels = torch.cat([im.detach().float().cpu().movedim(1, 0).flatten(1) for im in sources], 1)  # (C, N)
+        x = torch.rand(tuple(shape), generator=torch.Generator().manual_seed(seed))
+        sources = [im.detach().float().cpu() for im in (content, style) if im is not None]
+        if init == "noise" and sources:
+            pixels = torch.cat([im.movedim(1, 0).flatten(1) for im in sources], 1)  # (C, N)
             mu, sigma = pixels.mean(1).view(-1, 1, 1), pixels.std(1).view(-1, 1, 1)
-            u = (mu + sigma * math.sqrt(12) * (u - 0.5)).clamp(0, 1)
-        x = u
+            x = (mu + sigma * math.sqrt(12) * (x - 0.5)).clamp(0, 1)
     elif init in ("content", "style"):
         x = content if init == "content" else style
         if x is None:
@@ -377,9 +376,9 @@ def optimize(
     s = settings or Settings()
     if s.optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {s.optimizer!r}")
-    size = tuple(x0.shape[-2:])
-    plan = s.levels(size, bool(objective.content_weights)) if objective.rescalable else [(0, s.steps)]
-    mode = s.resampling_mode(bool(objective.content_weights))
+    size, content_term = tuple(x0.shape[-2:]), bool(objective.content_weights)
+    plan = s.levels(size, content_term) if objective.rescalable else [(0, s.steps)]
+    mode = s.resampling_mode(content_term)
     run = _Run(encoder, s, size, callback, should_stop)
     x = x0.detach().float().clamp(0, 1)
     status, message = "finished", f"finished {s.steps} steps"
@@ -592,12 +591,17 @@ OPTIMIZERS: dict[str, Callable[[Callable[[Tensor], tuple[float, Tensor]], Tensor
 }
 
 
-def _run(encoder: VGG19Features, objective: Objective, init: Init, shape: Sequence[int], settings: Settings,
-         callback: Callable[[Progress], None] | None, should_stop: Callable[[], bool] | None,
-         content: Tensor | None = None, style: Tensor | None = None) -> Result:
+def optimize_from(encoder: VGG19Features, objective: Objective, init: Init, shape: Sequence[int],
+                  settings: Settings | None = None, callback: Callable[[Progress], None] | None = None,
+                  should_stop: Callable[[], bool] | None = None) -> Result:
+    """:func:`optimize` from ``initial_image(init, shape)``, made from the objective's own source images.
+
+    The three tasks below and the benchmark start this way.
+    """
+    s = settings or Settings()
     device = next(encoder.parameters()).device
-    x0 = initial_image(init, shape, seed=settings.seed, content=content, style=style, device=device)
-    return optimize(encoder, objective, x0, settings, callback, should_stop)
+    x0 = initial_image(init, shape, seed=s.seed, content=objective.content, style=objective.style, device=device)
+    return optimize(encoder, objective, x0, s, callback, should_stop)
 
 
 def reconstruct_content(encoder: VGG19Features, image: Tensor, layer: str | Sequence[str] = CONTENT_LAYER,
@@ -615,8 +619,7 @@ def reconstruct_content(encoder: VGG19Features, image: Tensor, layer: str | Sequ
     weights = {l: torch.tensor([1.0 if b == i else 0.0 for b in range(B)]) for i, l in enumerate(names)}
     objective = build_objective(encoder, content=image, content_layers=weights if B > 1 else names,
                                 alpha=1.0, beta=0.0)
-    return _run(encoder, objective, init, image.shape, settings or Settings(), callback, should_stop,
-                content=image)
+    return optimize_from(encoder, objective, init, image.shape, settings, callback, should_stop)
 
 
 def synthesize_texture(encoder: VGG19Features, image: Tensor,
@@ -627,7 +630,7 @@ def synthesize_texture(encoder: VGG19Features, image: Tensor,
     """Synthesise a texture matching ``image``'s Gram matrices at ``layers`` (Fig. 1, top row)."""
     objective = build_objective(encoder, style=image, style_layers=layers, alpha=0.0, beta=1.0)
     shape = (image.shape[0], 3, *(size or image.shape[-2:]))
-    return _run(encoder, objective, init, shape, settings or Settings(), callback, should_stop, style=image)
+    return optimize_from(encoder, objective, init, shape, settings, callback, should_stop)
 
 
 def style_transfer(encoder: VGG19Features, content: Tensor, style: Tensor, settings: Settings | None = None, *,
@@ -647,5 +650,4 @@ def style_transfer(encoder: VGG19Features, content: Tensor, style: Tensor, setti
         style = resize(style, tuple(content.shape[-2:]))
     objective = build_objective(encoder, content=content, style=style, content_layers=content_layers,
                                 style_layers=style_layers, alpha=alpha, beta=beta, tv_weight=tv_weight)
-    return _run(encoder, objective, init, content.shape, settings or Settings(), callback, should_stop,
-                content=content, style=style)
+    return optimize_from(encoder, objective, init, content.shape, settings, callback, should_stop)

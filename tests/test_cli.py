@@ -40,7 +40,7 @@ def test_the_network_is_cut_after_the_deepest_layer_used(pictures, tmp_path, mon
     from nst_teach.features import LAYER_INDEX
 
     seen = []
-    monkeypatch.setattr(engine, "_run", lambda encoder, *args, **kwargs: seen.append(len(encoder.layers)) or 1 / 0)
+    monkeypatch.setattr(engine, "optimize_from", lambda encoder, *args, **kwargs: seen.append(len(encoder.layers)) or 1 / 0)
     with pytest.raises(ZeroDivisionError):  # stop right after the encoder is handed over
         main([command[0], str(pictures[0]), *command[1:], "--weights", "random", "--size", "32", "--steps", "1",
               "-o", str(tmp_path / "o.png")])
