@@ -426,6 +426,8 @@ class _Run:
         """Optimise one level for ``steps`` steps from ``x0``; returns why if it stopped early."""
         s, first = self.s, len(self.history)
         level_settings = replace(s, steps=steps)
+        if s.channels_last:  # the optimiser's element-wise updates keep it, so no step copies the image
+            x0 = x0.contiguous(memory_format=torch.channels_last)
         self.best_loss, self.best_image = math.inf, x0.clone()
         layers = objective.layers
         # The paper's losses span many orders of magnitude, so the optimiser sees the
