@@ -9,11 +9,14 @@ from nst_teach.images import load_image, resize, save_image, show_images, to_pil
 from nst_teach.losses import content_loss, gram_matrix, style_layer_loss, style_loss, total_loss, total_variation
 from nst_teach.engine import (
     CONTENT_LAYER,
+    DEFAULT_RATIO,
+    REFERENCE_PIXELS,
     STYLE_LAYERS,
     Objective,
     Progress,
     Result,
     Settings,
+    alpha_for_size,
     build_objective,
     optimize,
     reconstruct_content,
@@ -25,9 +28,9 @@ from nst_teach.precision import pick_device
 __version__ = "0.1.0"
 
 __all__ = [
-    "CONTENT_LAYER", "LAYER_INDEX", "LAYER_NAMES", "STYLE_LAYERS",
+    "CONTENT_LAYER", "DEFAULT_RATIO", "LAYER_INDEX", "REFERENCE_PIXELS", "LAYER_NAMES", "STYLE_LAYERS",
     "ImageError", "LayerError", "NstTeachError", "Objective", "Progress", "Result", "Settings",
-    "VGG19Features", "WeightsError", "build_objective", "content_loss", "gram_matrix", "layer_table",
+    "VGG19Features", "WeightsError", "alpha_for_size", "build_objective", "content_loss", "gram_matrix", "layer_table",
     "load_image", "load_vgg19_features", "optimize", "pick_device", "reconstruct_content", "resize",
     "save_image", "show_images", "style_layer_loss", "style_loss", "style_transfer", "synthesize_texture",
     "to_pil", "total_loss", "total_variation",

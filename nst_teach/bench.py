@@ -3,8 +3,8 @@
     nst-teach bench                       # 128, 256, 512 px; all three tasks
     nst-teach bench --quick               # a tiny configuration (the tests run this)
 
-Every contender gets the same random VGG19 state dict (saved once, passed as a
-path), the same images, alpha, beta and layers. Each (contender, task, size)
+Every contender gets the same network (the paper's trained VGG19, ``"caffe"``, unless
+``--weights`` says otherwise), the same images, alpha, beta and layers. Each (contender, task, size)
 runs in its own process so that its peak resident memory is its own. The
 baseline starts from uniform noise, as tutorials do; the engine from its own
 default, noise in the source images' colours, and once more from the
@@ -110,15 +110,16 @@ class Workload:
         return deepest_layer([*self.content_layers, *self.style_layers])
 
 
-def workload(task: str, size: int) -> Workload:
-    from nst_teach.engine import CONTENT_LAYER, STYLE_LAYERS
+def workload(task: str, size: int, shape: tuple[int, int] | None = None) -> Workload:
+    """The task's layers and weights; a transfer's alpha is the default ratio at ``shape = (H, W)`` (else size x size)."""
+    from nst_teach.engine import CONTENT_LAYER, DEFAULT_RATIO, STYLE_LAYERS, alpha_for_size
 
     style = {l: 1 / len(STYLE_LAYERS) for l in STYLE_LAYERS}
     if task == "reconstruct":
         return Workload(task, size, {CONTENT_LAYER: 1.0}, {}, 1.0, 0.0)
     if task == "texture":
         return Workload(task, size, {}, style, 0.0, 1.0)
-    return Workload(task, size, {CONTENT_LAYER: 1.0}, style, 1e-3, 1.0)
+    return Workload(task, size, {CONTENT_LAYER: 1.0}, style, alpha_for_size(DEFAULT_RATIO, shape or (size, size)), 1.0)
 
 
 def _images(size: int, device: torch.device) -> tuple[Tensor, Tensor, str]:
@@ -180,22 +181,25 @@ def _baseline(weights: str, wl: Workload, content: Tensor, style: Tensor, steps:
     lr 1, history 100, 20 iterations per ``step`` call, tolerances off, and
     the loss divided by its starting value so that L-BFGS is well scaled.
     """
-    from nst_teach.features import LAYER_INDEX, _features_state, _file_state_dict, vgg19_features_module
+    from nst_teach.features import LAYER_INDEX, vgg19_features_module
+    from nst_teach.weights import read_state
 
+    state, convention, _ = read_state(weights)  # the same file and input the engine gets
     net = vgg19_features_module()[: LAYER_INDEX[wl.deepest] + 1]
-    net.load_state_dict(_features_state(_file_state_dict(Path(weights)), weights), strict=False)
+    net.load_state_dict(state, strict=False)
     for i, m in enumerate(net):
         if isinstance(m, torch.nn.ReLU):
             net[i] = torch.nn.ReLU(inplace=False)
         if isinstance(m, torch.nn.MaxPool2d):
             net[i] = torch.nn.AvgPool2d(2, 2)
     net = net.to(device).eval().requires_grad_(False)
-    mean = torch.tensor([0.485, 0.456, 0.406], device=device).view(1, 3, 1, 1)
-    std = torch.tensor([0.229, 0.224, 0.225], device=device).view(1, 3, 1, 1)
+    order = list(convention.order)  # e.g. Caffe's BGR, 0-255, minus the mean pixel
+    mean = torch.tensor(convention.mean, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(convention.std, device=device).view(1, 3, 1, 1)
     wanted = {LAYER_INDEX[n]: n for n in [*wl.content_layers, *wl.style_layers]}
 
     def features(x):
-        out, h = {}, (x - mean) / std
+        out, h = {}, (x[:, order] - mean) / std
         for i, layer in enumerate(net):
             h = layer(h)
             if i in wanted:
@@ -265,8 +269,8 @@ def run_contender(config: dict) -> dict:
 
     device = pick_device(config["device"])
     torch.manual_seed(0)
-    wl = workload(config["task"], config["size"])
     content, style, images = _images(config["size"], device)
+    wl = workload(config["task"], config["size"], tuple(content.shape[-2:]))
     steps = config["steps"]
     full_size = conv_flops(*content.shape[-2:], wl.deepest)
 
@@ -336,7 +340,7 @@ CONTENDERS = {
 
 
 def run(sizes: list[int], tasks: list[str], steps: int, device_name: str, out: Path, engine_steps: int | None = None,
-        log=print) -> dict:
+        log=print, weights: str = "caffe") -> dict:
     from nst_teach.engine import Settings
     from nst_teach.precision import pick_device, resolve_precision
 
@@ -345,13 +349,14 @@ def run(sizes: list[int], tasks: list[str], steps: int, device_name: str, out: P
     default_dtype = resolve_precision(Settings().precision, device) or torch.float32
     peaks = {str(dt).replace("torch.", ""): matmul_peak_gflops(dt, device) for dt in (torch.float32, torch.bfloat16)}
     log(f"matmul peak on {device}: " + ", ".join(f"{k} {v:.0f} GFLOPS" for k, v in peaks.items()))
-    rows = []
+    rows, label = [], weights
     with tempfile.TemporaryDirectory() as tmp:
-        from nst_teach.features import load_vgg19_features
+        if weights == "random":  # a smoke run: one seeded random network, saved for every contender
+            from nst_teach.features import load_vgg19_features
 
-        weights = str(Path(tmp) / "vgg19-random.pth")
-        state = load_vgg19_features("random", seed=0).layers.state_dict()
-        torch.save({f"features.{k}": v for k, v in state.items()}, weights)
+            weights = str(Path(tmp) / "vgg19-random.pth")
+            state = load_vgg19_features("random", seed=0).layers.state_dict()
+            torch.save({f"features.{k}": v for k, v in state.items()}, weights)
         for size in sizes:
             for task in tasks:
                 base = {"task": task, "size": size, "device": str(device), "weights": weights}
@@ -384,7 +389,7 @@ def run(sizes: list[int], tasks: list[str], steps: int, device_name: str, out: P
                     log(_row_md(row))
     report = {"device": str(device), "device_name": rows and results["baseline"]["device_name"],
               "images": sorted({row["images"] for row in rows}),
-              "torch": torch.__version__, "threads": torch.get_num_threads(), "matmul_peak_gflops": peaks,
+              "weights": label, "torch": torch.__version__, "threads": torch.get_num_threads(), "matmul_peak_gflops": peaks,
               "default_precision": str(default_dtype).replace("torch.", ""), "baseline_steps": steps, "rows": rows}
     (out / "results.json").write_text(json.dumps(report, indent=1))
     (out / "results.md").write_text(_markdown(report))
@@ -406,7 +411,8 @@ def _row_md(r: dict) -> str:
 def _markdown(report: dict) -> str:
     peaks = ", ".join(f"{k} {v:.0f} GFLOPS" for k, v in report["matmul_peak_gflops"].items())
     head = (f"# nst-teach benchmark\n\nDevice: {report['device']} ({report['device_name']}), torch {report['torch']}, "
-            f"{report['threads']} threads. Matmul peak: {peaks}. Engine default precision: "
+            f"{report['threads']} threads. Weights: {report.get('weights', 'random')}"
+            f"{' (RANDOM: a smoke run)' if report.get('weights') == 'random' else ''}. Matmul peak: {peaks}. Engine default precision: "
             f"{report['default_precision']}. Baseline: {report['baseline_steps']} L-BFGS evaluations; "
             "the target is the best float32 loss it saw in them. "
             f"Images: {'; '.join(report['images'])}.\n\n")
@@ -418,7 +424,7 @@ def main(args: argparse.Namespace) -> int:
         sizes, tasks, steps = args.sizes or [48], args.tasks or ["transfer"], args.steps or 4
     else:
         sizes, tasks, steps = args.sizes or [128, 256, 512], args.tasks or list(TASKS), args.steps or 100
-    report = run(sizes, tasks, steps, args.device, args.out)
+    report = run(sizes, tasks, steps, args.device, args.out, weights=args.weights)
     print(f"wrote {args.out / 'results.md'} and results.json ({len(report['rows'])} rows)")
     return 0
 

@@ -199,7 +199,7 @@ def _encoder_and_images(size: int = 32):
 
 
 def check_compute_targets(compute_targets: Callable) -> bool:
-    """``compute_targets(encoder, content, style) -> (P, A)``: P at conv4_2, A at the five style layers, detached."""
+    """``compute_targets(encoder, content, style) -> (P, A)``: P at relu4_2, A at the five style layers, detached."""
     encoder, content, style = _encoder_and_images()
     with torch.no_grad():
         F_c = encoder(content, [n for n in encoder_layers()])
@@ -233,8 +233,8 @@ def check_compute_targets(compute_targets: Callable) -> bool:
 
 
 def encoder_layers() -> list[str]:
-    """Layers a wrong-layer mistake is likely to pick: the conv layers of block 3 to 5."""
-    return [f"conv{b}_{i}" for b in (3, 4, 5) for i in (1, 2, 3, 4)]
+    """Layers a wrong-layer mistake is likely to pick: the conv and relu layers of blocks 3 to 5."""
+    return [f"{kind}{b}_{i}" for b in (3, 4, 5) for i in (1, 2, 3, 4) for kind in ("conv", "relu")]
 
 
 def check_transfer_step(transfer_step: Callable) -> bool:

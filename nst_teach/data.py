@@ -39,15 +39,15 @@ class CatalogueEntry:
 
 
 CATALOGUE: dict[str, CatalogueEntry] = {
-    "tubingen": CatalogueEntry("tubingen.jpg", "Neckarfront in Tübingen (content of Fig. 2)",
+    "tubingen": CatalogueEntry("tubingen.jpg", "Neckarfront in Tübingen (content of Fig. 3)",
                                "Photograph by Andreas Praefcke", "CC BY 3.0", "astronaut"),
-    "shipwreck": CatalogueEntry("shipwreck.jpg", "The Shipwreck of the Minotaur (Fig. 2B)",
+    "shipwreck": CatalogueEntry("shipwreck.jpg", "The Shipwreck of the Minotaur (Fig. 3B)",
                                 "J. M. W. Turner, 1805", "public domain", "gravel"),
-    "starry_night": CatalogueEntry("starry_night.jpg", "The Starry Night (Fig. 2C)",
+    "starry_night": CatalogueEntry("starry_night.jpg", "The Starry Night (Fig. 3C)",
                                    "Vincent van Gogh, 1889", "public domain", "grass"),
-    "the_scream": CatalogueEntry("the_scream.jpg", "The Scream (Fig. 2D)",
+    "the_scream": CatalogueEntry("the_scream.jpg", "The Scream (Fig. 3D)",
                                  "Edvard Munch, 1893", "public domain", "brick"),
-    "composition_vii": CatalogueEntry("composition_vii.jpg", "Composition VII (Fig. 2F; style of Fig. 3)",
+    "composition_vii": CatalogueEntry("composition_vii.jpg", "Composition VII (Fig. 3F; style of Fig. 4)",
                                       "Wassily Kandinsky, 1913", "public domain", "coffee"),
     "woman_with_hat": CatalogueEntry("woman-with-hat-matisse.jpg", "Woman with a Hat",
                                      "Henri Matisse, 1905", "public domain in the US", "chelsea"),

@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Callable, Literal, Mapping, Sequence, Union
 
 import torch
@@ -40,12 +41,15 @@ from nst_teach.precision import autocast_dtype, reuse_freed_memory
 
 __all__ = [
     "CONTENT_LAYER",
+    "DEFAULT_RATIO",
+    "REFERENCE_PIXELS",
     "STYLE_LAYERS",
     "Init",
     "Objective",
     "Progress",
     "Result",
     "Settings",
+    "alpha_for_size",
     "build_objective",
     "initial_image",
     "optimize",
@@ -55,10 +59,17 @@ __all__ = [
     "synthesize_texture",
 ]
 
-#: The paper's content layer (CVPR 2016, Fig. 2 and 3).
-CONTENT_LAYER = "conv4_2"
-#: The paper's style layers, each with w_l = 1/5 (CVPR 2016, Fig. 2).
-STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+#: The paper's content layer (CVPR 2016, Fig. 2 and 3). The paper's Caffe network rectified
+#: in place, so its "conv4_2" is the response after the ReLU: ``relu4_2`` here.
+CONTENT_LAYER = "relu4_2"
+#: The paper's style layers, each with w_l = 1/5 (CVPR 2016, Fig. 2), rectified as above.
+STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+
+#: The image area at which this package quotes alpha/beta: the paper's 512 x 512 pixels.
+REFERENCE_PIXELS = 512 * 512
+#: The default alpha/beta at :data:`REFERENCE_PIXELS`, chosen by looking at Fig. 2 on the
+#: paper's network (README "Weights"): the houses stay, the painting's colours and strokes come.
+DEFAULT_RATIO = 2e-3
 
 #: A weight per layer: one number, or one per image of a batch (shape ``(B,)``).
 LayerWeight = Union[float, Tensor]
@@ -82,6 +93,7 @@ class Objective:
     tv_weight: float = 0.0  # total-variation weight (0: off, as in the paper)
     content: Tensor | None = None  # the images the targets came from, kept for coarse-to-fine
     style: Tensor | None = None
+    M_A: dict[str, int] = field(default_factory=dict)  # style layer -> positions M of the style's map (Eq. 4)
 
     @property
     def layers(self) -> list[str]:
@@ -97,7 +109,7 @@ class Objective:
         zero = x.new_zeros((), dtype=torch.float32)
         L_content = sum((_weighted(losses.content_loss, F[l].float(), self.P[l], w)
                          for l, w in self.content_weights.items()), zero)
-        L_style = sum((_weighted(losses.style_layer_loss, F[l].float(), self.A[l], w)
+        L_style = sum((_weighted(partial(losses.style_layer_loss, M_A=self.M_A.get(l)), F[l].float(), self.A[l], w)
                        for l, w in self.style_weights.items()), zero)
         out = {"content": L_content, "style": L_style}
         total = losses.total_loss(L_content, L_style, self.alpha, self.beta)
@@ -127,6 +139,22 @@ class Objective:
         return build_objective(encoder, content=content, style=style, content_layers=self.content_weights,
                                style_layers=self.style_weights, alpha=self.alpha, beta=self.beta,
                                tv_weight=self.tv_weight)
+
+
+def alpha_for_size(ratio: float, size: Sequence[int], reference: int = REFERENCE_PIXELS) -> float:
+    r"""The alpha (with beta = 1) that gives an image of ``size = (H, W)`` the balance ``ratio`` has at 512 x 512.
+
+    The content loss (Eq. 1) sums over all :math:`N_l M_l` entries of :math:`F^l`, so it
+    grows with the image's area; :math:`E_l` (Eq. 4) divides :math:`G^l`'s growth by
+    :math:`M_l^2` and does not. Halving the side quarters :math:`\mathcal L_{content}`,
+    and the same alpha then lets the style win. Hence
+
+    .. math:: \alpha = r \cdot \frac{512 \cdot 512}{H W}.
+
+    >>> alpha_for_size(1e-3, (256, 256))
+    0.004
+    """
+    return ratio * reference / (size[0] * size[1])
 
 
 def _scaled_size(size: Sequence[int], factor: float) -> tuple[int, int]:
@@ -170,9 +198,11 @@ def build_objective(
     if s_w and style is None:
         raise ValueError("style layers were given but no style image")
     P = _features(encoder, content, list(c_w)) if c_w else {}
-    A = {l: losses.gram_matrix(F) for l, F in _features(encoder, style, list(s_w)).items()} if s_w else {}
+    S = _features(encoder, style, list(s_w)) if s_w else {}
+    A = {l: losses.gram_matrix(F) for l, F in S.items()}
+    M_A = {l: F.shape[-2] * F.shape[-1] for l, F in S.items()}
     return Objective(P, A, c_w, s_w, alpha, beta, tv_weight, content=content if c_w else None,
-                     style=style if s_w else None)
+                     style=style if s_w else None, M_A=M_A)
 
 
 def _as_weights(layers: Mapping[str, LayerWeight] | Sequence[str]) -> dict[str, LayerWeight]:
@@ -638,16 +668,21 @@ def synthesize_texture(encoder: VGG19Features, image: Tensor,
 def style_transfer(encoder: VGG19Features, content: Tensor, style: Tensor, settings: Settings | None = None, *,
                    content_layers: Mapping[str, LayerWeight] | Sequence[str] = (CONTENT_LAYER,),
                    style_layers: Mapping[str, LayerWeight] | Sequence[str] = STYLE_LAYERS,
-                   alpha: float = 1e-3, beta: float = 1.0, tv_weight: float = 0.0,
+                   alpha: float | None = None, beta: float = 1.0, tv_weight: float = 0.0,
                    init: Init = "noise", keep_style_scale: bool = False,
                    callback: Callable[[Progress], None] | None = None,
                    should_stop: Callable[[], bool] | None = None) -> Result:
-    """Render ``content`` in the style of ``style`` (Fig. 2 and 3); alpha/beta = 1e-3 by default.
+    """Render ``content`` in the style of ``style`` (Fig. 2 and 3).
+
+    ``alpha`` is Eq. 7's, used as given. By default it is
+    ``alpha_for_size(DEFAULT_RATIO, content's size) * beta``: the same balance at every size.
 
     As in the paper, the style image is resized to the content image's size
     first, unless ``keep_style_scale`` (then its own size sets the scale of
     the brush strokes).
     """
+    if alpha is None:
+        alpha = alpha_for_size(DEFAULT_RATIO, content.shape[-2:]) * beta
     if not keep_style_scale:
         style = resize(style, tuple(content.shape[-2:]))
     objective = build_objective(encoder, content=content, style=style, content_layers=content_layers,

@@ -25,7 +25,7 @@ __all__ = ["MAX_PIXELS", "RANDOM_NOTE", "ImageSource", "load_image", "resize", "
 ImageSource = Union[str, os.PathLike, Image.Image, np.ndarray, Tensor]
 
 #: What every figure made with random weights says.
-RANDOM_NOTE = "RANDOM VGG19 WEIGHTS (not the paper's ImageNet network)"
+RANDOM_NOTE = "RANDOM VGG19 WEIGHTS (not the paper's trained network)"
 
 #: Larger images are refused as possible decompression bombs (Pillow's own default limit).
 MAX_PIXELS: int = Image.MAX_IMAGE_PIXELS or 89_478_485

