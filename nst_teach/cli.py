@@ -4,6 +4,7 @@
     nst-teach texture IMAGE --layers conv1_1,conv2_1,conv3_1 -o out.png
     nst-teach transfer CONTENT STYLE -o out.png --metrics-json m.json
     nst-teach weights [--download]
+    nst-teach images [--download DIR | --check]
     nst-teach bench [--quick]
 
 A user's mistake prints one line and exits with status 2; never a traceback.
@@ -88,6 +89,14 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("weights", help="which VGG19 weights there are, their credit and licence; download ImageNet's")
     p.add_argument("--download", action="store_true", help="download torchvision's ImageNet weights (needs internet)")
+
+    p = sub.add_parser("images", help="the catalogue of the paper's images: sources, hashes, credits; an offline kit")
+    action = p.add_mutually_exclusive_group()
+    action.add_argument("--download", type=Path, metavar="DIR",
+                        help="download every image, verified, into DIR (then: export NST_TEACH_IMAGES=DIR)")
+    action.add_argument("--check", action="store_true",
+                        help="maintainers: download every image afresh and check its hash ('skipped: offline' "
+                             "without internet)")
 
     p = sub.add_parser("bench", help="benchmark the engine against a tutorial-style baseline")
     p.add_argument("--quick", action="store_true", help="a tiny configuration, for tests")
@@ -208,12 +217,40 @@ def _weights(args: argparse.Namespace) -> int:
     return 0
 
 
+def _images(args: argparse.Namespace) -> int:
+    import tempfile
+    import urllib.request
+
+    from nst_teach.data import CATALOGUE, download_all
+
+    if args.download:
+        for path in download_all(args.download):
+            print(f"ok: {path}")
+        print(f"Every image is verified. Use them with: export NST_TEACH_IMAGES={args.download.resolve()}")
+        return 0
+    if args.check:
+        try:
+            urllib.request.urlopen("https://raw.githubusercontent.com", timeout=5).close()
+        except OSError:
+            print("skipped: offline")
+            return 0
+        with tempfile.TemporaryDirectory() as folder:
+            paths = download_all(folder)
+        print(f"ok: all {len(paths)} catalogue images downloaded and matched their hashes")
+        return 0
+    for name, entry in CATALOGUE.items():
+        print(f"{name}: {entry.title}. {entry.credit} ({entry.licence})\n  {entry.url}\n  {entry.known_hash}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     started = time.perf_counter()
     try:
         if args.command == "weights":
             return _weights(args)
+        if args.command == "images":
+            return _images(args)
         if args.command == "bench":
             from nst_teach.bench import main as bench_main
 

@@ -10,6 +10,12 @@ Where the files come from, first match wins:
    scikit-image ships, and says so in the returned :class:`Picture`.
 
 Set ``NST_TEACH_OFFLINE=1`` to skip the download attempt.
+
+Every download is pinned and verified: each entry names a URL at a fixed commit (or a
+permanent address) and the file's hash, which pooch checks; a file that does not match is
+not kept. A local folder may hold differently encoded copies: they are used as they are,
+since the hash is checked only on download. ``nst-teach images --download DIR`` writes
+every catalogue image, verified, into ``DIR`` for ``NST_TEACH_IMAGES`` (an offline kit).
 """
 
 from __future__ import annotations
@@ -24,9 +30,12 @@ from torch import Tensor
 from nst_teach.errors import ImageError
 from nst_teach.images import load_image
 
-__all__ = ["CATALOGUE", "FALLBACKS", "CatalogueEntry", "Picture", "catalogue_path", "paper_image", "skimage_image"]
+__all__ = ["CATALOGUE", "FALLBACKS", "CatalogueEntry", "Picture", "catalogue_path", "download_all", "paper_image",
+           "skimage_image"]
 
-_BASE_URL = "https://raw.githubusercontent.com/jcjohnson/neural-style/master/examples/inputs/"
+#: jcjohnson/neural-style's example inputs, at a fixed commit (its master has no composition_vii.jpg).
+_NEURAL_STYLE = ("https://raw.githubusercontent.com/jcjohnson/neural-style/"
+                 "07c4b8299f8fbdafec0c514fc820ff1d7ff62e46/examples/inputs/")
 
 
 @dataclass(frozen=True)
@@ -36,21 +45,37 @@ class CatalogueEntry:
     credit: str  # show this wherever the image is shown
     licence: str
     fallback: str  # scikit-image picture used when the file cannot be had
+    url: str  # pinned: a fixed commit or a permanent address
+    known_hash: str  # "sha256:..." or "md5:...", checked by pooch on download
 
 
 CATALOGUE: dict[str, CatalogueEntry] = {
-    "tubingen": CatalogueEntry("tubingen.jpg", "Neckarfront in Tübingen (content of Fig. 3)",
-                               "Photograph by Andreas Praefcke", "CC BY 3.0", "astronaut"),
-    "shipwreck": CatalogueEntry("shipwreck.jpg", "The Shipwreck of the Minotaur (Fig. 3B)",
-                                "J. M. W. Turner, 1805", "public domain", "gravel"),
-    "starry_night": CatalogueEntry("starry_night.jpg", "The Starry Night (Fig. 3C)",
-                                   "Vincent van Gogh, 1889", "public domain", "grass"),
-    "the_scream": CatalogueEntry("the_scream.jpg", "The Scream (Fig. 3D)",
-                                 "Edvard Munch, 1893", "public domain", "brick"),
-    "composition_vii": CatalogueEntry("composition_vii.jpg", "Composition VII (Fig. 3F; style of Fig. 4)",
-                                      "Wassily Kandinsky, 1913", "public domain", "coffee"),
-    "woman_with_hat": CatalogueEntry("woman-with-hat-matisse.jpg", "Woman with a Hat",
-                                     "Henri Matisse, 1905", "public domain in the US", "chelsea"),
+    "tubingen": CatalogueEntry(
+        "tubingen.jpg", "Neckarfront in Tübingen (content of Fig. 3)", "Photograph by Andreas Praefcke", "CC BY 3.0",
+        "astronaut", _NEURAL_STYLE + "tubingen.jpg",
+        "sha256:e67d1869f01fd805385c681a80d9ebcf0f70ea4a5fe6127f0606bb1c7f4bf506"),
+    "shipwreck": CatalogueEntry(
+        "shipwreck.jpg", "The Shipwreck of the Minotaur (Fig. 3B)", "J. M. W. Turner, 1805", "public domain",
+        "gravel", _NEURAL_STYLE + "shipwreck.jpg",
+        "sha256:4f7cf34e3cd4a5daaf3f421f059ca9a01aaa2a3afd7243d6670c9c8bc001a213"),
+    "starry_night": CatalogueEntry(
+        "starry_night.jpg", "The Starry Night (Fig. 3C)", "Vincent van Gogh, 1889", "public domain",
+        "grass", _NEURAL_STYLE + "starry_night.jpg",
+        "sha256:0592ab0f7b51b3ce72608a95e53880bd93971e5b48f93a0ce8dfd3cbccf3d098"),
+    "the_scream": CatalogueEntry(
+        "the_scream.jpg", "The Scream (Fig. 3D)", "Edvard Munch, 1893", "public domain",
+        "brick", _NEURAL_STYLE + "the_scream.jpg",
+        "sha256:f3075cddeb974a9ee1d6418f7f33fd05185a7ac7dcb4288bd2805d499a9dcaee"),
+    # Not in neural-style's inputs: Wikimedia Commons' file, as pystiche's replication of the paper lists it.
+    "composition_vii": CatalogueEntry(
+        "composition_vii.jpg", "Composition VII (Fig. 3F; style of Fig. 4)", "Wassily Kandinsky, 1913",
+        "public domain", "coffee",
+        "https://upload.wikimedia.org/wikipedia/commons/b/b4/Vassily_Kandinsky%2C_1913_-_Composition_7.jpg",
+        "md5:bfcbc420684bf27d2d8581fa8cc9522f"),
+    "woman_with_hat": CatalogueEntry(
+        "woman-with-hat-matisse.jpg", "Woman with a Hat", "Henri Matisse, 1905", "public domain in the US",
+        "chelsea", _NEURAL_STYLE + "woman-with-hat-matisse.jpg",
+        "sha256:6a8b2383d9c110354a97a42c74bdcc5341be879cbb842ddb7ab5843dbdf56d53"),
 }
 
 #: Pictures shipped by scikit-image: photographs and textures.
@@ -96,13 +121,31 @@ def catalogue_path(name: str) -> Path:
         return cached
     if os.environ.get("NST_TEACH_OFFLINE"):
         raise ImageError(f"{entry.file} is not cached and NST_TEACH_OFFLINE is set.")
+    return _download(entry, cached.parent)
+
+
+def _download(entry: CatalogueEntry, folder: Path) -> Path:
+    """Fetch ``entry`` into ``folder`` and check its hash; a file that does not match is not kept."""
+    import pooch
+
     try:
-        return Path(pooch.retrieve(_BASE_URL + entry.file, known_hash=None, fname=entry.file,
-                                   path=cached.parent, progressbar=False,
-                                   downloader=pooch.HTTPDownloader(timeout=20)))
+        return Path(pooch.retrieve(entry.url, known_hash=entry.known_hash, fname=entry.file, path=folder,
+                                   progressbar=False, downloader=pooch.HTTPDownloader(timeout=20)))
+    except ValueError as err:  # pooch: hash mismatch (it deletes the download)
+        (folder / entry.file).unlink(missing_ok=True)
+        raise ImageError(f"{entry.file} from {entry.url} does not match its known hash ({entry.known_hash}): "
+                         "the file was not kept. The source may have changed; report it, or put a copy you "
+                         "trust in a folder and set NST_TEACH_IMAGES.") from err
     except Exception as err:  # no network, HTTP errors: all mean "cannot be had now"
-        raise ImageError(f"could not download {entry.file} ({type(err).__name__}); "
+        raise ImageError(f"could not download {entry.file} from {entry.url} ({type(err).__name__}); "
                          "connect once, or set NST_TEACH_IMAGES to a folder that has it.") from err
+
+
+def download_all(folder: str | os.PathLike[str]) -> list[Path]:
+    """Write every catalogue image, verified, into ``folder``: a kit for ``NST_TEACH_IMAGES``."""
+    target = Path(folder).expanduser()
+    target.mkdir(parents=True, exist_ok=True)
+    return [_download(entry, target) for entry in CATALOGUE.values()]
 
 
 def skimage_image(name: str, size: int | None = None, device: torch.device | str = "cpu") -> Tensor:

@@ -52,3 +52,57 @@ def test_skimage_pictures_ship_with_the_dependency():
         assert skimage_image(name, 32).shape[1] == 3
     with pytest.raises(ImageError, match="unknown"):
         paper_image("mona_lisa")
+
+
+def test_every_entry_has_a_pinned_source_and_a_hash():
+    for name, entry in CATALOGUE.items():
+        pinned = "/07c4b8299f8fbdafec0c514fc820ff1d7ff62e46/" in entry.url or entry.url.startswith(
+            "https://upload.wikimedia.org/wikipedia/commons/")
+        assert pinned and "/master/" not in entry.url, (name, entry.url)
+        algorithm, digest = entry.known_hash.split(":")
+        assert {"sha256": 64, "md5": 32}[algorithm] == len(digest) and int(digest, 16) >= 0, name
+
+
+def _serve(monkeypatch, content: bytes):
+    """pooch's downloader, answering every URL with ``content`` (no network)."""
+    import pooch
+
+    def fake(self, url, output_file, pooch_, check_only=False):
+        Path(output_file).write_bytes(content) if not hasattr(output_file, "write") else output_file.write(content)
+
+    monkeypatch.setattr(pooch.HTTPDownloader, "__call__", fake)
+
+
+def test_a_download_that_does_not_match_its_hash_is_one_error_and_is_not_kept(tmp_path, monkeypatch):
+    from nst_teach.data import download_all
+
+    _serve(monkeypatch, b"not the painting")
+    with pytest.raises(ImageError, match="does not match its known hash") as err:
+        download_all(tmp_path)
+    assert "tubingen.jpg" in str(err.value) and not (tmp_path / "tubingen.jpg").exists()
+
+
+def test_the_offline_kit_writes_verified_files(tmp_path, monkeypatch, capsys):
+    import dataclasses
+    import hashlib
+
+    from nst_teach import data
+    from nst_teach.cli import main
+
+    body = b"verified bytes"
+    digest = "sha256:" + hashlib.sha256(body).hexdigest()
+    monkeypatch.setattr(data, "CATALOGUE", {k: dataclasses.replace(v, known_hash=digest) for k, v in CATALOGUE.items()})
+    _serve(monkeypatch, body)
+    assert main(["images", "--download", str(tmp_path / "kit")]) == 0
+    assert sorted(p.name for p in (tmp_path / "kit").iterdir()) == sorted(e.file for e in CATALOGUE.values())
+    assert "NST_TEACH_IMAGES" in capsys.readouterr().out
+
+
+def test_the_maintainer_check_says_skipped_offline(monkeypatch, capsys):
+    import urllib.request
+
+    from nst_teach.cli import main
+
+    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
+    assert main(["images", "--check"]) == 0
+    assert capsys.readouterr().out.strip() == "skipped: offline"
