@@ -95,16 +95,21 @@ def _compare(exercise: str, name: str, expected: Tensor, actual, hints: Callable
     return f"{head} {hints(expected, actual) or 'Compare your code with the equation in the markdown above.'}"
 
 
+def _name_ratio(ratio: float, known: dict[str, float]) -> str:
+    for text, value in known.items():
+        if np.isclose(ratio, value, rtol=1e-4):
+            return f"Hint: yours is {ratio:.6g} times the expected value: {text}"
+    return ""
+
+
 def _ratio_hints(known: dict[str, float]) -> Callable[[Tensor, Tensor], str]:
-    """Hint from the ratio actual/expected, e.g. {'forgot the 1/2': 2.0}."""
+    """Hint from the ratio actual/expected, e.g. {'forgot the 1/2': 2.0}; tensors must be one multiple of the other."""
     def hint(expected: Tensor, actual: Tensor) -> str:
-        if expected.numel() != 1 or actual.numel() != 1 or expected.item() == 0:
+        e, a = expected.flatten().double(), actual.flatten().double()
+        if e.shape != a.shape or not e.abs().sum():
             return ""
-        ratio = actual.item() / expected.item()
-        for text, value in known.items():
-            if np.isclose(ratio, value, rtol=1e-4):
-                return f"Hint: yours is {ratio:.6g} times the expected value: {text}"
-        return ""
+        ratio = float(a @ e / (e @ e))  # least squares: the one factor, if there is one
+        return _name_ratio(ratio, known) if torch.allclose(a, ratio * e, rtol=1e-5, atol=1e-8) else ""
     return hint
 
 
@@ -125,18 +130,22 @@ def _run(exercise: str, fn: Callable, calls: list[tuple[str, tuple, Tensor, Call
 def check_gram_matrix(gram_matrix: Callable[[Tensor], Tensor]) -> bool:
     c = _cases()
 
-    def hint(expected: Tensor, actual: Tensor) -> str:
-        B, N, _ = expected.shape
-        if actual.ndim == 3 and actual.shape[1] == actual.shape[2] != N:
-            return "Hint: that is F^T F over positions (a transposed Gram matrix); the paper's is F F^T, N_l x N_l."
-        if actual.shape == expected.shape and torch.allclose(actual, expected.transpose(1, 2)):
-            return "Hint: transposed?"
-        if actual.ndim == 2:
-            return "Hint: keep the batch dimension: the result is (B, N, N)."
-        return ""
+    def hint_for(N: int, M: int) -> Callable[[Tensor, Tensor], str]:
+        scaled = _ratio_hints({  # what tutorials divide by; the paper's G (Eq. 3) is a plain sum over positions
+            f"divided by M = H W = {M}, as many tutorials do. The paper's G is unnormalised; its Eq. 4 "
+            "divides by M^2 instead.": 1.0 / M,
+            f"divided by N M = {N * M}, as the PyTorch tutorial does. The paper's G is unnormalised.": 1.0 / (N * M)})
 
-    return _run("gram_matrix", gram_matrix,
-                [(s[0], (c[f"F{i}"].clone(),), c[f"gram{i}"], hint) for i, s in enumerate(_SHAPES)])
+        def hint(expected: Tensor, actual: Tensor) -> str:
+            if actual.ndim == 3 and actual.shape[1] == actual.shape[2] != N:
+                return "Hint: that is F^T F over positions (a transposed Gram matrix); the paper's is F F^T, N_l x N_l."
+            if actual.ndim == 2:
+                return "Hint: keep the batch dimension: the result is (B, N, N)."
+            return scaled(expected, actual)
+        return hint
+
+    return _run("gram_matrix", gram_matrix, [(name, (c[f"F{i}"].clone(),), c[f"gram{i}"], hint_for(N, H * W))
+                                             for i, (name, _, N, H, W) in enumerate(_SHAPES)])
 
 
 def check_content_loss(content_loss: Callable[[Tensor, Tensor], Tensor]) -> bool:
@@ -145,8 +154,9 @@ def check_content_loss(content_loss: Callable[[Tensor, Tensor], Tensor]) -> bool
     for i, s in enumerate(_SHAPES):
         n = c[f"F{i}"].numel()
         hints = _ratio_hints({"did you forget the 1/2 in Eq. 1?": 2.0,
-                              "a mean where the paper has a sum (that divides by the number of elements).": 2.0 / n,
-                              "a mean where the paper has a sum, and no 1/2.": 1.0 / n})
+                              "a mean where the paper has a sum, and no 1/2 (Eq. 1 is 1/2 times a sum).": 2.0 / n,
+                              "a mean where the paper has a sum (you kept the 1/2; a mean also divides by the "
+                              "number of elements).": 1.0 / n})
         calls.append((s[0], (c[f"F{i}"].clone(), c[f"P{i}"].clone()), c[f"content{i}"], hints))
     return _run("content_loss", content_loss, calls)
 
@@ -181,7 +191,8 @@ def check_total_variation(total_variation: Callable[[Tensor], Tensor]) -> bool:
     for i, s in enumerate(_SHAPES):
         x = c[f"x{i}"]
         n = x[..., 1:, :].numel()
-        hints = _ratio_hints({"a mean where the paper's regulariser has a sum.": 1.0 / n})
+        hints = _ratio_hints({"a mean where this regulariser has a sum (total variation is not in the 2016 "
+                              "paper; the markdown above defines it as a sum of squared differences).": 1.0 / n})
         calls.append((s[0], (x.clone(),), c[f"tv{i}"], hints))
     return _run("total_variation", total_variation, calls)
 
@@ -273,7 +284,8 @@ def check_transfer_step(transfer_step: Callable) -> bool:
     failure = _compare("transfer_step", "image after 3 Adam steps", expected_x, actual_x,
                        lambda e, a: "Hint: did you call optimizer.zero_grad() inside the closure? "
                        "Without it, gradients pile up from step to step.")
-    failure = failure or _compare("transfer_step", "loss after 3 Adam steps", expected_loss.detach(), actual_loss,
+    failure = failure or _compare("transfer_step", "the loss returned by the 3rd step (evaluated before its update)",
+                                  expected_loss.detach(), actual_loss,
                                   lambda e, a: "Hint: return the loss from optimizer.step(closure).")
     return _report("transfer_step", failure, 1)
 

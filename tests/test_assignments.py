@@ -140,3 +140,40 @@ def test_a_stub_reports_not_implemented_and_a_crash_is_reported(capsys):
     assert checks.check_gram_matrix(stub) is False
     assert "not implemented yet" in capsys.readouterr().out
     _fails(checks.check_gram_matrix, lambda F: F.reshape(-1) @ F, capsys, "raised RuntimeError")
+
+
+def test_each_content_loss_hint_names_its_own_mistake(capsys):
+    _fails(checks.check_content_loss, lambda F, P: ((F - P) ** 2).mean(), capsys, "a mean where the paper has a sum, and no 1/2")
+    _fails(checks.check_content_loss, lambda F, P: 0.5 * ((F - P) ** 2).mean(), capsys, "you kept the 1/2")
+
+
+def test_a_gram_matrix_normalised_as_tutorials_do_is_named(capsys):
+    def over_M(F):
+        return losses.gram_matrix(F) / (F.shape[-2] * F.shape[-1])
+
+    def over_NM(F):
+        return losses.gram_matrix(F) / (F.shape[1] * F.shape[-2] * F.shape[-1])
+    _fails(checks.check_gram_matrix, over_M, capsys, "divided by M = H W")
+    _fails(checks.check_gram_matrix, over_NM, capsys, "as the PyTorch tutorial does")
+
+
+def test_the_total_variation_hint_does_not_call_it_the_papers(capsys):
+    def mistake(x):
+        return ((x[..., 1:, :] - x[..., :-1, :]) ** 2).mean() + ((x[..., :, 1:] - x[..., :, :-1]) ** 2).mean()
+    assert checks.check_total_variation(mistake) is False
+    out = capsys.readouterr().out
+    assert "not in the 2016 paper" in out and "paper's regulariser" not in out
+
+
+def test_the_step_check_says_which_loss_it_compares(capsys):
+    def returns_nothing(encoder, x, optimizer, P, A, alpha, beta):
+        def closure():
+            optimizer.zero_grad()
+            F = encoder(x, [CONTENT_LAYER, *STYLE_LAYERS])
+            loss = alpha * losses.content_loss(F[CONTENT_LAYER], P[CONTENT_LAYER]) + beta * losses.style_loss(
+                F, A, {l: 0.2 for l in STYLE_LAYERS})
+            loss.backward()
+            return loss
+        optimizer.step(closure)
+        return torch.tensor(0.0)
+    _fails(checks.check_transfer_step, returns_nothing, capsys, "evaluated before its update", "return the loss")
