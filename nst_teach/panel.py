@@ -60,6 +60,11 @@ class TransferPanel:
         self.status = W.HTML(value=f"<i>{config.describe()}</i>")
         self.image = W.Image(format="png", layout=W.Layout(width="360px", min_width="360px", object_fit="contain"))
         self.plot = W.Image(format="png", layout=W.Layout(width="480px", object_fit="contain"))
+        self.image.value = _placeholder("Press Run: the picture forms here")  # not a broken-image icon
+        labels = {"description_width": "110px"}  # room for 'content layer' and 'log10 α/β' at JupyterLab's width
+        for widget in (self.content, self.style, self.log_ratio, self.content_layer, self.style_layers, self.size,
+                       self.steps):
+            widget.style = labels
         self.image.add_class("nst-live-image")
         self.plot.add_class("nst-loss-plot")
         self.run_button.add_class("nst-run")
@@ -144,6 +149,19 @@ class TransferPanel:
             self.status.value = f"<pre>{traceback.format_exc(limit=3)}</pre>"
         finally:
             self.run_button.disabled, self.stop_button.disabled = False, True
+
+
+def _placeholder(text: str, size: tuple[int, int] = (360, 270)) -> bytes:
+    """A light grey PNG with ``text`` in the middle, shown before the first run."""
+    from PIL import ImageDraw
+
+    picture = Image.new("RGB", size, (236, 236, 236))
+    draw = ImageDraw.Draw(picture)
+    box = draw.textbbox((0, 0), text)
+    draw.text(((size[0] - box[2]) / 2, (size[1] - box[3]) / 2), text, fill=(90, 90, 90))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def _png(image) -> bytes:

@@ -49,13 +49,16 @@ def test_panel_runs_and_stops_keeping_its_image(monkeypatch):
 
     monkeypatch.setenv("NST_TEACH_QUICK", "1")
     panel = TransferPanel(lesson_config(quick_size=48))
+    placeholder = panel.image.value
+    assert placeholder[:4] == b"\x89PNG"  # before the first run: a picture that says what to do, not a broken icon
+    assert all(w.style.description_width == "110px" for w in (panel.content_layer, panel.log_ratio))
     panel.content.value, panel.style.value = "astronaut", "brick"
     panel.steps.value, panel.size.value = 1000, 64
     panel.run()
     deadline = time.time() + 60
     while panel.updates < 3 and time.time() < deadline:
         time.sleep(0.05)
-    assert panel.updates >= 3 and panel.image.value[:4] == b"\x89PNG"
+    assert panel.updates >= 3 and panel.image.value[:4] == b"\x89PNG" and panel.image.value != placeholder
     stopped_at = time.time()
     panel.stop()
     panel._thread.join(10)
