@@ -64,3 +64,35 @@ def test_a_lesson_runs_without_the_shared_images(tmp_path):
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "standing in for Neckarfront" in printed and "astronaut" in printed, printed
     assert time.perf_counter() - start < 120
+
+
+def _answers() -> dict[str, list[str]]:
+    """instructor/lesson_answers.md: lesson heading -> the answers' bodies."""
+    import re
+
+    text = (ROOT / "instructor" / "lesson_answers.md").read_text()
+    lessons = re.split(r"^## ", text, flags=re.M)[1:]
+    return {part.split("\n", 1)[0]: re.split(r"^\*\*\d+\. ", part, flags=re.M)[1:] for part in lessons}
+
+
+def test_every_lesson_question_has_a_model_answer():
+    import re
+
+    answers = list(_answers().values())
+    assert len(answers) == 4
+    for path, given in zip(sorted(p for p in NOTEBOOKS if p.name[:2].isdigit()), answers):
+        markdown = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown")
+        assert "## Questions" in markdown, path.name
+        questions = markdown.split("## Questions", 1)[1]
+        assert len(re.findall(r"^\d+\. ", questions, flags=re.M)) == len(given), path.name
+
+
+def test_no_student_notebook_contains_a_model_answer():
+    student = [*NOTEBOOKS, *(ROOT / "assignments" / "release").rglob("*.ipynb")]
+    texts = {p: " ".join("".join(c.source for c in nbformat.read(p, as_version=4).cells).split()) for p in student}
+    for answers in _answers().values():
+        for answer in answers:
+            opening = " ".join(answer.split("\n", 1)[1].split())[:60]  # the answer's first words
+            assert len(opening) == 60
+            for path, text in texts.items():
+                assert opening not in text, (path.name, opening)
