@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup lab test browser students bench
+.PHONY: setup lab test browser students bench figures
 
 setup: $(STAMP)
 
@@ -31,3 +31,7 @@ students: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/nst-teach bench
+
+# The README's pictures on the paper's network (docs/*.png), with the settings that made them.
+figures: $(STAMP)
+	$(PY) tools/figures.py

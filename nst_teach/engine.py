@@ -644,6 +644,9 @@ def reconstruct_content(encoder: VGG19Features, image: Tensor, layer: str | Sequ
 
     Several layers reconstruct as one batch, one image per layer: the
     content loss of image ``b`` uses only layer ``b`` (a per-image weight).
+    One optimiser then sees the sum of the layers' losses, whose scales differ
+    by orders of magnitude on the trained network, so the small ones barely
+    move: for a figure, run one layer at a time (as lesson 2 does).
     """
     names = [layer] if isinstance(layer, str) else list(layer)
     B = len(names)

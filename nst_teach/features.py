@@ -11,10 +11,12 @@ The encoder is only the *features* part of torchvision's ``vgg19``; the
 losses live in :mod:`nst_teach.losses`, apart from the network (as in
 pystiche, unlike the PyTorch tutorial's loss layers inside the model).
 
+Where the weights come from, and the input they expect, is :mod:`nst_teach.weights`.
+
 A note on names: ``conv4_2`` is the convolution's output before its ReLU and
-``relu4_2`` the rectified response. (The paper's Caffe code used in-place
-ReLUs, so its "conv" blobs held the rectified values; pick ``relu*`` names to
-match that exactly.)
+``relu4_2`` the rectified response. The paper's Caffe code used in-place
+ReLUs, so its "conv4_2" held the rectified values: ``relu4_2`` here, and the
+package's defaults (:data:`~nst_teach.engine.CONTENT_LAYER`, ``STYLE_LAYERS``).
 """
 
 from __future__ import annotations

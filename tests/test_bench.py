@@ -33,6 +33,7 @@ def test_benchmark_runs_tiny_and_writes_its_table(tmp_path, capsys):
     report = json.loads((tmp_path / "results.json").read_text())
     assert "| task | px | contender |" in table and "baseline" in table and "engine default" in table
     assert {"float32", "bfloat16"} <= set(report["matmul_peak_gflops"])
+    assert report["weights"] == "caffe" and "Weights: caffe" in table  # the trained network by default
     contenders = {r["contender"] for r in report["rows"]}
     assert contenders == {"baseline", "engine default", "engine bfloat16", "engine, no coarse-to-fine",
                           "engine, uniform noise"}
