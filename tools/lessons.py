@@ -439,7 +439,7 @@ Fig. 4. Those numbers are not constants to copy: the balance depends on
   normalised network has other numbers.
 
 This package quotes α/β at the paper's 512 × 512 pixels and scales α to the image:
-$\alpha = r \cdot 512^2 / (H W)$ (`nt.alpha_for_size`). The cell makes the same picture
+$\\alpha = r \\cdot 512^2 / (H W)$ (`nt.alpha_for_size`). The cell makes the same picture
 twice: with that α, and with the α that would keep the same balance in an image twice as
 large each way, a quarter of it. The smaller α is what the paper's $10^{-3}$ becomes when an
 image smaller than the paper's is given the paper's number.
