@@ -26,8 +26,9 @@ from nst_teach import losses
 from nst_teach.engine import CONTENT_LAYER, STYLE_LAYERS
 
 __all__ = [
-    "CASES_FILE", "check_compute_targets", "check_content_loss", "check_gram_matrix", "check_style_layer_loss",
-    "check_style_loss", "check_total_variation", "check_transfer_step", "make_cases", "summary",
+    "CASES_FILE", "RESULTS", "check_compute_targets", "check_content_loss", "check_gram_matrix", "check_style_layer_loss",
+    "check_style_loss", "check_total_variation", "check_transfer_step", "encoder_and_images", "make_cases", "passed",
+    "report", "summary",
 ]
 
 CASES_FILE = Path(__file__).with_name("assignment_cases.npz")
@@ -62,7 +63,8 @@ def _cases() -> dict[str, Tensor]:
         return {k: torch.from_numpy(data[k]) for k in data.files}
 
 
-def _report(exercise: str, failure: str | None, n_cases: int) -> bool:
+def report(exercise: str, failure: str | None, n_cases: int) -> bool:
+    """Record and print an exercise's result: ``failure`` None is a pass, ``"todo"`` a stub, else the message."""
     status = "pass" if failure is None else ("not implemented yet" if failure == "todo" else "fail")
     RESULTS[exercise] = status
     if status == "pass":
@@ -118,13 +120,13 @@ def _run(exercise: str, fn: Callable, calls: list[tuple[str, tuple, Tensor, Call
         try:
             actual = fn(*args)
         except NotImplementedError:
-            return _report(exercise, "todo", len(calls))
+            return report(exercise, "todo", len(calls))
         except Exception as err:  # a student's bug must not crash the notebook
-            return _report(exercise, f"case '{name}' raised {type(err).__name__}: {err}", len(calls))
+            return report(exercise, f"case '{name}' raised {type(err).__name__}: {err}", len(calls))
         failure = _compare(exercise, name, expected, actual, hints)
         if failure:
-            return _report(exercise, failure, len(calls))
-    return _report(exercise, None, len(calls))
+            return report(exercise, failure, len(calls))
+    return report(exercise, None, len(calls))
 
 
 def check_gram_matrix(gram_matrix: Callable[[Tensor], Tensor]) -> bool:
@@ -198,20 +200,25 @@ def check_total_variation(total_variation: Callable[[Tensor], Tensor]) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _encoder_and_images(size: int = 32):
-    """A random encoder and two fixed images, made once per kernel (the checks never change them)."""
-    from nst_teach.features import load_vgg19_features
+def encoder_and_images(size: int = 32):
+    """The paper's network and two real pictures, made once per kernel (the checks never change them).
 
-    g = torch.Generator().manual_seed(7)
-    encoder = load_vgg19_features("random", pooling="avg", seed=0)
-    content = torch.rand(1, 3, size, size + 8, generator=g)
-    style = torch.rand(1, 3, size, size + 8, generator=g)
+    scikit-image's astronaut and brick: they ship with the package's dependencies, so the checks
+    run the same with or without the catalogue's images.
+    """
+    from nst_teach.data import skimage_image
+    from nst_teach.features import load_vgg19_features
+    from nst_teach.images import resize
+
+    encoder = load_vgg19_features("caffe", pooling="avg")
+    content = resize(skimage_image("astronaut"), (size, size + 8))
+    style = resize(skimage_image("brick"), (size, size + 8))
     return encoder, content, style
 
 
 def check_compute_targets(compute_targets: Callable) -> bool:
     """``compute_targets(encoder, content, style) -> (P, A)``: P at relu4_2, A at the five style layers, detached."""
-    encoder, content, style = _encoder_and_images()
+    encoder, content, style = encoder_and_images()
     with torch.no_grad():
         F_c = encoder(content, [n for n in encoder_layers()])
         F_s = encoder(style, list(STYLE_LAYERS))
@@ -219,28 +226,28 @@ def check_compute_targets(compute_targets: Callable) -> bool:
         # a content image that carries a graph, as one from an earlier optimisation would
         P, A = compute_targets(encoder, content.clone().requires_grad_(True), style.clone())
     except NotImplementedError:
-        return _report("compute_targets", "todo", 3)
+        return report("compute_targets", "todo", 3)
     except Exception as err:
-        return _report("compute_targets", f"raised {type(err).__name__}: {err}", 3)
+        return report("compute_targets", f"raised {type(err).__name__}: {err}", 3)
     if not isinstance(P, dict) or not isinstance(A, dict):
-        return _report("compute_targets", "return two dicts: P = {layer: features}, A = {layer: Gram matrix}.", 3)
+        return report("compute_targets", "return two dicts: P = {layer: features}, A = {layer: Gram matrix}.", 3)
     if set(P) != {CONTENT_LAYER}:
-        return _report("compute_targets", f"P has layers {sorted(P)}; the paper's content layer is {CONTENT_LAYER}.", 3)
+        return report("compute_targets", f"P has layers {sorted(P)}; the paper's content layer is {CONTENT_LAYER}.", 3)
     if set(A) != set(STYLE_LAYERS):
-        return _report("compute_targets", f"A has layers {sorted(A)}; expected {list(STYLE_LAYERS)}.", 3)
+        return report("compute_targets", f"A has layers {sorted(A)}; expected {list(STYLE_LAYERS)}.", 3)
     for name, value in F_c.items():
         if name != CONTENT_LAYER and value.shape == P[CONTENT_LAYER].shape and torch.allclose(value, P[CONTENT_LAYER].detach()):
-            return _report("compute_targets", f"P holds the features of {name}: the wrong layer. Use {CONTENT_LAYER}.", 3)
+            return report("compute_targets", f"P holds the features of {name}: the wrong layer. Use {CONTENT_LAYER}.", 3)
     failure = _compare("compute_targets", "content target", F_c[CONTENT_LAYER], P[CONTENT_LAYER], lambda e, a: "")
     for name in STYLE_LAYERS:
         failure = failure or _compare("compute_targets", f"style target {name}", losses.gram_matrix(F_s[name]),
                                       A[name], lambda e, a: "Hint: A_l is the Gram matrix of the style features.")
     if failure:
-        return _report("compute_targets", failure, 3)
+        return report("compute_targets", failure, 3)
     if P[CONTENT_LAYER].requires_grad or any(a.requires_grad for a in A.values()):
-        return _report("compute_targets", "the targets still require grad: forgetting to detach them drags the "
+        return report("compute_targets", "the targets still require grad: forgetting to detach them drags the "
                        "content image into every backward pass. Use .detach() or torch.no_grad().", 3)
-    return _report("compute_targets", None, 3)
+    return report("compute_targets", None, 3)
 
 
 def encoder_layers() -> list[str]:
@@ -252,7 +259,7 @@ def check_transfer_step(transfer_step: Callable) -> bool:
     """``transfer_step(encoder, x, optimizer, P, A, alpha, beta) -> loss``: one optimiser step with a closure."""
     from nst_teach.engine import Objective
 
-    encoder, content, style = _encoder_and_images()
+    encoder, content, style = encoder_and_images()
     with torch.no_grad():
         P = {CONTENT_LAYER: encoder(content, [CONTENT_LAYER])[CONTENT_LAYER]}
         A = {l: losses.gram_matrix(f) for l, f in encoder(style, list(STYLE_LAYERS)).items()}
@@ -278,16 +285,21 @@ def check_transfer_step(transfer_step: Callable) -> bool:
     try:
         actual_x, actual_loss = run(transfer_step)
     except NotImplementedError:
-        return _report("transfer_step", "todo", 1)
+        return report("transfer_step", "todo", 1)
     except Exception as err:
-        return _report("transfer_step", f"raised {type(err).__name__}: {err}", 1)
+        return report("transfer_step", f"raised {type(err).__name__}: {err}", 1)
     failure = _compare("transfer_step", "image after 3 Adam steps", expected_x, actual_x,
                        lambda e, a: "Hint: did you call optimizer.zero_grad() inside the closure? "
                        "Without it, gradients pile up from step to step.")
     failure = failure or _compare("transfer_step", "the loss returned by the 3rd step (evaluated before its update)",
                                   expected_loss.detach(), actual_loss,
                                   lambda e, a: "Hint: return the loss from optimizer.step(closure).")
-    return _report("transfer_step", failure, 1)
+    return report("transfer_step", failure, 1)
+
+
+def passed(*exercises: str) -> bool:
+    """True when every named exercise's check has passed in this kernel."""
+    return all(RESULTS.get(name) == "pass" for name in exercises)
 
 
 def summary() -> dict[str, str]:
