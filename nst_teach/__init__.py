@@ -24,10 +24,13 @@ from nst_teach.engine import (
     synthesize_texture,
 )
 from nst_teach.precision import pick_device
+from nst_teach.animation import Animation
+from nst_teach import color
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Animation", "color",
     "CONTENT_LAYER", "DEFAULT_RATIO", "LAYER_INDEX", "REFERENCE_PIXELS", "LAYER_NAMES", "STYLE_LAYERS",
     "ImageError", "LayerError", "NstTeachError", "Objective", "Progress", "Result", "Settings",
     "VGG19Features", "WeightsError", "alpha_for_size", "build_objective", "content_loss", "gram_matrix", "layer_table",

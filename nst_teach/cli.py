@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
 import time
@@ -57,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="the network's compute type; losses stay float32 (default float32; "
                           "bfloat16 is faster but loses quality on textures)")
     run.add_argument("--tv", type=float, default=0.0, help="total-variation weight (default 0, as in the paper)")
+    run.add_argument("--animate", type=Path, metavar="OUT.gif",
+                     help="also write an animated GIF of the run, a frame every --animate-every steps")
+    run.add_argument("--animate-every", type=int, default=5, metavar="K", help="steps between frames (default 5)")
     run.add_argument("--normalize", action="store_true",
                      help="the paper's normalised network: mean activation 1 per filter (on scikit-image's "
                           "photographs, nst_teach.features.NORMALIZATION_IMAGES)")
@@ -86,6 +90,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--style-layers", type=_layers, default=list(STYLE_LAYERS))
     p.add_argument("--keep-style-scale", action="store_true",
                    help="do not resize the style image to the content's size")
+    p.add_argument("--preserve-colors", choices=("luminance", "histogram"),
+                   help="keep the photograph's colours (Gatys et al. 2017): transfer the luminance only, or "
+                        "recolour the style image to the photograph's colour statistics first")
 
     p = sub.add_parser("weights", help="which VGG19 weights there are, their credit and licence; download ImageNet's")
     p.add_argument("--download", action="store_true", help="download torchvision's ImageNet weights (needs internet)")
@@ -129,6 +136,17 @@ def _alpha(args: argparse.Namespace, content) -> float:
     return alpha_for_size(args.ratio, content.shape[-2:]) * args.beta
 
 
+def _check_writable(path: Path, suffix: str) -> None:
+    """Refuse, before any work, a path that cannot be written: a missing folder, a read-only one, a wrong suffix."""
+    if path.suffix.lower() != suffix:
+        raise NstTeachError(f"{path} should end in {suffix}")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise NstTeachError(f"cannot write {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise NstTeachError(f"cannot write {path}: no permission to write there; choose another path")
+
+
 def _run(args: argparse.Namespace) -> int:
     import torch
 
@@ -139,6 +157,10 @@ def _run(args: argparse.Namespace) -> int:
         raise NstTeachError(f"--steps must be at least 1, got {args.steps}")
     if args.coarse_levels is not None and not 0 <= args.coarse_levels <= 4:
         raise NstTeachError(f"--coarse-levels must be between 0 and 4, got {args.coarse_levels}")
+    if args.animate is not None:
+        _check_writable(args.animate, ".gif")
+        if args.animate_every < 1:
+            raise NstTeachError(f"--animate-every must be at least 1, got {args.animate_every}")
     if not 16 <= args.size <= 4096:
         raise NstTeachError(f"--size must be between 16 and 4096 pixels, got {args.size} (the paper uses 512)")
     device = pick_device(args.device)
@@ -154,12 +176,15 @@ def _run(args: argparse.Namespace) -> int:
 
     from tqdm.auto import tqdm
 
+    from nst_teach.animation import Animation
+
     with tqdm(total=args.steps, desc=args.command, unit="step", disable=None) as bar:
-        def callback(p: engine.Progress) -> None:
+        def progress(p: engine.Progress) -> None:
             bar.update(p.step - bar.n)
             bar.set_postfix(loss=f"{p.losses['total']:.4g}", refresh=False)
 
-        common = dict(callback=callback, init=args.init)
+        frames = Animation(args.animate_every, then=progress) if args.animate else None
+        common = dict(callback=frames or progress, init=args.init)
         if args.command == "reconstruct":
             result = engine.reconstruct_content(encoder, inputs[0], args.layer, settings, **common)
         elif args.command == "texture":
@@ -168,7 +193,7 @@ def _run(args: argparse.Namespace) -> int:
             result = engine.style_transfer(
                 encoder, inputs[0], inputs[1], settings, content_layers=args.content_layers,
                 style_layers=args.style_layers, alpha=_alpha(args, inputs[0]), beta=args.beta, tv_weight=args.tv,
-                keep_style_scale=args.keep_style_scale, **common)
+                keep_style_scale=args.keep_style_scale, preserve_colors=args.preserve_colors, **common)
 
     note = {"Software": "nst-teach", "nst-teach:weights": encoder.weights, "nst-teach:task": args.command}
     if encoder.is_random:
@@ -177,6 +202,8 @@ def _run(args: argparse.Namespace) -> int:
         images.save_image(result.image, args.output, note)
     except OSError as err:
         raise NstTeachError(f"could not write {args.output} ({err}); choose another -o path") from err
+    if frames is not None:
+        frames.save(args.animate, result)
     if args.metrics_json:
         metrics = {
             "task": args.command, "status": result.status, "message": result.message,

@@ -34,7 +34,7 @@ from typing import Callable, Literal, Mapping, Sequence, Union
 import torch
 from torch import Tensor
 
-from nst_teach import losses
+from nst_teach import color, losses
 from nst_teach.features import VGG19Features, check_layers
 from nst_teach.images import resize
 from nst_teach.precision import autocast_dtype, reuse_freed_memory
@@ -673,6 +673,7 @@ def style_transfer(encoder: VGG19Features, content: Tensor, style: Tensor, setti
                    style_layers: Mapping[str, LayerWeight] | Sequence[str] = STYLE_LAYERS,
                    alpha: float | None = None, beta: float = 1.0, tv_weight: float = 0.0,
                    init: Init = "noise", keep_style_scale: bool = False,
+                   preserve_colors: Literal["luminance", "histogram"] | None = None,
                    callback: Callable[[Progress], None] | None = None,
                    should_stop: Callable[[], bool] | None = None) -> Result:
     """Render ``content`` in the style of ``style`` (Fig. 2 and 3).
@@ -683,11 +684,25 @@ def style_transfer(encoder: VGG19Features, content: Tensor, style: Tensor, setti
     As in the paper, the style image is resized to the content image's size
     first, unless ``keep_style_scale`` (then its own size sets the scale of
     the brush strokes).
+
+    ``preserve_colors`` keeps the photograph's colours (Gatys et al., CVPR 2017, Sec. 5;
+    :mod:`nst_teach.color`): ``"luminance"`` transfers on the luminance alone (the live
+    images are grey) and puts back the content's colour channels at the end;
+    ``"histogram"`` first recolours the style image to the content's colour statistics.
     """
     if alpha is None:
         alpha = alpha_for_size(DEFAULT_RATIO, content.shape[-2:]) * beta
+    if preserve_colors not in (None, "luminance", "histogram"):
+        raise ValueError(f"preserve_colors must be None, 'luminance' or 'histogram', got {preserve_colors!r}")
+    if preserve_colors == "histogram":
+        style = color.match_color_histogram(style, content)
+    if preserve_colors == "luminance":
+        photo, (content, style) = content, (color.luminance(content), color.match_luminance(style, content))
     if not keep_style_scale:
         style = resize(style, tuple(content.shape[-2:]))
     objective = build_objective(encoder, content=content, style=style, content_layers=content_layers,
                                 style_layers=style_layers, alpha=alpha, beta=beta, tv_weight=tv_weight)
-    return optimize_from(encoder, objective, init, content.shape, settings, callback, should_stop)
+    result = optimize_from(encoder, objective, init, content.shape, settings, callback, should_stop)
+    if preserve_colors == "luminance":
+        result.image = color.with_colors_of(result.image, photo)
+    return result

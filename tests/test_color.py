@@ -1,0 +1,85 @@
+"""Colour control (Gatys et al., CVPR 2017, Sec. 5) and the animation of a run."""
+
+import pytest
+import torch
+from PIL import Image
+
+import nst_teach as nt
+from nst_teach.cli import main
+from nst_teach.color import luminance, match_color_histogram, match_luminance, rgb_to_yiq, with_colors_of, yiq_to_rgb
+from nst_teach.data import paper_image
+
+
+@pytest.fixture(scope="module")
+def pair():
+    return paper_image("chelsea", 64).image, paper_image("coffee", 64).image  # colour photographs, shipped
+
+
+def test_yiq_round_trip_and_grey_luminance():
+    x = torch.rand(2, 3, 5, 7)
+    torch.testing.assert_close(yiq_to_rgb(rgb_to_yiq(x)), x, atol=1e-5, rtol=0)
+    grey = luminance(x)
+    assert torch.equal(grey[:, 0], grey[:, 1]) and torch.equal(grey[:, 1], grey[:, 2])
+    torch.testing.assert_close(rgb_to_yiq(grey)[:, 1:], torch.zeros(2, 2, 5, 7), atol=1e-5, rtol=0)
+
+
+def test_the_style_luminance_takes_the_contents_mean_and_spread(pair):
+    content, style = pair
+    L = rgb_to_yiq(match_luminance(style, content))[:, 0]
+    Y = rgb_to_yiq(content)[:, 0]
+    assert abs(L.mean() - Y.mean()) < 0.01 and abs(L.std() - Y.std()) < 0.01
+
+
+def test_histogram_matched_style_has_the_contents_mean_and_covariance(pair):
+    content, style = pair
+    matched = match_color_histogram(style, content)
+
+    def stats(x):
+        p = x.movedim(1, 0).flatten(1).double()
+        return p.mean(1), torch.cov(p, correction=0)
+    (mu, cov), (mu_c, cov_c) = stats(matched), stats(content)
+    before = stats(style)
+    assert (mu - mu_c).abs().max() < 0.01 < (before[0] - mu_c).abs().max()
+    assert (cov - cov_c).abs().max() < 0.003 < (before[1] - cov_c).abs().max()
+
+
+def test_luminance_only_transfer_keeps_the_contents_colour_channels_exactly(pair):
+    content, style = pair
+    encoder = nt.load_vgg19_features(pooling="avg")
+    result = nt.style_transfer(encoder, content, style, nt.Settings(steps=5), preserve_colors="luminance")
+    rgb_unclamped = yiq_to_rgb(torch.cat([rgb_to_yiq(result.image)[:, :1], rgb_to_yiq(content)[:, 1:]], 1))
+    inside = ((rgb_unclamped >= 0) & (rgb_unclamped <= 1)).all(dim=1, keepdim=True).expand(-1, 2, -1, -1)
+    assert inside.float().mean() > 0.9
+    IQ, IQ_content = rgb_to_yiq(result.image)[:, 1:], rgb_to_yiq(content)[:, 1:]
+    torch.testing.assert_close(IQ[inside], IQ_content[inside], atol=1e-5, rtol=0)
+    plain = nt.style_transfer(encoder, content, style, nt.Settings(steps=5))
+    assert (rgb_to_yiq(plain.image)[:, 1:] - IQ_content).abs().mean() > 10 * (IQ - IQ_content).abs().mean()
+    assert torch.equal(with_colors_of(content, content).clamp(0, 1), with_colors_of(content, content))
+
+
+def test_the_animation_has_a_frame_every_k_steps_and_the_result_last(pair, tmp_path):
+    content, style = pair
+    frames = nt.Animation(every=2)
+    result = nt.style_transfer(nt.load_vgg19_features("random", pooling="avg"), content, style,
+                               nt.Settings(steps=8, every=1, coarse_levels=0), callback=frames)
+    path = frames.save(tmp_path / "run.gif", result)
+    gif = Image.open(path)
+    assert len(frames.frames) == 8 // 2  # steps 2, 4, 6, 8; the result is added last (Pillow merges it
+    assert gif.n_frames in (4, 5) and gif.size == (content.shape[-1], content.shape[-2])  # with an equal frame)
+
+
+def test_cli_preserve_colors_and_animate(tmp_path, pair):
+    content, style = (nt.save_image(im, tmp_path / f"{n}.png") for n, im in zip(("c", "s"), pair))
+    gif = tmp_path / "run.gif"
+    assert main(["transfer", str(content), str(style), "--weights", "random", "--size", "48", "--steps", "6",
+                 "--preserve-colors", "histogram", "--animate", str(gif), "--animate-every", "3",
+                 "-o", str(tmp_path / "o.png")]) == 0
+    assert Image.open(gif).n_frames >= 2  # frames at steps 3 and 6, then the result
+
+
+@pytest.mark.parametrize(("target", "needle"), [("missing/run.gif", "does not exist"), ("run.png", "should end in .gif")])
+def test_cli_refuses_an_unwritable_animation_path_before_running(tmp_path, pair, capsys, target, needle):
+    content = nt.save_image(pair[0], tmp_path / "c.png")
+    assert main(["reconstruct", str(content), "--weights", "random", "--animate", str(tmp_path / target)]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1 and "Traceback" not in err
