@@ -79,7 +79,9 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("transfer", parents=[common], help="paint CONTENT in the style of STYLE (Fig. 2, 3)")
     p.add_argument("content", type=Path)
-    p.add_argument("style", type=Path)
+    p.add_argument("style", type=Path, nargs="+", help="one style image, or several to blend")
+    p.add_argument("--style-weights", type=lambda t: [float(v) for v in t.split(",")], metavar="W1,W2,...",
+                   help="the blend's weights, one per style image (non-negative; default equal)")
     balance = p.add_mutually_exclusive_group()
     balance.add_argument("--ratio", type=float, default=DEFAULT_RATIO,
                          help=f"alpha/beta as at 512 x 512 px, scaled to the image's size so that the balance "
@@ -164,7 +166,9 @@ def _run(args: argparse.Namespace) -> int:
     if not 16 <= args.size <= 4096:
         raise NstTeachError(f"--size must be between 16 and 4096 pixels, got {args.size} (the paper uses 512)")
     device = pick_device(args.device)
-    load = [args.image] if args.command in ("reconstruct", "texture") else [args.content, args.style]
+    load = [args.image] if args.command in ("reconstruct", "texture") else [args.content, *args.style]
+    if args.command == "transfer" and (len(args.style) > 1 or args.style_weights is not None):
+        engine.blend_weights(args.style_weights or [1.0] * len(args.style), len(args.style))  # before any work
     inputs = [images.load_image(path, args.size, device) for path in load]
     encoder = features.load_vgg19_features(args.weights, pooling=args.pooling, normalized=args.normalize,
                                            seed=args.seed, device=device)
@@ -191,7 +195,8 @@ def _run(args: argparse.Namespace) -> int:
             result = engine.synthesize_texture(encoder, inputs[0], args.layers, settings, **common)
         else:
             result = engine.style_transfer(
-                encoder, inputs[0], inputs[1], settings, content_layers=args.content_layers,
+                encoder, inputs[0], inputs[1] if len(inputs) == 2 else inputs[1:], settings,
+                style_blend=args.style_weights, content_layers=args.content_layers,
                 style_layers=args.style_layers, alpha=_alpha(args, inputs[0]), beta=args.beta, tv_weight=args.tv,
                 keep_style_scale=args.keep_style_scale, preserve_colors=args.preserve_colors, **common)
 

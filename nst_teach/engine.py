@@ -35,6 +35,7 @@ import torch
 from torch import Tensor
 
 from nst_teach import color, losses
+from nst_teach.errors import NstTeachError
 from nst_teach.features import VGG19Features, check_layers
 from nst_teach.images import resize
 from nst_teach.precision import autocast_dtype, reuse_freed_memory
@@ -50,6 +51,7 @@ __all__ = [
     "Result",
     "Settings",
     "alpha_for_size",
+    "blend_weights",
     "build_objective",
     "initial_image",
     "optimize",
@@ -92,8 +94,9 @@ class Objective:
     beta: float = 1.0  # style weight
     tv_weight: float = 0.0  # total-variation weight (0: off, as in the paper)
     content: Tensor | None = None  # the images the targets came from, kept for coarse-to-fine
-    style: Tensor | None = None
+    style: Tensor | list[Tensor] | None = None  # one style image, or several blended
     M_A: dict[str, int] = field(default_factory=dict)  # style layer -> positions M of the style's map (Eq. 4)
+    style_blend: tuple[float, ...] | None = None  # the blend's weights b_k, summing to 1 (None: one style)
 
     @property
     def layers(self) -> list[str]:
@@ -134,11 +137,15 @@ class Objective:
         """
         if not self.rescalable:
             raise ValueError("this objective does not know its source images; build it with build_objective")
-        content, style = (None if im is None else resize(im, _scaled_size(im.shape[-2:], factor))
-                          for im in (self.content, self.style))
+        def shrink(im: Tensor) -> Tensor:
+            return resize(im, _scaled_size(im.shape[-2:], factor))
+
+        content = None if self.content is None else shrink(self.content)
+        style = self.style if self.style is None else (
+            [shrink(im) for im in self.style] if isinstance(self.style, list) else shrink(self.style))
         return build_objective(encoder, content=content, style=style, content_layers=self.content_weights,
                                style_layers=self.style_weights, alpha=self.alpha, beta=self.beta,
-                               tv_weight=self.tv_weight)
+                               tv_weight=self.tv_weight, style_blend=self.style_blend)
 
 
 def alpha_for_size(ratio: float, size: Sequence[int], reference: int = REFERENCE_PIXELS) -> float:
@@ -179,17 +186,26 @@ def build_objective(
     encoder: VGG19Features,
     *,
     content: Tensor | None = None,
-    style: Tensor | None = None,
+    style: Tensor | Sequence[Tensor] | None = None,
     content_layers: Mapping[str, LayerWeight] | Sequence[str] = (),
     style_layers: Mapping[str, LayerWeight] | Sequence[str] = (),
     alpha: float = 1.0,
     beta: float = 1.0,
     tv_weight: float = 0.0,
+    style_blend: Sequence[float] | None = None,
 ) -> Objective:
-    """Compute the targets ``P_l = F_l(content)`` and ``A_l = G(F_l(style))`` once.
+    r"""Compute the targets ``P_l = F_l(content)`` and ``A_l = G(F_l(style))`` once.
 
     Layer lists without weights get equal weights summing to 1 (the paper's
     ``w_l = 1/5`` over five layers). ``content`` and ``style`` may be batches.
+
+    Several style images blend into one target: with weights :math:`b_k` (``style_blend``,
+    non-negative, scaled to sum to 1; equal by default), each layer's target is the
+    weighted mean of the styles' Gram matrices per position,
+
+    .. math:: A_l = \sum_k b_k \, G^l(a_k) / M^l_k,
+
+    compared with :math:`G^l / M_l` (so :attr:`Objective.M_A` is 1).
     """
     c_w = _as_weights(content_layers)
     s_w = _as_weights(style_layers)
@@ -198,11 +214,38 @@ def build_objective(
     if s_w and style is None:
         raise ValueError("style layers were given but no style image")
     P = _features(encoder, content, list(c_w)) if c_w else {}
-    S = _features(encoder, style, list(s_w)) if s_w else {}
-    A = {l: losses.gram_matrix(F) for l, F in S.items()}
-    M_A = {l: F.shape[-2] * F.shape[-1] for l, F in S.items()}
+    blend = None
+    if isinstance(style, Tensor) and style_blend is None:
+        S = _features(encoder, style, list(s_w)) if s_w else {}
+        A = {l: losses.gram_matrix(F) for l, F in S.items()}
+        M_A = {l: F.shape[-2] * F.shape[-1] for l, F in S.items()}
+    else:  # a blend of several styles
+        style = [style] if isinstance(style, Tensor) else list(style) if style is not None else []
+        blend = blend_weights(style_blend if style_blend is not None else [1.0] * len(style), len(style))
+        A, M_A = {}, {l: 1 for l in s_w}
+        for b_k, image in zip(blend, style):
+            for l, F in (_features(encoder, image, list(s_w)) if s_w and b_k else {}).items():
+                A[l] = A.get(l, 0) + b_k * losses.gram_matrix(F) / (F.shape[-2] * F.shape[-1])
     return Objective(P, A, c_w, s_w, alpha, beta, tv_weight, content=content if c_w else None,
-                     style=style if s_w else None, M_A=M_A)
+                     style=style if s_w else None, M_A=M_A, style_blend=blend)
+
+
+def blend_weights(weights: Sequence[float], n_styles: int) -> tuple[float, ...]:
+    """``weights`` for ``n_styles`` style images, checked (one each, finite, non-negative, not all zero)
+    and scaled to sum to 1.
+
+    >>> blend_weights([0.7, 0.7], 2)
+    (0.5, 0.5)
+    """
+    weights = [float(w) for w in weights]
+    if n_styles < 1:
+        raise NstTeachError("a blend needs at least one style image")
+    if len(weights) != n_styles:
+        raise NstTeachError(f"{len(weights)} style weights for {n_styles} style images: give one weight per style")
+    if not all(math.isfinite(w) and w >= 0 for w in weights) or not sum(weights) > 0:
+        raise NstTeachError(f"style weights must be non-negative and not all zero, got {weights}")
+    total = sum(weights)
+    return tuple(w / total for w in weights)
 
 
 def _as_weights(layers: Mapping[str, LayerWeight] | Sequence[str]) -> dict[str, LayerWeight]:
@@ -337,7 +380,7 @@ class _Stop(Exception):
 
 
 def initial_image(init: Init, shape: Sequence[int], *, seed: int = 0, content: Tensor | None = None,
-                  style: Tensor | None = None, device: torch.device | str = "cpu") -> Tensor:
+                  style: Tensor | Sequence[Tensor] | None = None, device: torch.device | str = "cpu") -> Tensor:
     r"""The starting image ``x``: white noise (the paper's choice), the content or style image, or a tensor.
 
     ``"noise"`` is white noise in the colours of the images the targets come from
@@ -359,13 +402,14 @@ def initial_image(init: Init, shape: Sequence[int], *, seed: int = 0, content: T
         x = init
     elif init in ("noise", "uniform"):
         x = torch.rand(tuple(shape), generator=torch.Generator().manual_seed(seed))
-        sources = [im.detach().float().cpu() for im in (content, style) if im is not None]
+        images = [content, *(style if isinstance(style, (list, tuple)) else [style])]
+        sources = [im.detach().float().cpu() for im in images if im is not None]
         if init == "noise" and sources:
             pixels = torch.cat([im.movedim(1, 0).flatten(1) for im in sources], 1)  # (C, N)
             mu, sigma = pixels.mean(1).view(-1, 1, 1), pixels.std(1).view(-1, 1, 1)
             x = (mu + sigma * math.sqrt(12) * (x - 0.5)).clamp(0, 1)
     elif init in ("content", "style"):
-        x = content if init == "content" else style
+        x = content if init == "content" else (style[0] if isinstance(style, (list, tuple)) and style else style)
         if x is None:
             raise ValueError(f"init={init!r} needs a {init} image")
     else:
@@ -668,12 +712,14 @@ def synthesize_texture(encoder: VGG19Features, image: Tensor,
     return optimize_from(encoder, objective, init, shape, settings, callback, should_stop)
 
 
-def style_transfer(encoder: VGG19Features, content: Tensor, style: Tensor, settings: Settings | None = None, *,
+def style_transfer(encoder: VGG19Features, content: Tensor, style: Tensor | Sequence[Tensor],
+                   settings: Settings | None = None, *,
                    content_layers: Mapping[str, LayerWeight] | Sequence[str] = (CONTENT_LAYER,),
                    style_layers: Mapping[str, LayerWeight] | Sequence[str] = STYLE_LAYERS,
                    alpha: float | None = None, beta: float = 1.0, tv_weight: float = 0.0,
                    init: Init = "noise", keep_style_scale: bool = False,
                    preserve_colors: Literal["luminance", "histogram"] | None = None,
+                   style_blend: Sequence[float] | None = None,
                    callback: Callable[[Progress], None] | None = None,
                    should_stop: Callable[[], bool] | None = None) -> Result:
     """Render ``content`` in the style of ``style`` (Fig. 2 and 3).
@@ -689,19 +735,25 @@ def style_transfer(encoder: VGG19Features, content: Tensor, style: Tensor, setti
     :mod:`nst_teach.color`): ``"luminance"`` transfers on the luminance alone (the live
     images are grey) and puts back the content's colour channels at the end;
     ``"histogram"`` first recolours the style image to the content's colour statistics.
+
+    ``style`` may be several images, blended with the weights ``style_blend``
+    (:func:`build_objective`; equal weights by default).
     """
     if alpha is None:
         alpha = alpha_for_size(DEFAULT_RATIO, content.shape[-2:]) * beta
     if preserve_colors not in (None, "luminance", "histogram"):
         raise ValueError(f"preserve_colors must be None, 'luminance' or 'histogram', got {preserve_colors!r}")
+    styles = [style] if isinstance(style, Tensor) else list(style)
     if preserve_colors == "histogram":
-        style = color.match_color_histogram(style, content)
+        styles = [color.match_color_histogram(s, content) for s in styles]
     if preserve_colors == "luminance":
-        photo, (content, style) = content, (color.luminance(content), color.match_luminance(style, content))
+        photo, content, styles = content, color.luminance(content), [color.match_luminance(s, content) for s in styles]
     if not keep_style_scale:
-        style = resize(style, tuple(content.shape[-2:]))
+        styles = [resize(s, tuple(content.shape[-2:])) for s in styles]
+    style = styles[0] if isinstance(style, Tensor) else styles
     objective = build_objective(encoder, content=content, style=style, content_layers=content_layers,
-                                style_layers=style_layers, alpha=alpha, beta=beta, tv_weight=tv_weight)
+                                style_layers=style_layers, alpha=alpha, beta=beta, tv_weight=tv_weight,
+                                style_blend=style_blend)
     result = optimize_from(encoder, objective, init, content.shape, settings, callback, should_stop)
     if preserve_colors == "luminance":
         result.image = color.with_colors_of(result.image, photo)

@@ -83,3 +83,38 @@ def test_cli_refuses_an_unwritable_animation_path_before_running(tmp_path, pair,
     assert main(["reconstruct", str(content), "--weights", "random", "--animate", str(tmp_path / target)]) == 2
     err = capsys.readouterr().err
     assert needle in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_blend_with_weights_1_0_is_the_single_style(pair):
+    content, style = pair
+    other = nt.resize(paper_image("brick", 64).image, content.shape[-2:])
+    encoder = nt.load_vgg19_features(pooling="avg")
+    layers = dict(content_layers=[nt.CONTENT_LAYER], style_layers=nt.STYLE_LAYERS)
+    single = nt.build_objective(encoder, content=content, style=style, **layers)
+    blend = nt.build_objective(encoder, content=content, style=[style, other], style_blend=[1, 0], **layers)
+    x = torch.rand(content.shape, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        a, b = (o.terms(encoder(x, o.layers), x) for o in (single, blend))
+    torch.testing.assert_close(a["style"], b["style"], rtol=1e-5, atol=0)
+    half = nt.build_objective(encoder, content=content, style=[style, other], style_blend=[3, 3], **layers)
+    for l in nt.STYLE_LAYERS:  # equal weights: the mean of the two per-position Gram matrices
+        M = [encoder(im, [l])[l].shape[-2:].numel() for im in (style, other)]
+        G = [nt.gram_matrix(encoder(im, [l])[l]) / m for im, m in zip((style, other), M)]
+        torch.testing.assert_close(half.A[l], (G[0] + G[1]) / 2, rtol=1e-5, atol=0)
+
+
+@pytest.mark.parametrize(("weights", "needle"), [("-1,2", "non-negative"), ("0,0", "not all zero"),
+                                                 ("1,2,3", "3 style weights for 2 style images")])
+def test_cli_refuses_bad_blend_weights_in_one_line(tmp_path, pair, capsys, weights, needle):
+    content, style = (nt.save_image(im, tmp_path / f"{n}.png") for n, im in zip(("c", "s"), pair))
+    assert main(["transfer", str(content), str(style), str(style), f"--style-weights={weights}",
+                 "--weights", "random", "--steps", "1"]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1
+
+
+def test_cli_blends_two_styles(tmp_path, pair):
+    content, style = (nt.save_image(im, tmp_path / f"{n}.png") for n, im in zip(("c", "s"), pair))
+    other = nt.save_image(paper_image("brick", 64).image, tmp_path / "b.png")
+    assert main(["transfer", str(content), str(style), str(other), "--style-weights", "0.7,0.3", "--weights",
+                 "random", "--size", "48", "--steps", "2", "-o", str(tmp_path / "o.png")]) == 0
