@@ -92,6 +92,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--style-layers", type=_layers, default=list(STYLE_LAYERS))
     p.add_argument("--keep-style-scale", action="store_true",
                    help="do not resize the style image to the content's size")
+    p.add_argument("--content-mask", type=Path, metavar="LABELS.png",
+                   help="spatial control (Gatys et al. 2017): a label image of the content's size, one colour a "
+                        "region; each region takes its style from the style whose --style-mask has that colour")
+    p.add_argument("--style-mask", type=Path, action="append", metavar="LABELS.png",
+                   help="a label image for each style image, in the same order")
     p.add_argument("--preserve-colors", choices=("luminance", "histogram"),
                    help="keep the photograph's colours (Gatys et al. 2017): transfer the luminance only, or "
                         "recolour the style image to the photograph's colour statistics first")
@@ -149,6 +154,35 @@ def _check_writable(path: Path, suffix: str) -> None:
         raise NstTeachError(f"cannot write {path}: no permission to write there; choose another path")
 
 
+def _spatial(args: argparse.Namespace, encoder, inputs: list, settings, device, common: dict):
+    """transfer with --content-mask and --style-mask: a style per region (label images, one colour a region)."""
+    import torch.nn.functional as nnf
+
+    from nst_teach import images, spatial
+
+    if not (args.content_mask and args.style_mask):
+        raise NstTeachError("spatial control needs both --content-mask and one --style-mask per style image")
+    if len(args.style_mask) != len(args.style):
+        raise NstTeachError(f"{len(args.style_mask)} --style-mask for {len(args.style)} style images: give one each")
+
+    def mask_for(mask_path: Path, image_path: Path, image):
+        """The label image at ``image``'s working size; it must have the size of the file it labels."""
+        mask = images.load_image(mask_path, device=device)
+        wanted = images.load_image(image_path).shape[-2:]
+        if tuple(mask.shape[-2:]) != tuple(wanted):
+            raise NstTeachError(f"the mask {mask_path} is {mask.shape[-1]} x {mask.shape[-2]} px but {image_path} "
+                                f"is {wanted[-1]} x {wanted[-2]} px: a mask must have its image's size")
+        return nnf.interpolate(mask, size=tuple(image.shape[-2:]), mode="nearest")
+
+    content, styles = inputs[0], inputs[1:]
+    labels = mask_for(args.content_mask, args.content, content)
+    style_labels = [mask_for(m, p, s) for m, p, s in zip(args.style_mask, args.style, styles)]
+    T, S_images, S = spatial.regions_from_labels(labels, styles, style_labels)
+    return spatial.spatial_transfer(encoder, content, S_images, T, S, settings, alpha=_alpha(args, content),
+                                    beta=args.beta, content_layers=args.content_layers,
+                                    style_layers=args.style_layers, **common)
+
+
 def _run(args: argparse.Namespace) -> int:
     import torch
 
@@ -193,6 +227,8 @@ def _run(args: argparse.Namespace) -> int:
             result = engine.reconstruct_content(encoder, inputs[0], args.layer, settings, **common)
         elif args.command == "texture":
             result = engine.synthesize_texture(encoder, inputs[0], args.layers, settings, **common)
+        elif args.content_mask or args.style_mask:
+            result = _spatial(args, encoder, inputs, settings, device, common)
         else:
             result = engine.style_transfer(
                 encoder, inputs[0], inputs[1] if len(inputs) == 2 else inputs[1:], settings,
@@ -219,7 +255,7 @@ def _run(args: argparse.Namespace) -> int:
             "torch": torch.__version__,
         }
         args.metrics_json.parent.mkdir(parents=True, exist_ok=True)
-        args.metrics_json.write_text(json.dumps(metrics, indent=1))
+        args.metrics_json.write_text(json.dumps(metrics, indent=1, default=str))  # paths, lists of paths
     print(f"nst-teach: {result.message} in {result.seconds:.1f} s on {device}; wrote {args.output}")
     return {"finished": 0, "stopped": 0, "interrupted": 130, "diverged": 1}[result.status]
 

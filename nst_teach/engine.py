@@ -29,7 +29,7 @@ import math
 import time
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Callable, Literal, Mapping, Sequence, Union
+from typing import Callable, Literal, Mapping, Protocol, Sequence, Union
 
 import torch
 from torch import Tensor
@@ -73,6 +73,12 @@ REFERENCE_PIXELS = 512 * 512
 #: paper's network (README "Weights"): the houses stay, the painting's colours and strokes come.
 DEFAULT_RATIO = 2e-3
 
+class GuidedStyleLoss(Protocol):
+    """A style term that replaces Eq. 5, e.g. :class:`nst_teach.spatial.GuidedStyle`."""
+
+    def loss(self, F: Mapping[str, Tensor]) -> Tensor: ...
+
+
 #: A weight per layer: one number, or one per image of a batch (shape ``(B,)``).
 LayerWeight = Union[float, Tensor]
 Init = Union[Literal["noise", "uniform", "content", "style"], Tensor]
@@ -97,6 +103,7 @@ class Objective:
     style: Tensor | list[Tensor] | None = None  # one style image, or several blended
     M_A: dict[str, int] = field(default_factory=dict)  # style layer -> positions M of the style's map (Eq. 4)
     style_blend: tuple[float, ...] | None = None  # the blend's weights b_k, summing to 1 (None: one style)
+    guided: "GuidedStyleLoss | None" = None  # spatial control: replaces the style term (nst_teach.spatial)
 
     @property
     def layers(self) -> list[str]:
@@ -112,8 +119,11 @@ class Objective:
         zero = x.new_zeros((), dtype=torch.float32)
         L_content = sum((_weighted(losses.content_loss, F[l].float(), self.P[l], w)
                          for l, w in self.content_weights.items()), zero)
-        L_style = sum((_weighted(partial(losses.style_layer_loss, M_A=self.M_A.get(l)), F[l].float(), self.A[l], w)
-                       for l, w in self.style_weights.items()), zero)
+        if self.guided is not None:
+            L_style = self.guided.loss(F)
+        else:
+            L_style = sum((_weighted(partial(losses.style_layer_loss, M_A=self.M_A.get(l)), F[l].float(), self.A[l], w)
+                           for l, w in self.style_weights.items()), zero)
         out = {"content": L_content, "style": L_style}
         total = losses.total_loss(L_content, L_style, self.alpha, self.beta)
         if self.tv_weight:
@@ -126,7 +136,7 @@ class Objective:
     def rescalable(self) -> bool:
         """True when the source images are known, so :meth:`scaled` can rebuild the targets."""
         knows_content = self.content is not None or not self.content_weights
-        return knows_content and (self.style is not None or not self.style_weights)
+        return knows_content and self.guided is None and (self.style is not None or not self.style_weights)
 
     def scaled(self, encoder: VGG19Features, factor: float) -> "Objective":
         """The same objective for images ``factor`` times as large: targets from resized sources.
@@ -215,7 +225,7 @@ def build_objective(
         raise ValueError("style layers were given but no style image")
     P = _features(encoder, content, list(c_w)) if c_w else {}
     blend = None
-    if isinstance(style, Tensor) and style_blend is None:
+    if style is None or (isinstance(style, Tensor) and style_blend is None):
         S = _features(encoder, style, list(s_w)) if s_w else {}
         A = {l: losses.gram_matrix(F) for l, F in S.items()}
         M_A = {l: F.shape[-2] * F.shape[-1] for l, F in S.items()}

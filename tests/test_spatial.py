@@ -1,0 +1,74 @@
+"""Spatial control (Gatys et al., CVPR 2017, Sec. 4): guided Gram matrices, regions from label images."""
+
+import pytest
+import torch
+
+import nst_teach as nt
+from nst_teach.cli import main
+from nst_teach.data import paper_image
+from nst_teach.spatial import guided_gram, label_masks, mask_at, regions_from_labels, spatial_transfer
+
+
+def test_a_guided_gram_matrix_with_an_all_ones_mask_is_the_plain_one():
+    F = torch.rand(2, 5, 7, 6)
+    G, m = guided_gram(F, torch.ones(1, 1, 7, 6))
+    torch.testing.assert_close(G, nt.gram_matrix(F)) and None
+    assert float(m) == 42
+
+
+def test_a_mask_reaches_each_layer_by_area_averaging():
+    mask = torch.zeros(1, 1, 8, 8)
+    mask[..., :4, :] = 1
+    small = mask_at(mask, (2, 2))
+    torch.testing.assert_close(small, torch.tensor([[[[1.0, 1.0], [0.0, 0.0]]]]))
+    assert float(mask_at(mask, (3, 3)).sum()) == pytest.approx(4.5, abs=0.6)
+
+
+def test_label_images_split_into_one_mask_per_colour_and_regions_match_by_colour():
+    labels = torch.zeros(1, 3, 4, 6)
+    labels[:, 2, :2] = 1.0  # blue sky on top, black below
+    masks = label_masks(labels)
+    assert set(masks) == {(0, 0, 255), (0, 0, 0)} and float(sum(masks.values()).min()) == 1
+    styles = [torch.rand(1, 3, 5, 5), torch.rand(1, 3, 6, 6)]
+    style_labels = [torch.zeros(1, 3, 5, 5), torch.zeros(1, 3, 6, 6)]
+    style_labels[1][:, 2] = 1.0  # the second style is all blue
+    T, S_images, S = regions_from_labels(labels, styles, style_labels)
+    by_colour = dict(zip(masks, S_images))
+    assert by_colour[(0, 0, 255)] is styles[1] and by_colour[(0, 0, 0)] is styles[0] and len(T) == 2
+    with pytest.raises(nt.NstTeachError, match=r"colour \(0, 0, 255\) of the content mask is in no style mask"):
+        regions_from_labels(labels, styles[:1], style_labels[:1])
+
+
+def test_each_region_takes_its_own_style():
+    """The sky in one painting's style, the rest in another's: each region's colours move towards its own."""
+    content = paper_image("chelsea", 64).image
+    red, blue = torch.zeros(1, 3, 48, 48), torch.zeros(1, 3, 48, 48)
+    red[:, 0], blue[:, 2] = 0.9, 0.9
+    red, blue = red + 0.1 * torch.rand(red.shape), blue + 0.1 * torch.rand(blue.shape)
+    top = torch.zeros(1, 1, *content.shape[-2:])
+    top[..., : content.shape[-2] // 2, :] = 1
+    ones = torch.ones(1, 1, 48, 48)
+    encoder = nt.load_vgg19_features(pooling="avg")
+    result = spatial_transfer(encoder, content, [red, blue], [top, 1 - top], [ones, ones], nt.Settings(steps=30),
+                              alpha=0.0)
+    half = content.shape[-2] // 2
+    upper, lower = result.image[..., : half - 4, :], result.image[..., half + 4 :, :]
+    assert upper[:, 0].mean() > upper[:, 2].mean() + 0.1 and lower[:, 2].mean() > lower[:, 0].mean() + 0.1
+
+
+def test_cli_masks_of_another_size_or_an_unmatched_colour_get_one_line(tmp_path, capsys):
+    content = nt.save_image(paper_image("chelsea", 64).image, tmp_path / "c.png")
+    style = nt.save_image(paper_image("coffee", 64).image, tmp_path / "s.png")
+    h, w = nt.load_image(content).shape[-2:]
+    good = nt.save_image(torch.zeros(1, 3, h, w), tmp_path / "labels.png")
+    wrong_size = nt.save_image(torch.zeros(1, 3, h + 1, w), tmp_path / "big.png")
+    blue = torch.zeros(1, 3, *nt.load_image(style).shape[-2:])
+    blue[:, 2] = 1
+    other_colour = nt.save_image(blue, tmp_path / "blue.png")
+    base = ["transfer", str(content), str(style), "--weights", "random", "--steps", "1", "--size", "32"]
+    for extra, needle in ((["--content-mask", str(wrong_size), "--style-mask", str(good)], "a mask must have"),
+                          (["--content-mask", str(good), "--style-mask", str(other_colour)], "is in no style mask"),
+                          (["--content-mask", str(good)], "one --style-mask per style image")):
+        assert main(base + extra) == 2
+        err = capsys.readouterr().err
+        assert needle in err and err.count("nst-teach: error") == 1 and "Traceback" not in err, err
