@@ -46,6 +46,12 @@ class TransferPanel:
 
         self.content = W.Dropdown(options=_CONTENTS, value="tubingen", description="content")
         self.style = W.Dropdown(options=_STYLES, value="starry_night", description="style")
+        self.style2 = W.Dropdown(options=["(none)", *_STYLES], value="(none)", description="second style")
+        self.blend = W.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="blend",
+                                   tooltip="the second style's weight b_2; the first gets 1 - b_2", continuous_update=False)
+        self.colors = W.Dropdown(options=[("the painting's", None), ("the photo's: luminance only", "luminance"),
+                                          ("the photo's: histogram matching", "histogram")],
+                                 value=None, description="colours")
         self.upload_content = W.FileUpload(accept="image/*", description="content...")
         self.upload_style = W.FileUpload(accept="image/*", description="style...")
         self.log_ratio = W.FloatSlider(value=round(math.log10(DEFAULT_RATIO), 1), min=-6.0, max=0.0, step=0.1,
@@ -62,8 +68,8 @@ class TransferPanel:
         self.plot = W.Image(format="png", layout=W.Layout(width="480px", object_fit="contain"))
         self.image.value = _placeholder("Press Run: the picture forms here")  # not a broken-image icon
         labels = {"description_width": "110px"}  # room for 'content layer' and 'log10 α/β' at JupyterLab's width
-        for widget in (self.content, self.style, self.log_ratio, self.content_layer, self.style_layers, self.size,
-                       self.steps):
+        for widget in (self.content, self.style, self.style2, self.blend, self.colors, self.log_ratio,
+                       self.content_layer, self.style_layers, self.size, self.steps):
             widget.style = labels
         self.image.add_class("nst-live-image")
         self.plot.add_class("nst-loss-plot")
@@ -76,7 +82,7 @@ class TransferPanel:
         self.stop_button.on_click(lambda _: self.stop())
 
         controls = W.VBox([W.HBox([self.content, self.upload_content]), W.HBox([self.style, self.upload_style]),
-                           self.log_ratio, self.content_layer, self.style_layers, self.size, self.steps,
+                           self.style2, self.blend, self.colors, self.log_ratio, self.content_layer, self.style_layers, self.size, self.steps,
                            W.HBox([self.run_button, self.stop_button])])
         self.widget = W.VBox([W.HBox([controls, self.image]), self.plot, self.status])
         self.widget.add_class("nst-panel")
@@ -133,11 +139,14 @@ class TransferPanel:
         try:
             encoder = self.config.encoder("avg")
             content, style = self._load(self.content.value), self._load(self.style.value)
+            blend = None
+            if self.style2.value != "(none)":  # two paintings, blended (weights 1 - b, b)
+                style, blend = [style, self._load(self.style2.value)], [1.0 - self.blend.value, self.blend.value]
             settings = self.config.settings(steps=self.steps.value, every=max(1, self.steps.value // 50))
             result = style_transfer(encoder, content, style, settings, content_layers=[self.content_layer.value],
                                     style_layers=list(self.style_layers.value) or list(STYLE_LAYERS),
                                     alpha=alpha_for_size(10.0 ** self.log_ratio.value, content.shape[-2:]),
-                                    beta=1.0, callback=show,
+                                    beta=1.0, style_blend=blend, preserve_colors=self.colors.value, callback=show,
                                     should_stop=self._stop.is_set)
             self.result = result
             self.image.value = _png(result.image)

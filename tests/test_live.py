@@ -77,3 +77,19 @@ def test_loss_plot_marks_each_coarse_to_fine_switch():
     plot_losses(ax, history)
     switches = sorted(line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == ":")
     assert switches == [3, 5]
+
+
+def test_panel_blends_a_second_style_and_keeps_the_photos_colours(monkeypatch):
+    from nst_teach.color import rgb_to_yiq
+    from nst_teach.panel import TransferPanel
+
+    monkeypatch.setenv("NST_TEACH_QUICK", "1")
+    panel = TransferPanel(lesson_config(quick_size=48))
+    panel.content.value, panel.style.value, panel.style2.value = "astronaut", "brick", "grass"
+    panel.blend.value, panel.colors.value = 0.3, "luminance"
+    panel.steps.value, panel.size.value = 5, 48
+    panel.run(wait=True)
+    assert panel.result is not None and panel.result.status == "finished", panel.status.value
+    photo = panel._load("astronaut")
+    IQ, IQ_photo = rgb_to_yiq(panel.result.image)[:, 1:], rgb_to_yiq(photo)[:, 1:]
+    assert (IQ - IQ_photo).abs().mean() < 0.02  # the photo's colours, though both paintings are grey

@@ -14,9 +14,10 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 sys.path.insert(0, str(ROOT / "tools"))
 
 
-def test_there_are_four_lessons():
+def test_there_are_five_lessons():
     names = [p.name for p in NOTEBOOKS]
-    for lesson in ("01_vgg19_tour", "02_content_reconstruction", "03_texture_synthesis", "04_style_transfer"):
+    for lesson in ("01_vgg19_tour", "02_content_reconstruction", "03_texture_synthesis", "04_style_transfer",
+                   "05_controlling_perceptual_factors"):
         assert f"{lesson}.ipynb" in names
 
 
@@ -42,6 +43,8 @@ def test_lessons_cite_the_papers_figures():
     for figure in ("Fig. 3", "Fig. 4", "Fig. 5", "Fig. 6"):  # CVPR 2016 numbering: gallery, grid, layer, init
         assert figure in text["04_style_transfer.ipynb"], figure
     assert "CVPR 2016" in text["01_vgg19_tour.ipynb"] and "Fig. 2 " not in text["04_style_transfer.ipynb"]
+    for section in ("Sec. 4", "Sec. 5", "Sec. 6"):  # the 2017 paper's controls: space, colour, scale
+        assert section in text["05_controlling_perceptual_factors.ipynb"], section
     assert "Praefcke" in text["04_style_transfer.ipynb"]
 
 
@@ -79,7 +82,7 @@ def test_every_lesson_question_has_a_model_answer():
     import re
 
     answers = list(_answers().values())
-    assert len(answers) == 4
+    assert len(answers) == len([p for p in NOTEBOOKS if p.name[:2].isdigit()]) == 5
     for path, given in zip(sorted(p for p in NOTEBOOKS if p.name[:2].isdigit()), answers):
         markdown = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown")
         assert "## Questions" in markdown, path.name

@@ -425,7 +425,7 @@ with content at `conv4_2` and style at `conv1_1`, `conv2_1`, `conv3_1`, `conv4_1
 ($w_l = 1/5$), all rectified (`relu4_2`, `relu1_1` … here; lesson 1). Only the ratio
 $\\alpha/\\beta$ matters for the picture. Figure numbers are the CVPR 2016 paper's.
 """),
-    code(SETUP.format(budget="quick_size=128, quick_steps=20, cpu_size=256, cpu_steps=80")),
+    code(SETUP.format(budget="quick_size=128, quick_steps=20, cpu_size=256, cpu_steps=70")),
     md("""
 ## What α/β depends on
 
@@ -631,11 +631,134 @@ panel
 """),
 ]
 
+CONTROL = [
+    md("""
+# 5 · Controlling perceptual factors
+
+Can I keep my photo's colours? Paint the sky in one style and the houses in another? Mix two
+paintings? Watch the picture form? Gatys, Ecker, Bethge, Hertzmann & Shechtman answer the first
+questions in *Controlling Perceptual Factors in Neural Style Transfer* (CVPR 2017): colour
+(Sec. 5), space (Sec. 4) and scale (Sec. 6) can be controlled separately, by changing what the
+losses compare, not the optimiser. This lesson builds on lesson 4's style transfer and runs on
+the paper's network.
+"""),
+    code(SETUP.format(budget="quick_size=128, quick_steps=20, cpu_size=256, cpu_steps=80")),
+    md("""
+## Colour (Sec. 5)
+
+A style transfer takes the painting's colours along with its strokes. Two ways keep the
+photograph's:
+
+* **luminance-only transfer**: convert both images to YIQ, where Y is the luminance and I, Q
+  the colour; match the painting's luminance mean and spread to the photograph's; transfer on
+  the luminance alone (the network sees grey images); then put back the photograph's I and Q;
+* **colour histogram matching**: recolour the painting first, with the linear map that gives
+  its RGB values the photograph's mean and covariance ($x' = L_c L_s^{-1}(x - \\mu_s) + \\mu_c$
+  with $\\Sigma = L L^\\top$, Cholesky), then transfer as usual.
+"""),
+    code("""
+import torch
+
+content = paper_image("tubingen", cfg.size)
+style = paper_image("starry_night", cfg.size)
+print(content.credit, "|", style.credit)
+encoder = cfg.encoder(pooling="avg")
+view = LiveView("colour control", random_weights=encoder.is_random)
+colour = {}
+for mode in (None, "histogram", "luminance"):
+    view.restart(f"preserve_colors = {mode}")
+    colour[mode] = view.finish(nt.style_transfer(encoder, content.image, style.image, cfg.settings(every=5),
+                                                 preserve_colors=mode, callback=view))
+matched = nt.color.match_color_histogram(nt.resize(style.image, content.image.shape[-2:]), content.image)
+fig = nt.show_images([content.image, style.image, matched.clamp(0, 1), *[r.image for r in colour.values()]],
+                     ["photograph", "painting", "painting, histogram-matched", "plain transfer",
+                      "histogram matching", "luminance only"], ncols=3, random_weights=encoder.is_random)
+"""),
+    md("""
+How well does each keep the photograph's colours? The mean distance of each pixel's colour
+channels (I, Q) from the photograph's:
+"""),
+    code("""
+IQ = nt.color.rgb_to_yiq(content.image)[:, 1:]
+for mode, r in colour.items():
+    print(f"{str(mode):10s} mean |IQ - IQ_photo| = {(nt.color.rgb_to_yiq(r.image)[:, 1:] - IQ).abs().mean():.4f}")
+"""),
+    md("""
+## Space (Sec. 4)
+
+Regions get their own style through *guided Gram matrices*: each region r has a mask $T_r$,
+downsampled to every layer's resolution, and its Gram matrix is taken over its own positions,
+$G_r = (T_r \\circ F)(T_r \\circ F)^\\top$, divided by the region's size. The style loss sums the
+regions' losses, with a weight each (`nst_teach/spatial.py`). The mask here is made from the
+photograph itself: the sky is where blue clearly beats red, in the upper half.
+"""),
+    code("""
+photo = content.image
+H = photo.shape[-2]
+rows = torch.arange(H).view(1, 1, H, 1) < 0.5 * H
+sky = (((photo[:, 2:3] - photo[:, :1]) > 0.15) & rows).float()
+sky = torch.nn.functional.avg_pool2d(sky, 5, 1, 2).round()  # smooth the border a little
+scream = paper_image("the_scream", cfg.size).image
+ones = [torch.ones(1, 1, *im.shape[-2:]) for im in (style.image, scream)]
+view.restart("spatial control: sky in The Starry Night, the rest in The Scream")
+spatial = view.finish(nt.spatial.spatial_transfer(encoder, photo, [style.image, scream], [sky, 1 - sky], ones,
+                                                  cfg.settings(every=5), callback=view))
+fig = nt.show_images([photo, sky.expand(-1, 3, -1, -1), spatial.image], ["photograph", "sky mask", "two styles"],
+                     random_weights=encoder.is_random)
+"""),
+    md("""
+## Two paintings at once: blending
+
+Several style images become one target: each layer's target is the weighted mean of the
+paintings' Gram matrices per position, $A_l = \\sum_k b_k G^l(a_k) / M^l_k$
+(`style_blend=`, weights non-negative, not all zero).
+"""),
+    code("""
+blends = {}
+for b in (0.75, 0.25):
+    view.restart(f"blend: {b:g} Starry Night, {1 - b:g} The Scream")
+    blends[b] = view.finish(nt.style_transfer(encoder, photo, [style.image, scream], cfg.settings(every=5),
+                                              style_blend=[b, 1 - b], callback=view))
+fig = nt.show_images([colour[None].image, *[r.image for r in blends.values()]],
+                     ["Starry Night only", "0.75 / 0.25", "0.25 / 0.75"], random_weights=encoder.is_random)
+"""),
+    md("""
+## Watch it form
+
+`nt.Animation` is a callback that keeps a frame every k steps and writes a GIF. With
+coarse-to-fine (lesson 4) the first frames are the small problem, enlarged.
+"""),
+    code("""
+from IPython.display import Image
+
+frames = nt.Animation(every=2, then=view)
+view.restart("animated")
+run = view.finish(nt.style_transfer(encoder, photo, style.image, cfg.settings(every=2), callback=frames))
+Image(filename=str(frames.save("style_transfer.gif", run)))
+"""),
+    md("""
+> **Scale (Sec. 6).** The paper also combines the coarse structure of one painting with the
+> fine texture of another, building on coarse-to-fine. The package does not offer it yet.
+
+## Questions
+
+1. Why does luminance-only transfer keep the photograph's colours exactly, and where can it
+   still change them? (Look at the printed distances.)
+2. Histogram matching keeps the photograph's colour *statistics*, not its colours: where in
+   the picture do the two methods differ, and why?
+3. What goes wrong at the border between the sky and the houses? Think of the mask at
+   `relu5_1`'s resolution and of the receptive fields that straddle the border.
+4. Is a 50/50 blend the same as one style image made of the two paintings side by side?
+   Write the per-position Gram matrix of the side-by-side image.
+"""),
+]
+
 LESSONS = {
     "01_vgg19_tour.ipynb": TOUR,
     "02_content_reconstruction.ipynb": RECONSTRUCTION,
     "03_texture_synthesis.ipynb": TEXTURE,
     "04_style_transfer.ipynb": TRANSFER,
+    "05_controlling_perceptual_factors.ipynb": CONTROL,
 }
 
 
