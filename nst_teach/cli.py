@@ -77,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--layers", type=_layers, default=list(STYLE_LAYERS),
                    help=f"comma-separated style layers, w_l = 1/L each (default {','.join(STYLE_LAYERS)})")
 
-    p = sub.add_parser("transfer", parents=[common], help="paint CONTENT in the style of STYLE (Fig. 2, 3)")
+    p = sub.add_parser("transfer", parents=[common], help="paint CONTENT in the style of STYLE (Fig. 3, 4)")
     p.add_argument("content", type=Path)
     p.add_argument("style", type=Path, nargs="+", help="one style image, or several to blend")
     p.add_argument("--style-weights", type=lambda t: [float(v) for v in t.split(",")], metavar="W1,W2,...",

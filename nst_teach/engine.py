@@ -61,7 +61,7 @@ __all__ = [
     "synthesize_texture",
 ]
 
-#: The paper's content layer (CVPR 2016, Fig. 2 and 3). The paper's Caffe network rectified
+#: The paper's content layer (CVPR 2016, Fig. 2, its method, and Fig. 3). The paper's Caffe network rectified
 #: in place, so its "conv4_2" is the response after the ReLU: ``relu4_2`` here.
 CONTENT_LAYER = "relu4_2"
 #: The paper's style layers, each with w_l = 1/5 (CVPR 2016, Fig. 2), rectified as above.
@@ -69,7 +69,7 @@ STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
 #: The image area at which this package quotes alpha/beta: the paper's 512 x 512 pixels.
 REFERENCE_PIXELS = 512 * 512
-#: The default alpha/beta at :data:`REFERENCE_PIXELS`, chosen by looking at Fig. 2 on the
+#: The default alpha/beta at :data:`REFERENCE_PIXELS`, chosen by looking at Fig. 3 (the gallery) on the
 #: paper's network (README "Weights"): the houses stay, the painting's colours and strokes come.
 DEFAULT_RATIO = 2e-3
 
@@ -732,7 +732,7 @@ def style_transfer(encoder: VGG19Features, content: Tensor, style: Tensor | Sequ
                    style_blend: Sequence[float] | None = None,
                    callback: Callable[[Progress], None] | None = None,
                    should_stop: Callable[[], bool] | None = None) -> Result:
-    """Render ``content`` in the style of ``style`` (Fig. 2 and 3).
+    """Render ``content`` in the style of ``style`` (CVPR 2016, Fig. 3 and 4).
 
     ``alpha`` is Eq. 7's, used as given. By default it is
     ``alpha_for_size(DEFAULT_RATIO, content's size) * beta``: the same balance at every size.

@@ -163,7 +163,7 @@ def total_loss(L_content: Tensor, L_style: Tensor, alpha: float, beta: float) ->
 
     .. math:: \mathcal{L}_{total} = \alpha \mathcal{L}_{content} + \beta \mathcal{L}_{style}
 
-    Only the ratio ``alpha / beta`` shapes the result (Fig. 3 sweeps it from
+    Only the ratio ``alpha / beta`` shapes the result (CVPR 2016, Fig. 4 sweeps it from
     1e-5 to 1e-2); the scale matters to the optimiser's step sizes.
     """
     return alpha * L_content + beta * L_style
