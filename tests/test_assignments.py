@@ -184,10 +184,11 @@ def test_the_step_check_says_which_loss_it_compares(capsys):
 
 # ---------------------------------------------------------------- assignment 2: from losses to pictures
 
-def _lbfgs(loss_fn, x0, steps, clamp_inside=False, lr=1.0, max_iter=None):
+def _lbfgs(loss_fn, x0, steps, clamp_inside=False):
+    """The right loop, or (clamp_inside) the classic mistake of clamping in the closure."""
     x = x0.detach().clone().requires_grad_(True)
-    optimizer = torch.optim.LBFGS([x], lr=lr, max_iter=max_iter or steps, max_eval=max_iter or steps,
-                                  tolerance_grad=0.0, tolerance_change=0.0, line_search_fn="strong_wolfe")
+    optimizer = torch.optim.LBFGS([x], max_iter=steps, max_eval=steps, tolerance_grad=0.0, tolerance_change=0.0,
+                                  line_search_fn="strong_wolfe")
 
     def closure():
         if clamp_inside:
@@ -196,8 +197,7 @@ def _lbfgs(loss_fn, x0, steps, clamp_inside=False, lr=1.0, max_iter=None):
         loss = loss_fn(x)
         loss.backward()
         return loss
-    for _ in range(steps // (max_iter or steps)):
-        optimizer.step(closure)
+    optimizer.step(closure)
     return x.detach().clamp(0, 1)
 
 
