@@ -25,12 +25,12 @@ from nst_teach.engine import (
 )
 from nst_teach.precision import pick_device
 from nst_teach.animation import Animation
-from nst_teach import color, spatial
+from nst_teach import color, scale, spatial
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Animation", "color", "spatial",
+    "Animation", "color", "scale", "spatial",
     "CONTENT_LAYER", "DEFAULT_RATIO", "LAYER_INDEX", "REFERENCE_PIXELS", "LAYER_NAMES", "STYLE_LAYERS",
     "ImageError", "LayerError", "NstTeachError", "Objective", "Progress", "Result", "Settings",
     "VGG19Features", "WeightsError", "alpha_for_size", "build_objective", "content_loss", "gram_matrix", "layer_table",

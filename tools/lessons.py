@@ -737,9 +737,28 @@ run = view.finish(nt.style_transfer(encoder, photo, style.image, cfg.settings(ev
 Image(filename=str(frames.save("style_transfer.gif", run)))
 """),
     md("""
-> **Scale (Sec. 6).** The paper also combines the coarse structure of one painting with the
-> fine texture of another, building on coarse-to-fine. The package does not offer it yet.
+## Scale (Sec. 6)
 
+The Gram matrices of `relu1_1` and `relu2_1` see a few pixels at a time (receptive fields of 3
+and 10 px): they hold a painting's fine texture. The deep layers hold its large shapes. The
+paper combines the two scales of two paintings into a *new style image*: start from noise,
+ask for The Starry Night's features at `relu4_2` (its arrangement of shapes, as content) and
+The Scream's Gram matrices at the two low layers only, then use that image as the style
+(`nst_teach/scale.py`: `mix_scales`, `scale_transfer`). Each step is an ordinary run of the
+engine, with coarse-to-fine.
+"""),
+    code("""
+from nst_teach.scale import scale_transfer
+
+view.restart("scale: The Starry Night's coarse scale, The Scream's fine scale")
+mixed, scaled = scale_transfer(encoder, photo, style.image, scream, cfg.settings(every=5), callback=view)
+view.finish(scaled)
+fig = nt.show_images([nt.resize(style.image, photo.shape[-2:]), nt.resize(scream, photo.shape[-2:]), mixed.image,
+                      colour[None].image, scaled.image],
+                     ["coarse: The Starry Night", "fine: The Scream", "new style image", "Starry Night only",
+                      "with the new style"], ncols=3, random_weights=encoder.is_random)
+"""),
+    md("""
 ## Questions
 
 1. Why does luminance-only transfer keep the photograph's colours exactly, and where can it
@@ -750,6 +769,9 @@ Image(filename=str(frames.save("style_transfer.gif", run)))
    `relu5_1`'s resolution and of the receptive fields that straddle the border.
 4. Is a 50/50 blend the same as one style image made of the two paintings side by side?
    Write the per-position Gram matrix of the side-by-side image.
+5. The new style image keeps The Starry Night's swirls and stars but takes The Scream's
+   strokes. Why can the two low layers not move the swirls? What would change with
+   `fine_layers=("relu1_1", "relu2_1", "relu3_1")`, or with the content at `relu2_2`?
 """),
 ]
 
