@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from nst_teach.bench import sync
-from nst_teach.engine import CONTENT_LAYER, STYLE_LAYERS, build_objective
+from nst_teach.objective import CONTENT_LAYER, STYLE_LAYERS, build_objective
 from nst_teach.features import load_vgg19_features
 from nst_teach.precision import autocast_dtype, pick_device
 

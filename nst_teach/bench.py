@@ -112,7 +112,7 @@ class Workload:
 
 def workload(task: str, size: int, shape: tuple[int, int] | None = None) -> Workload:
     """The task's layers and weights; a transfer's alpha is the default ratio at ``shape = (H, W)`` (else size x size)."""
-    from nst_teach.engine import CONTENT_LAYER, DEFAULT_RATIO, STYLE_LAYERS, alpha_for_size
+    from nst_teach.objective import CONTENT_LAYER, DEFAULT_RATIO, STYLE_LAYERS, alpha_for_size
 
     style = {l: 1 / len(STYLE_LAYERS) for l in STYLE_LAYERS}
     if task == "reconstruct":
@@ -159,7 +159,7 @@ class _Snapshots:
 
 def _reference_loss(encoder, wl: Workload, content: Tensor, style: Tensor):
     """f(x): the total loss in float32 with the paper's definitions (the package's own)."""
-    from nst_teach.engine import build_objective
+    from nst_teach.objective import build_objective
 
     objective = build_objective(encoder, content=content if wl.content_layers else None,
                                 style=style if wl.style_layers else None, content_layers=wl.content_layers,
@@ -264,6 +264,7 @@ def run_contender(config: dict) -> dict:
     in float32, is loaded after the baseline's run and its peak is read before that.
     """
     from nst_teach import engine
+    from nst_teach.settings import Settings, level_size
     from nst_teach.features import load_vgg19_features
     from nst_teach.precision import pick_device
 
@@ -285,7 +286,7 @@ def run_contender(config: dict) -> dict:
         encoder, objective, f32_loss = reference()
     else:
         encoder, objective, f32_loss = reference()
-        settings = engine.Settings(steps=steps, **config.get("settings", {}), every=max(1, steps // 50))
+        settings = Settings(steps=steps, **config.get("settings", {}), every=max(1, steps // 50))
         trace = _Snapshots()
         sync(device)
         # started as the task functions start: from the init made of the objective's source images
@@ -293,7 +294,7 @@ def run_contender(config: dict) -> dict:
                                       callback=lambda p: trace.add(p.seconds, p.image))
         x, seconds, evaluations = result.image, result.seconds - trace.overhead, result.steps
         # coarse-to-fine: a step at a coarse level costs that level's FLOPs
-        flops = sum(conv_flops(*engine.level_size(content.shape[-2:], h["level"]), wl.deepest) for h in result.history)
+        flops = sum(conv_flops(*level_size(content.shape[-2:], h["level"]), wl.deepest) for h in result.history)
         peak = _peak_mb(device)
     curve = trace.curve(f32_loss, device)
     out = {
@@ -341,7 +342,7 @@ CONTENDERS = {
 
 def run(sizes: list[int], tasks: list[str], steps: int, device_name: str, out: Path, engine_steps: int | None = None,
         log=print, weights: str = "caffe") -> dict:
-    from nst_teach.engine import Settings
+    from nst_teach.settings import Settings
     from nst_teach.precision import pick_device, resolve_precision
 
     device = pick_device(device_name)

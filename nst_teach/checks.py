@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 
 from nst_teach import losses
-from nst_teach.engine import CONTENT_LAYER, STYLE_LAYERS
+from nst_teach.objective import CONTENT_LAYER, STYLE_LAYERS
 
 __all__ = [
     "CASES_FILE", "RESULTS", "check_compute_targets", "check_content_loss", "check_gram_matrix", "check_style_layer_loss",
@@ -257,7 +257,7 @@ def encoder_layers() -> list[str]:
 
 def check_transfer_step(transfer_step: Callable) -> bool:
     """``transfer_step(encoder, x, optimizer, P, A, alpha, beta) -> loss``: one optimiser step with a closure."""
-    from nst_teach.engine import Objective
+    from nst_teach.objective import Objective
 
     encoder, content, style = encoder_and_images()
     with torch.no_grad():

@@ -31,7 +31,7 @@ def _layers(text: str) -> list[str]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from nst_teach.engine import CONTENT_LAYER, DEFAULT_RATIO, STYLE_LAYERS
+    from nst_teach.objective import CONTENT_LAYER, DEFAULT_RATIO, STYLE_LAYERS
 
     common = argparse.ArgumentParser(add_help=False)
     run = common.add_argument_group("run options (defaults are the paper's)")
@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--animate-every", type=int, default=5, metavar="K", help="steps between frames (default 5)")
     run.add_argument("--normalize", action="store_true",
                      help="the paper's normalised network: mean activation 1 per filter (on scikit-image's "
-                          "photographs, nst_teach.features.NORMALIZATION_IMAGES)")
+                          "photographs, nst_teach.normalization.NORMALIZATION_IMAGES)")
 
     parser = argparse.ArgumentParser(prog="nst-teach", description="Neural style transfer as in Gatys et al. (2016).")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -133,8 +133,8 @@ def _layers_used(args: argparse.Namespace) -> list[str]:
 
 
 def _alpha(args: argparse.Namespace, content) -> float:
-    """--alpha as given, else --ratio scaled to the content's size (see engine.alpha_for_size)."""
-    from nst_teach.engine import alpha_for_size
+    """--alpha as given, else --ratio scaled to the content's size (see objective.alpha_for_size)."""
+    from nst_teach.objective import alpha_for_size
 
     if args.alpha is not None:
         return args.alpha
@@ -186,7 +186,7 @@ def _spatial(args: argparse.Namespace, encoder, inputs: list, settings, device, 
 def _run(args: argparse.Namespace) -> int:
     import torch
 
-    from nst_teach import engine, features, images
+    from nst_teach import engine, features, images, objective, settings as settings_module
     from nst_teach.precision import pick_device
 
     if args.steps < 1:
@@ -202,14 +202,14 @@ def _run(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
     load = [args.image] if args.command in ("reconstruct", "texture") else [args.content, *args.style]
     if args.command == "transfer" and (len(args.style) > 1 or args.style_weights is not None):
-        engine.blend_weights(args.style_weights or [1.0] * len(args.style), len(args.style))  # before any work
+        objective.blend_weights(args.style_weights or [1.0] * len(args.style), len(args.style))  # before any work
     inputs = [images.load_image(path, args.size, device) for path in load]
     encoder = features.load_vgg19_features(args.weights, pooling=args.pooling, normalized=args.normalize,
                                            seed=args.seed, device=device)
     encoder.truncate(features.deepest_layer(_layers_used(args)))
     if encoder.is_random:
         print("nst-teach: warning: RANDOM VGG19 weights: a smoke run, not the paper's pictures.", file=sys.stderr)
-    settings = engine.Settings(optimizer=args.optimizer, steps=args.steps, lr=args.lr, seed=args.seed,
+    settings = settings_module.Settings(optimizer=args.optimizer, steps=args.steps, lr=args.lr, seed=args.seed,
                                precision=args.precision, coarse_levels=args.coarse_levels, every=1)
 
     from tqdm.auto import tqdm

@@ -11,12 +11,13 @@ The encoder is only the *features* part of torchvision's ``vgg19``; the
 losses live in :mod:`nst_teach.losses`, apart from the network (as in
 pystiche, unlike the PyTorch tutorial's loss layers inside the model).
 
-Where the weights come from, and the input they expect, is :mod:`nst_teach.weights`.
+Where the weights come from, and the input they expect, is :mod:`nst_teach.weights`; the
+normalised network is :mod:`nst_teach.normalization`.
 
 A note on names: ``conv4_2`` is the convolution's output before its ReLU and
 ``relu4_2`` the rectified response. The paper's Caffe code used in-place
 ReLUs, so its "conv4_2" held the rectified values: ``relu4_2`` here, and the
-package's defaults (:data:`~nst_teach.engine.CONTENT_LAYER`, ``STYLE_LAYERS``).
+package's defaults (:data:`~nst_teach.objective.CONTENT_LAYER`, ``STYLE_LAYERS``).
 """
 
 from __future__ import annotations
@@ -37,12 +38,10 @@ __all__ = [
     "LAYER_INDEX",
     "Pooling",
     "VGG19Features",
-    "NORMALIZATION_IMAGES",
     "check_layers",
     "deepest_layer",
     "layer_table",
     "load_vgg19_features",
-    "normalization_images",
 ]
 
 Pooling = Literal["max", "avg"]
@@ -218,65 +217,6 @@ class VGG19Features(nn.Module):
         self.layers = self.layers[: index + 1]
         return self
 
-    @torch.no_grad()
-    def activation_means(self, images: Sequence[Tensor]) -> dict[str, Tensor]:
-        r"""Each filter's mean rectified response over ``images`` and positions, per conv layer:
-
-        .. math:: m^l_i = \frac{1}{|images|} \sum_{images} \frac{1}{M_l} \sum_k \max(0, F^l_{ik})
-
-        ``{conv name: (N_l,)}``, for the convolutions this encoder still has.
-        """
-        convs = [name for name in LAYER_NAMES[: len(self.layers)] if name.startswith("conv")]
-        sums = {name: 0.0 for name in convs}
-        for image in images:
-            for name, F in self(image, convs).items():
-                sums[name] = sums[name] + F.clamp_min(0).float().mean(dim=(0, 2, 3))
-        return {name: total / len(images) for name, total in sums.items()}
-
-    @torch.no_grad()
-    def normalize_activations(self, images: Sequence[Tensor]) -> "VGG19Features":
-        r"""The paper's normalisation (CVPR 2016, Sec. 2): each filter's mean activation becomes 1.
-
-        For each conv layer l in turn, with :math:`m_l` each filter's mean rectified response
-        over ``images`` and positions (:meth:`activation_means`),
-
-        .. math:: W^l_{ij} \leftarrow W^l_{ij} \, m^{l-1}_j / m^l_i, \qquad b^l_i \leftarrow b^l_i / m^l_i.
-
-        Dividing by :math:`m^l_i` rescales filter i's output; multiplying by :math:`m^{l-1}_j`
-        undoes the rescaling of the layer below at the input. ReLU and pooling are positively
-        homogeneous, so every layer computes the same features as before, each filter divided
-        by its mean: "without changing its output" (CVPR 2016, Sec. 2). Returns self.
-        """
-        x = [self.preprocess(im) for im in images]  # one pass, layer by layer
-        previous: Tensor | None = None  # m of the conv layer below: what its output was divided by
-        for module in self.layers:
-            if isinstance(module, nn.Conv2d) and previous is not None:
-                module.weight.mul_(previous.view(1, -1, 1, 1))  # its input is now F/m: undo that
-            x = [module(x_b) for x_b in x]
-            if isinstance(module, nn.Conv2d):
-                m = torch.stack([x_b.clamp_min(0).mean(dim=(0, 2, 3)) for x_b in x]).mean(0)
-                previous = torch.where(m > 1e-6, m, 1.0)  # a filter silent on these images keeps its scale
-                module.weight.div_(previous.view(-1, 1, 1, 1))
-                module.bias.div_(previous)
-                x = [x_b / previous.view(1, -1, 1, 1) for x_b in x]
-        if not self.weights.endswith(", normalised"):
-            self.weights += ", normalised"
-        return self
-
-
-#: The images the shipped normalisation is computed on: scikit-image's colour photographs,
-#: each resized to 224 px on its long side (the network's training size).
-NORMALIZATION_IMAGES = ("astronaut", "chelsea", "coffee", "rocket")
-
-
-def normalization_images(size: int = 224) -> list[Tensor]:
-    """:data:`NORMALIZATION_IMAGES` as tensors ``(1, 3, H, W)``: a stated, reproducible set."""
-    from skimage import data as skdata
-
-    from nst_teach.images import load_image
-
-    return [load_image(getattr(skdata, name)(), size) for name in NORMALIZATION_IMAGES]
-
 
 _NORMALIZED: dict[str, dict[str, Tensor]] = {}  # weights label -> normalised state, once per process
 
@@ -318,7 +258,7 @@ def load_vgg19_features(
             tests only), or a path (see :mod:`nst_teach.weights`).
         pooling: ``"max"`` or ``"avg"``; the paper uses ``"avg"`` for synthesis.
         normalized: the paper's normalised network: every filter's mean activation is 1 on
-            :data:`NORMALIZATION_IMAGES` (computed with max pooling, as trained, then kept
+            :data:`~nst_teach.normalization.NORMALIZATION_IMAGES` (computed with max pooling, as trained, then kept
             whatever the pooling).
         seed: seed for ``"random"`` weights.
         device: where the encoder lives.
@@ -336,10 +276,12 @@ def load_vgg19_features(
     else:
         state, convention, label = read_state(weights, progress)
     if normalized:
+        from nst_teach.normalization import normalization_images, normalize_activations  # it builds on this module
+
         if label not in _NORMALIZED:
             net = VGG19Features(_vgg19_layers(state, "max", seed), label, "max", convention)
-            _NORMALIZED[label] = {k: v.clone() for k, v in
-                                  net.normalize_activations(normalization_images()).layers.state_dict().items()}
+            layers = normalize_activations(net, normalization_images()).layers
+            _NORMALIZED[label] = {k: v.clone() for k, v in layers.state_dict().items()}
         state, label = _NORMALIZED[label], label + ", normalised"
     encoder = VGG19Features(_vgg19_layers(state, pooling, seed), label, pooling, convention)
     # NHWC, the layout the engine runs in by default, so that targets and runs agree (see layout())

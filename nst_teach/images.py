@@ -1,4 +1,4 @@
-"""Images in and out: load, convert to RGB, resize, save, show.
+"""Images in and out: load, convert to RGB, resize, save (figures: :mod:`nst_teach.plots`).
 
 Tensors are ``(1, 3, H, W)`` float32 RGB in [0, 1]. Pillow does the decoding;
 every failure a user can cause becomes one :class:`ImageError` naming the file.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
-from typing import Sequence, Union
+from typing import Literal, Union
 
 import numpy as np
 import torch
@@ -19,8 +19,7 @@ from torch import Tensor
 
 from nst_teach.errors import ImageError
 
-__all__ = ["MAX_PIXELS", "RANDOM_NOTE", "ImageSource", "load_image", "resize", "save_image", "show_feature_maps",
-           "show_images", "to_pil"]
+__all__ = ["MAX_PIXELS", "RANDOM_NOTE", "ImageSource", "load_image", "resample", "resize", "save_image", "to_pil"]
 
 ImageSource = Union[str, os.PathLike, Image.Image, np.ndarray, Tensor]
 
@@ -139,6 +138,13 @@ def resize(image: Tensor, size: int | tuple[int, int]) -> Tensor:
     return nnf.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
 
 
+def resample(image: Tensor, size: tuple[int, int], mode: Literal["bilinear", "nearest"] = "bilinear") -> Tensor:
+    """``image`` at ``size = (H, W)``: :func:`resize` (antialiased bilinear) or nearest neighbour."""
+    if mode == "bilinear" or tuple(image.shape[-2:]) == tuple(size):
+        return resize(image, size)
+    return nnf.interpolate(image, size=size, mode="nearest")
+
+
 def to_pil(image: Tensor) -> Image.Image:
     """First image of a batch (or a ``(3, H, W)`` tensor) as an 8-bit PIL image."""
     x = image.detach()
@@ -156,51 +162,3 @@ def save_image(image: Tensor, path: str | os.PathLike[str], metadata: dict[str, 
         info.add_text(key, value)
     to_pil(image).save(path, format="PNG", pnginfo=info)
     return path
-
-
-def show_images(images: Sequence[Tensor], titles: Sequence[str] | None = None, *, ncols: int | None = None,
-                suptitle: str | None = None, random_weights: bool = False, width: float = 3.2):
-    """A grid of images with titles, as a matplotlib figure (returned).
-
-    With ``random_weights=True`` the figure says, in red, that it was made
-    with random VGG19 weights, so nobody mistakes it for the paper's result.
-    """
-    import matplotlib.pyplot as plt
-
-    n = len(images)
-    ncols = ncols or n
-    nrows = -(-n // ncols)
-    first = images[0]
-    aspect = first.shape[-2] / first.shape[-1]
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, width * aspect * nrows + 0.8), squeeze=False,
-                             layout="constrained")
-    for ax in axes.flat:
-        ax.axis("off")
-    for i, image in enumerate(images):
-        ax = axes.flat[i]
-        ax.imshow(to_pil(image))
-        if titles is not None:
-            ax.set_title(titles[i], fontsize=9)
-    label = suptitle or ""
-    if random_weights:
-        label = (label + "\n" if label else "") + RANDOM_NOTE
-    if label:
-        fig.suptitle(label, fontsize=10, color="crimson" if random_weights else "black")
-    return fig
-
-
-def show_feature_maps(F: dict[str, Tensor], channels: int = 6, *, width: float = 1.6, random_weights: bool = False):
-    """A grid: one row per layer, the first ``channels`` feature maps of the first image, each scaled to [0, 1]."""
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(len(F), channels, figsize=(width * channels, width * len(F) + 0.5), squeeze=False,
-                             layout="constrained")
-    for row, (name, maps) in enumerate(F.items()):
-        for col in range(channels):
-            m = maps[0, col].detach().float().cpu()
-            axes[row, col].imshow(((m - m.min()) / (m.max() - m.min() + 1e-8)).numpy(), cmap="viridis")
-            axes[row, col].set_xticks([]), axes[row, col].set_yticks([])
-        axes[row, 0].set_ylabel(f"{name}\n{tuple(maps.shape[1:])}", fontsize=8)
-    if random_weights:
-        fig.suptitle(RANDOM_NOTE, color="crimson", fontsize=10)
-    return fig

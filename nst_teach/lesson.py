@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from nst_teach.engine import Settings
+from nst_teach.settings import Settings
 from nst_teach.features import Pooling, VGG19Features, load_vgg19_features
 from nst_teach.precision import pick_device
 

@@ -15,18 +15,21 @@ it would alone. No extra normalisation is added beyond the paper's.
 
 from __future__ import annotations
 
-from typing import Mapping
+from functools import partial
+from typing import Callable, Mapping
 
 import torch
 from torch import Tensor
 
 __all__ = [
     "content_loss",
+    "SymmetricGram",
     "gram_matrix",
     "style_layer_loss",
     "style_loss",
     "total_loss",
     "total_variation",
+    "weighted",
 ]
 
 
@@ -59,10 +62,10 @@ def gram_matrix(F: Tensor) -> Tensor:
         X = F.permute(0, 2, 3, 1).reshape(B, H * W, N)
     else:
         X = F.reshape(B, N, H * W).transpose(1, 2)
-    return _Gram.apply(X)
+    return SymmetricGram.apply(X)
 
 
-class _Gram(torch.autograd.Function):
+class SymmetricGram(torch.autograd.Function):
     r"""``G = Xᵀ X`` for ``X`` of shape ``(B, M, N)``, with a backward that uses ``G``'s symmetry.
 
     Autograd would treat the two factors as two inputs: two matrix products
@@ -141,21 +144,38 @@ def style_layer_loss(F: Tensor, A: Tensor, M_A: int | None = None) -> Tensor:
     return (G / M - A / M_A).pow(2).sum() / (4.0 * N**2)
 
 
-def style_loss(F: Mapping[str, Tensor], A: Mapping[str, Tensor], w: Mapping[str, float],
+def style_loss(F: Mapping[str, Tensor], A: Mapping[str, Tensor], w: Mapping[str, float | Tensor],
                M_A: Mapping[str, int] | None = None) -> Tensor:
-    r"""Weighted sum of layer losses (CVPR 2016, Eq. 5).
+    r"""Weighted sum of layer losses (CVPR 2016, Eq. 5). The engine's objective uses this one.
 
     .. math:: \mathcal{L}_{style}(\vec a, \vec x) = \sum_l w_l E_l
 
     Args:
         F: layer name -> generated features.
         A: layer name -> style Gram matrix.
-        w: layer name -> weight ``w_l`` (the paper: 1/5 on each of five layers).
+        w: layer name -> weight ``w_l`` (the paper: 1/5 on each of five layers), or one
+            weight per image of a batch (see :func:`weighted`).
         M_A: layer name -> the style map's positions, when its size differs (see :func:`style_layer_loss`).
     """
     M_A = M_A or {}
-    terms = [w[name] * style_layer_loss(F[name], A[name], M_A.get(name)) for name in w]
-    return torch.stack(terms).sum()
+    terms = [weighted(partial(style_layer_loss, M_A=M_A.get(l)), F[l], A[l], w_l) for l, w_l in w.items()]
+    return sum(terms[1:], terms[0])
+
+
+def weighted(loss: Callable[[Tensor, Tensor], Tensor], F: Tensor, T: Tensor, w: float | Tensor) -> Tensor:
+    """``w * loss(F, T)``, or with one weight per image (``w`` of shape ``(B,)``): ``sum_b w_b * loss(F_b, T_b)``.
+
+    One target ``T`` serves a whole batch. Per-image weights let one batch hold several
+    problems, e.g. a reconstruction from a different layer in each image.
+
+    >>> F = torch.zeros(2, 1, 1, 1)
+    >>> float(weighted(content_loss, F, torch.ones(1, 1, 1, 1), torch.tensor([1.0, 0.0])))
+    0.5
+    """
+    T = T.expand(F.shape[0], *T.shape[1:])
+    if not isinstance(w, Tensor):
+        return w * loss(F, T)
+    return sum(float(w_b) * loss(F[b : b + 1], T[b : b + 1]) for b, w_b in enumerate(w.tolist()) if w_b)
 
 
 def total_loss(L_content: Tensor, L_style: Tensor, alpha: float, beta: float) -> Tensor:

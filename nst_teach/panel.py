@@ -16,7 +16,8 @@ import ipywidgets as W
 from PIL import Image
 
 from nst_teach.data import paper_image
-from nst_teach.engine import CONTENT_LAYER, DEFAULT_RATIO, STYLE_LAYERS, Progress, Result, alpha_for_size, style_transfer
+from nst_teach.engine import Progress, Result, style_transfer
+from nst_teach.objective import CONTENT_LAYER, DEFAULT_RATIO, STYLE_LAYERS, alpha_for_size
 from nst_teach.errors import NstTeachError
 from nst_teach.features import LAYER_NAMES
 from nst_teach.images import load_image

@@ -29,19 +29,11 @@ from typing import Callable, Sequence
 
 from torch import Tensor
 
-from nst_teach.engine import (
-    CONTENT_LAYER,
-    DEFAULT_RATIO,
-    Progress,
-    Result,
-    Settings,
-    alpha_for_size,
-    build_objective,
-    optimize_from,
-    style_transfer,
-)
+from nst_teach.engine import Progress, Result, optimize_from, style_transfer
 from nst_teach.features import VGG19Features
 from nst_teach.images import resize
+from nst_teach.objective import CONTENT_LAYER, DEFAULT_RATIO, alpha_for_size, build_objective
+from nst_teach.settings import Settings
 
 __all__ = ["FINE_LAYERS", "mix_scales", "scale_transfer"]
 
@@ -56,7 +48,7 @@ def mix_scales(encoder: VGG19Features, coarse_style: Tensor, fine_style: Tensor,
     """A new style image: ``coarse_style``'s large-scale structure in ``fine_style``'s fine texture.
 
     The result has ``coarse_style``'s size; ``fine_style`` is resized to it. ``ratio`` is
-    alpha/beta at 512 x 512 (:func:`~nst_teach.engine.alpha_for_size`).
+    alpha/beta at 512 x 512 (:func:`~nst_teach.objective.alpha_for_size`).
     """
     size = tuple(coarse_style.shape[-2:])
     objective = build_objective(encoder, content=coarse_style, style=resize(fine_style, size),

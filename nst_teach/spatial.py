@@ -20,15 +20,17 @@ region's size so that a small region and a large one compare per position.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping, Sequence
 
 import torch
 import torch.nn.functional as nnf
 from torch import Tensor
 
-from nst_teach import losses
+from nst_teach import engine, losses
+from nst_teach import objective as objectives
 from nst_teach.errors import NstTeachError
+from nst_teach.settings import Settings
 
 __all__ = ["GuidedStyle", "Region", "guided_gram", "label_masks", "mask_at", "regions_from_labels", "spatial_transfer"]
 
@@ -124,27 +126,23 @@ def spatial_transfer(encoder, content: Tensor, styles: Sequence[Tensor], content
     The style images keep their sizes; alpha defaults to the package's balance for the content's size.
     Runs at full size only (the masks would need shrinking with the images for coarse-to-fine).
     """
-    from dataclasses import replace
-
-    from nst_teach import engine
-
     for T in content_masks:
         if tuple(T.shape[-2:]) != tuple(content.shape[-2:]):
             raise NstTeachError(f"a content mask of {tuple(T.shape[-2:])} px for a content image of "
                                 f"{tuple(content.shape[-2:])} px: a mask must have its image's size")
-    content_layers = list(content_layers or [engine.CONTENT_LAYER])
-    layers = list(style_layers or engine.STYLE_LAYERS)
+    content_layers = list(content_layers or [objectives.CONTENT_LAYER])
+    layers = list(style_layers or objectives.STYLE_LAYERS)
     style_weights = {l: 1.0 / len(layers) for l in layers}
     if alpha is None:
-        alpha = engine.alpha_for_size(engine.DEFAULT_RATIO, content.shape[-2:]) * beta
-    objective = engine.build_objective(encoder, content=content, content_layers=content_layers, alpha=alpha,
-                                       beta=beta)
+        alpha = objectives.alpha_for_size(objectives.DEFAULT_RATIO, content.shape[-2:]) * beta
+    objective = objectives.build_objective(encoder, content=content, content_layers=content_layers, alpha=alpha,
+                                           beta=beta)
     objective.style_weights = style_weights
     objective.guided = GuidedStyle.build(encoder, content_masks, styles, style_masks, style_weights, region_weights)
-    s = replace(settings or engine.Settings(), coarse_levels=0)
-    x0 = engine.initial_image(init, content.shape, seed=s.seed, content=content, style=list(styles),
+    settings = replace(settings or Settings(), coarse_levels=0)
+    x0 = engine.initial_image(init, content.shape, seed=settings.seed, content=content, style=list(styles),
                               device=content.device)
-    return engine.optimize(encoder, objective, x0, s, callback, should_stop)
+    return engine.optimize(encoder, objective, x0, settings, callback, should_stop)
 
 
 def regions_from_labels(content_labels: Tensor, styles: Sequence[Tensor], style_labels: Sequence[Tensor]

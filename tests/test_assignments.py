@@ -9,7 +9,7 @@ import torch
 
 from nst_teach import checks, losses
 from nst_teach.assignments import generate, student_cell_source
-from nst_teach.engine import CONTENT_LAYER, STYLE_LAYERS
+from nst_teach.objective import CONTENT_LAYER, STYLE_LAYERS
 
 ROOT = Path(__file__).resolve().parent.parent / "assignments"
 SOURCES = sorted((ROOT / "source").glob("*/*.ipynb"))

@@ -3,12 +3,14 @@ import math
 import pytest
 import torch
 
-from nst_teach.engine import CONTENT_LAYER, STYLE_LAYERS
+from nst_teach.objective import CONTENT_LAYER, STYLE_LAYERS
 
 from nst_teach import Objective, Settings, build_objective, optimize, reconstruct_content, resize
 from nst_teach import style_transfer, synthesize_texture
 from nst_teach.data import paper_image
-from nst_teach.engine import _resample, initial_image, level_size
+from nst_teach.engine import initial_image
+from nst_teach.images import resample
+from nst_teach.settings import level_size
 from nst_teach.features import load_vgg19_features
 
 
@@ -284,7 +286,7 @@ def test_projected_lbfgs_matches_scipys_l_bfgs_b(encoder, texture):
 
 def test_line_search_interpolates_instead_of_halving():
     """A rejected step is replaced by the parabola's minimiser: on a quadratic, the exact one."""
-    from nst_teach.engine import _projected_lbfgs
+    from nst_teach.optimizers import projected_lbfgs
 
     trials = []
 
@@ -293,7 +295,7 @@ def test_line_search_interpolates_instead_of_halving():
         r = x - 0.5
         return float(500 * (r * r).sum()), 1000 * r
 
-    message = _projected_lbfgs(evaluate, torch.full((1, 3, 2, 2), 0.51), Settings(steps=10))
+    message = projected_lbfgs(evaluate, torch.full((1, 3, 2, 2), 0.51), Settings(steps=10))
     assert float((trials[1] - 0.5).abs().max()) > 0.05  # the first step (pixels moved by 0.1) overshoots
     assert torch.allclose(trials[2], torch.full_like(trials[2], 0.5), atol=1e-6)  # halving would give 0.46
     assert "stationary" in message and len(trials) == 3
@@ -327,8 +329,8 @@ def test_textures_move_between_levels_by_nearest_neighbour(encoder, photo):
     assert Settings(resampling="bilinear").resampling_mode(content_term=False) == "bilinear"
     # Shrunk by nearest neighbour, white noise keeps its spread; averaging would about halve it.
     noise = initial_image("uniform", (1, 3, 192, 256), seed=0)
-    assert abs(float(_resample(noise, (96, 128), "nearest").std() - noise.std())) < 0.01
-    assert float(_resample(noise, (96, 128), "bilinear").std()) < 0.6 * float(noise.std())
+    assert abs(float(resample(noise, (96, 128), "nearest").std() - noise.std())) < 0.01
+    assert float(resample(noise, (96, 128), "bilinear").std()) < 0.6 * float(noise.std())
 
     def full_size_start(run):
         seen = []

@@ -9,6 +9,7 @@ from torchvision.models import vgg19
 
 from nst_teach import LAYER_INDEX, LAYER_NAMES, LayerError, WeightsError, layer_table, load_vgg19_features
 from nst_teach.features import vgg19_features_module
+from nst_teach.normalization import activation_means, normalize_activations
 from nst_teach.weights import IMAGENET_URL, imagenet_checkpoint_path
 
 
@@ -114,7 +115,7 @@ def test_random_weights_are_seeded_and_labelled():
 
 
 def test_normalisation_makes_mean_activation_one(photo):
-    enc = load_vgg19_features("random", pooling="avg").normalize_activations([photo])
+    enc = normalize_activations(load_vgg19_features("random", pooling="avg"), [photo])
     F = enc(photo, ["relu1_1", "relu3_1", "relu5_1"])
     for name, f in F.items():
         means = f.mean(dim=(0, 2, 3))
@@ -125,8 +126,8 @@ def test_normalisation_makes_mean_activation_one(photo):
 
 def test_normalisation_works_on_a_truncated_encoder(photo):
     """The CLI cuts the network after the deepest layer used; normalising must not need the layer after it."""
-    enc = load_vgg19_features("random", pooling="avg").truncate("conv5_1").normalize_activations([photo])
-    means = enc.activation_means([photo])
+    enc = normalize_activations(load_vgg19_features("random", pooling="avg").truncate("conv5_1"), [photo])
+    means = activation_means(enc, [photo])
     assert set(means) == {n for n in LAYER_NAMES[: LAYER_INDEX["conv5_1"] + 1] if n.startswith("conv")}
     alive = means["conv5_1"] > 0
     torch.testing.assert_close(means["conv5_1"][alive], torch.ones_like(means["conv5_1"][alive]), rtol=1e-3, atol=1e-3)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from nst_teach import WeightsError, load_vgg19_features
-from nst_teach.features import NORMALIZATION_IMAGES, normalization_images
+from nst_teach.normalization import NORMALIZATION_IMAGES, activation_means, normalization_images
 from nst_teach.weights import CAFFE_INPUT, IMAGENET_INPUT, caffe_weights_path
 
 
@@ -80,13 +80,13 @@ def test_normalised_network_has_mean_activation_one_on_its_stated_images():
     assert enc.weights == "caffe, normalised"
     images = normalization_images()
     assert len(images) == len(NORMALIZATION_IMAGES) and max(images[0].shape[-2:]) == 224
-    means = enc.activation_means(images)
+    means = activation_means(enc, images)
     assert len(means) == 16
     for name, m in means.items():
         alive = m > 1e-6
         assert alive.float().mean() > 0.95, name
         torch.testing.assert_close(m[alive], torch.ones_like(m[alive]), rtol=1e-3, atol=1e-3)
-    raw = load_vgg19_features("caffe").activation_means(images)
+    raw = activation_means(load_vgg19_features("caffe"), images)
     assert raw["conv3_1"].mean() > 50 and raw["conv5_4"].mean() < 5  # scales differ by orders of magnitude
 
 

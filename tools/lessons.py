@@ -89,7 +89,7 @@ colours at full resolution; higher layers to larger, more abstract patterns on c
 grids. This is the "per-layer" view behind Fig. 1 of the paper.
 """),
     code("""
-fig = nt.images.show_feature_maps(F, channels=6, random_weights=encoder.is_random)
+fig = nt.show_feature_maps(F, channels=6, random_weights=encoder.is_random)
 """),
     md("""
 ## How large are the responses? The paper's normalised network
@@ -101,15 +101,15 @@ its mean $m^l_i$, and multiplying the next layer's weights by it, changes nothin
 scale of each response, because ReLU and pooling are positively homogeneous.
 
 `load_vgg19_features(normalized=True)` does this on a stated set of images (scikit-image's
-colour photographs, `nt.features.NORMALIZATION_IMAGES`), so it is the same on every
+colour photographs, `nt.normalization.NORMALIZATION_IMAGES`), so it is the same on every
 machine. The table shows each layer's mean response before and after, on those images.
 """),
     code("""
-from nst_teach.features import NORMALIZATION_IMAGES, normalization_images
+from nst_teach.normalization import NORMALIZATION_IMAGES, activation_means, normalization_images
 
 images = normalization_images()
-raw = cfg.encoder(pooling="max").activation_means(images)
-normed = nt.load_vgg19_features(cfg.weights, pooling="max", normalized=True).activation_means(images)
+raw = activation_means(cfg.encoder(pooling="max"), images)
+normed = activation_means(nt.load_vgg19_features(cfg.weights, pooling="max", normalized=True), images)
 print("images:", ", ".join(NORMALIZATION_IMAGES))
 HTML("<table><tr><th>layer</th><th>mean response</th><th>normalised</th></tr>"
      + "".join(f"<tr><td>{name}</td><td>{raw[name].mean():.3g}</td><td>{normed[name].mean():.3g}</td></tr>"
@@ -209,7 +209,7 @@ than plain gradient descent.
 
 > **Under the hood.** Ours is *projected* L-BFGS: a pixel at 0 or 1 whose gradient pushes it
 > further out is frozen for that step, and each step is clipped back into [0, 1], so the
-> picture is always a valid image (`nst_teach/engine.py`, `_projected_lbfgs`). The noise is
+> picture is always a valid image (`nst_teach/optimizers.py`, `projected_lbfgs`). The noise is
 > drawn in the photo's colours (each channel's mean and spread: six numbers, nothing about
 > where anything is). On larger images the engine first solves the problem at a quarter and
 > half the size (*coarse-to-fine*, lesson 4; dotted lines in the loss plot). The five
