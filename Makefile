@@ -1,6 +1,7 @@
 # Two commands set up everything on a fresh machine (see README.md):
 #   make lab    create .venv if missing, install, open the lessons in JupyterLab
-#   make test   create .venv if missing, install, run every test (unit, CLI, notebooks, browser)
+#   make test   create .venv if missing, install, lint (ruff), type-check (mypy), run every test
+#               (unit, doctests, CLI, notebooks, browser)
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -24,6 +25,8 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
 test: $(STAMP) browser
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 students: $(STAMP)

@@ -20,8 +20,8 @@ from pathlib import Path
 import torch
 
 from nst_teach.bench import sync
-from nst_teach.objective import CONTENT_LAYER, STYLE_LAYERS, build_objective
 from nst_teach.features import load_vgg19_features
+from nst_teach.objective import CONTENT_LAYER, STYLE_LAYERS, build_objective
 from nst_teach.precision import autocast_dtype, pick_device
 
 
@@ -64,7 +64,7 @@ def main() -> None:
             fmt = torch.channels_last if channels_last else torch.contiguous_format
             encoder.to(memory_format=fmt)
 
-            def loss(x: torch.Tensor, precision: str = precision) -> torch.Tensor:
+            def loss(x: torch.Tensor, precision: str = precision, objective=objective) -> torch.Tensor:
                 with autocast_dtype(device, precision):
                     F = encoder(x, objective.layers)
                 return objective.terms(F, x)["total"]

@@ -4,10 +4,19 @@ image -> :mod:`~nst_teach.features` -> :mod:`~nst_teach.losses` -> :mod:`~nst_te
 -> :mod:`~nst_teach.optimizers`, driven by :mod:`~nst_teach.engine` -> image
 """
 
+from nst_teach import color, normalization, scale, spatial
+from nst_teach.animation import Animation
+from nst_teach.engine import (
+    Progress,
+    Result,
+    optimize,
+    reconstruct_content,
+    style_transfer,
+    synthesize_texture,
+)
 from nst_teach.errors import ImageError, LayerError, NstTeachError, WeightsError
 from nst_teach.features import LAYER_INDEX, LAYER_NAMES, VGG19Features, layer_table, load_vgg19_features
 from nst_teach.images import load_image, resize, save_image, to_pil
-from nst_teach.plots import show_feature_maps, show_images
 from nst_teach.losses import content_loss, gram_matrix, style_layer_loss, style_loss, total_loss, total_variation
 from nst_teach.objective import (
     CONTENT_LAYER,
@@ -18,18 +27,9 @@ from nst_teach.objective import (
     alpha_for_size,
     build_objective,
 )
-from nst_teach.settings import Settings
-from nst_teach.engine import (
-    Progress,
-    Result,
-    optimize,
-    reconstruct_content,
-    style_transfer,
-    synthesize_texture,
-)
+from nst_teach.plots import show_feature_maps, show_images
 from nst_teach.precision import pick_device
-from nst_teach.animation import Animation
-from nst_teach import color, normalization, scale, spatial
+from nst_teach.settings import Settings
 
 __version__ = "0.1.0"
 

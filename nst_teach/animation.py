@@ -1,8 +1,8 @@
-"""Watch a picture form: an animated GIF of a run, a frame every k steps (Pillow).
+"""Watch a picture form: an animated GIF of a run, a frame every k steps (Pillow). For example::
 
-    >>> frames = Animation(every=5)                                        # doctest: +SKIP
-    >>> result = style_transfer(encoder, content, style, callback=frames)  # doctest: +SKIP
-    >>> frames.save("run.gif", result)                                     # doctest: +SKIP
+    frames = Animation(every=5)
+    result = style_transfer(encoder, content, style, callback=frames)
+    frames.save("run.gif", result)
 
 Pass it as ``callback=`` to any task (it also calls another callback, e.g. a live view, with
 ``then=``). The engine reports progress every ``Settings.every`` steps, so ``every`` should

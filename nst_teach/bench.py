@@ -58,8 +58,9 @@ def conv_flops(height: int, width: int, deepest: str) -> float:
     flops, c_in = 0.0, 3
     for row in layer_table(height, width)[: LAYER_INDEX[deepest] + 1]:
         if row["kind"] == "conv":
-            flops += 2.0 * c_in * int(row["N_l"]) * 9 * int(row["M_l"])
-            c_in = int(row["N_l"])
+            N_l, M_l = int(str(row["N_l"])), int(str(row["M_l"]))
+            flops += 2.0 * c_in * N_l * 9 * M_l
+            c_in = N_l
     return 2.0 * flops
 
 
@@ -264,16 +265,17 @@ def run_contender(config: dict) -> dict:
     in float32, is loaded after the baseline's run and its peak is read before that.
     """
     from nst_teach import engine
-    from nst_teach.settings import Settings, level_size
     from nst_teach.features import load_vgg19_features
     from nst_teach.precision import pick_device
+    from nst_teach.settings import Settings, level_size
 
     device = pick_device(config["device"])
     torch.manual_seed(0)
     content, style, images = _images(config["size"], device)
-    wl = workload(config["task"], config["size"], tuple(content.shape[-2:]))
+    H, W = content.shape[-2:]
+    wl = workload(config["task"], config["size"], (H, W))
     steps = config["steps"]
-    full_size = conv_flops(*content.shape[-2:], wl.deepest)
+    full_size = conv_flops(H, W, wl.deepest)
 
     def reference() -> tuple:
         encoder = load_vgg19_features(config["weights"], pooling="avg", device=device).truncate(wl.deepest)  # as the CLI
@@ -294,7 +296,7 @@ def run_contender(config: dict) -> dict:
                                       callback=lambda p: trace.add(p.seconds, p.image))
         x, seconds, evaluations = result.image, result.seconds - trace.overhead, result.steps
         # coarse-to-fine: a step at a coarse level costs that level's FLOPs
-        flops = sum(conv_flops(*level_size(content.shape[-2:], h["level"]), wl.deepest) for h in result.history)
+        flops = sum(conv_flops(*level_size((H, W), int(h["level"])), wl.deepest) for h in result.history)
         peak = _peak_mb(device)
     curve = trace.curve(f32_loss, device)
     out = {
@@ -342,8 +344,8 @@ CONTENDERS = {
 
 def run(sizes: list[int], tasks: list[str], steps: int, device_name: str, out: Path, engine_steps: int | None = None,
         log=print, weights: str = "caffe") -> dict:
-    from nst_teach.settings import Settings
     from nst_teach.precision import pick_device, resolve_precision
+    from nst_teach.settings import Settings
 
     device = pick_device(device_name)
     out.mkdir(parents=True, exist_ok=True)

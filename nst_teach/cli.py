@@ -186,7 +186,8 @@ def _spatial(args: argparse.Namespace, encoder, inputs: list, settings, device, 
 def _run(args: argparse.Namespace) -> int:
     import torch
 
-    from nst_teach import engine, features, images, objective, settings as settings_module
+    from nst_teach import engine, features, images, objective
+    from nst_teach import settings as settings_module
     from nst_teach.precision import pick_device
 
     if args.steps < 1:

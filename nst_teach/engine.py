@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, replace
-from typing import Callable, Literal, Mapping, Sequence, Union
+from typing import Callable, Literal, Mapping, Sequence, Union, cast
 
 import torch
 from torch import Tensor
@@ -124,9 +124,10 @@ def initial_image(init: Init, shape: Sequence[int], *, seed: int = 0, content: T
             mu, sigma = pixels.mean(1).view(-1, 1, 1), pixels.std(1).view(-1, 1, 1)
             x = (mu + sigma * math.sqrt(12) * (x - 0.5)).clamp(0, 1)
     elif init in ("content", "style"):
-        x = content if init == "content" else (style[0] if isinstance(style, (list, tuple)) and style else style)
-        if x is None:
+        source = content if init == "content" else (style[0] if isinstance(style, (list, tuple)) and style else style)
+        if source is None:
             raise ValueError(f"init={init!r} needs a {init} image")
+        x = cast(Tensor, source)
     else:
         raise ValueError(f"init must be 'noise', 'uniform', 'content', 'style' or a tensor, got {init!r}")
     x = x.detach().float().to(device)
@@ -168,7 +169,8 @@ def optimize(
     mode = settings.resampling_mode(content_term)
     run = _Run(encoder, settings, size, callback, should_stop)
     x = x0.detach().float().clamp(0, 1)
-    status, message = "finished", f"finished {settings.steps} steps"
+    status: Literal["finished", "interrupted", "stopped", "diverged"] = "finished"
+    message = f"finished {settings.steps} steps"
     try:
         with reuse_freed_memory(x.device), encoder.layout(settings.channels_last):
             for level, steps in plan:
@@ -211,7 +213,7 @@ class _Run:
         self.best_loss, self.best_image = math.inf, x0.clone()
         # The paper's losses span many orders of magnitude, so the optimiser sees the
         # loss divided by its value at the level's start (only alpha/beta shapes the image).
-        self.scale: float | None = None
+        self.scale = 0.0  # set by the level's first step
 
         def evaluate(x: Tensor) -> tuple[float, Tensor]:
             """The loss (scaled) and its gradient at ``x``."""
@@ -220,7 +222,7 @@ class _Run:
             values = self.checked(terms)
             (terms["total"] / self.scale).backward()
             self.end_step(x, values)
-            return values["total"] / self.scale, x.grad
+            return values["total"] / self.scale, cast(Tensor, x.grad)
 
         try:
             return OPTIMIZERS[self.settings.optimizer](evaluate, x0, self.level_settings)
@@ -250,7 +252,7 @@ class _Run:
         values = {k: float(v.detach()) for k, v in terms.items()}
         if not math.isfinite(values["total"]):
             raise _NonFinite(f"step {len(self.history) + 1}: {values}")
-        if self.scale is None:
+        if not self.scale:
             self.scale = values["total"] or 1.0
         return values
 

@@ -147,6 +147,10 @@ class VGG19Features(nn.Module):
         convention: the input the weights expect.
     """
 
+    order: Tensor  # buffers: the input convention as tensors
+    mean: Tensor
+    std: Tensor
+
     def __init__(self, layers: nn.Sequential, weights: str, pooling: Pooling,
                  convention: InputConvention = IMAGENET_INPUT) -> None:
         super().__init__()
@@ -229,7 +233,7 @@ def _vgg19_layers(state: Mapping[str, Tensor] | None, pooling: Pooling, seed: in
             if isinstance(module, nn.Conv2d):  # torchvision's own init, but seeded
                 fan_out = module.out_channels * module.kernel_size[0] * module.kernel_size[1]
                 module.weight.data.normal_(0.0, (2.0 / fan_out) ** 0.5, generator=generator)
-                module.bias.data.zero_()
+                module.bias.data.zero_()  # type: ignore[union-attr]  # VGG's convolutions have biases
     else:
         model.load_state_dict(state)
     for i, module in enumerate(model):
@@ -285,4 +289,4 @@ def load_vgg19_features(
         state, label = _NORMALIZED[label], label + ", normalised"
     encoder = VGG19Features(_vgg19_layers(state, pooling, seed), label, pooling, convention)
     # NHWC, the layout the engine runs in by default, so that targets and runs agree (see layout())
-    return encoder.to(device, memory_format=torch.channels_last)
+    return encoder.to(device, memory_format=torch.channels_last)  # type: ignore[call-overload]  # not in the stubs

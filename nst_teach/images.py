@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
-from typing import Literal, Union
+from typing import Literal, Sequence, Union
 
 import numpy as np
 import torch
@@ -122,7 +122,7 @@ def load_image(source: ImageSource, size: int | None = None, device: torch.devic
     return x.to(device)
 
 
-def resize(image: Tensor, size: int | tuple[int, int]) -> Tensor:
+def resize(image: Tensor, size: int | Sequence[int]) -> Tensor:
     """Resize ``(B, 3, H, W)``: an int is the longest side, a pair is ``(H, W)``.
 
     Antialiased bilinear, so shrinking does not alias.
@@ -133,7 +133,8 @@ def resize(image: Tensor, size: int | tuple[int, int]) -> Tensor:
         h, w = image.shape[-2:]
         scale = size / max(h, w)
         size = (max(1, round(h * scale)), max(1, round(w * scale)))
-    if tuple(image.shape[-2:]) == tuple(size):
+    size = (int(size[0]), int(size[1]))
+    if tuple(image.shape[-2:]) == size:
         return image
     return nnf.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from nst_teach.settings import Settings
 from nst_teach.features import Pooling, VGG19Features, load_vgg19_features
 from nst_teach.precision import pick_device
+from nst_teach.settings import Settings
 
 __all__ = ["LessonConfig", "lesson_config"]
 

@@ -69,11 +69,11 @@ def render_progress(images, history: Sequence[dict[str, float]], title: str = ""
 
 
 class LiveView:
-    """Pass as ``callback=`` to any task; call :meth:`finish` with the result.
+    """Pass as ``callback=`` to any task; call :meth:`finish` with the result. For example::
 
-    >>> view = LiveView("conv4_2", random_weights=True)      # doctest: +SKIP
-    >>> result = reconstruct_content(..., callback=view)      # doctest: +SKIP
-    >>> view.finish(result)                                   # doctest: +SKIP
+        view = LiveView("relu4_2")
+        result = reconstruct_content(encoder, image, "relu4_2", callback=view)
+        view.finish(result)
     """
 
     def __init__(self, title: str = "", *, random_weights: bool = False, labels: Sequence[str] | None = None) -> None:

@@ -108,7 +108,7 @@ class _CountingEncoder:
     """Wraps an encoder and counts how often it sees each image."""
 
     def __init__(self, encoder) -> None:
-        self.encoder, self.calls = encoder, []
+        self.encoder, self.calls = encoder, list[Tensor]()
 
     def __call__(self, image: Tensor, layers):
         self.calls.append(image.detach().clone())
@@ -140,7 +140,7 @@ def check_texture_loss(texture_loss: Callable) -> bool:
     value = values[-1]
     if not isinstance(value, Tensor) or value.numel() != 1:
         return report("texture_loss", "loss_fn(x) must return a one-element tensor.", 1)
-    if not torch.allclose(value.detach().double(), expected.double(), rtol=1e-4):
+    if not torch.allclose(value.detach().double(), torch.as_tensor(expected).double(), rtol=1e-4):
         return report("texture_loss", f"expected {float(expected):.6g}, got {float(value):.6g}: "
                        "sum over the layers of w_l E_l with w_l = 1 / len(layers) (Eq. 4, 5).", 1)
     return report("texture_loss", None, 1)

@@ -175,7 +175,7 @@ def weighted(loss: Callable[[Tensor, Tensor], Tensor], F: Tensor, T: Tensor, w: 
     T = T.expand(F.shape[0], *T.shape[1:])
     if not isinstance(w, Tensor):
         return w * loss(F, T)
-    return sum(float(w_b) * loss(F[b : b + 1], T[b : b + 1]) for b, w_b in enumerate(w.tolist()) if w_b)
+    return sum((float(w_b) * loss(F[b : b + 1], T[b : b + 1]) for b, w_b in enumerate(w.tolist()) if w_b), F.new_zeros(()))
 
 
 def total_loss(L_content: Tensor, L_style: Tensor, alpha: float, beta: float) -> Tensor:

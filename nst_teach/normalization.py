@@ -44,7 +44,7 @@ def activation_means(encoder: VGG19Features, images: Sequence[Tensor]) -> dict[s
     ``{conv name: (N_l,)}``, for the convolutions this encoder still has.
     """
     convs = [name for name in LAYER_NAMES[: len(encoder.layers)] if name.startswith("conv")]
-    sums = {name: 0.0 for name in convs}
+    sums: dict[str, Tensor] = {name: torch.zeros(()) for name in convs}
     for image in images:
         for name, F in encoder(image, convs).items():
             sums[name] = sums[name] + F.clamp_min(0).float().mean(dim=(0, 2, 3))
@@ -75,7 +75,8 @@ def normalize_activations(encoder: VGG19Features, images: Sequence[Tensor]) -> V
             m = torch.stack([x_b.clamp_min(0).mean(dim=(0, 2, 3)) for x_b in x]).mean(0)
             previous = torch.where(m > 1e-6, m, 1.0)  # a filter silent on these images keeps its scale
             module.weight.div_(previous.view(-1, 1, 1, 1))
-            module.bias.div_(previous)
+            if module.bias is not None:
+                module.bias.div_(previous)
             x = [x_b / previous.view(1, -1, 1, 1) for x_b in x]
     if not encoder.weights.endswith(", normalised"):
         encoder.weights += ", normalised"

@@ -17,12 +17,12 @@ from PIL import Image
 
 from nst_teach.data import paper_image
 from nst_teach.engine import Progress, Result, style_transfer
-from nst_teach.objective import CONTENT_LAYER, DEFAULT_RATIO, STYLE_LAYERS, alpha_for_size
 from nst_teach.errors import NstTeachError
 from nst_teach.features import LAYER_NAMES
 from nst_teach.images import load_image
 from nst_teach.lesson import LessonConfig
 from nst_teach.live import render_progress
+from nst_teach.objective import CONTENT_LAYER, DEFAULT_RATIO, STYLE_LAYERS, alpha_for_size
 
 __all__ = ["TransferPanel"]
 
@@ -83,7 +83,8 @@ class TransferPanel:
         self.stop_button.on_click(lambda _: self.stop())
 
         controls = W.VBox([W.HBox([self.content, self.upload_content]), W.HBox([self.style, self.upload_style]),
-                           self.style2, self.blend, self.colors, self.log_ratio, self.content_layer, self.style_layers, self.size, self.steps,
+                           self.style2, self.blend, self.colors, self.log_ratio, self.content_layer, self.style_layers,
+                           self.size, self.steps,
                            W.HBox([self.run_button, self.stop_button])])
         self.widget = W.VBox([W.HBox([controls, self.image]), self.plot, self.status])
         self.widget.add_class("nst-panel")

@@ -132,12 +132,12 @@ def spatial_transfer(encoder, content: Tensor, styles: Sequence[Tensor], content
                                 f"{tuple(content.shape[-2:])} px: a mask must have its image's size")
     content_layers = list(content_layers or [objectives.CONTENT_LAYER])
     layers = list(style_layers or objectives.STYLE_LAYERS)
-    style_weights = {l: 1.0 / len(layers) for l in layers}
+    style_weights: dict[str, float] = {l: 1.0 / len(layers) for l in layers}
     if alpha is None:
         alpha = objectives.alpha_for_size(objectives.DEFAULT_RATIO, content.shape[-2:]) * beta
     objective = objectives.build_objective(encoder, content=content, content_layers=content_layers, alpha=alpha,
                                            beta=beta)
-    objective.style_weights = style_weights
+    objective.style_weights = dict(style_weights)
     objective.guided = GuidedStyle.build(encoder, content_masks, styles, style_masks, style_weights, region_weights)
     settings = replace(settings or Settings(), coarse_levels=0)
     x0 = engine.initial_image(init, content.shape, seed=settings.seed, content=content, style=list(styles),

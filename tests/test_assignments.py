@@ -43,8 +43,8 @@ def test_stub_generation():
 
 
 def test_student_versions_run_top_to_bottom_and_report_todo():
-    from nbclient import NotebookClient
     import nbformat
+    from nbclient import NotebookClient
 
     assert len(SOURCES) >= 2
     for source in SOURCES:

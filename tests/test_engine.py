@@ -3,15 +3,22 @@ import math
 import pytest
 import torch
 
-from nst_teach.objective import CONTENT_LAYER, STYLE_LAYERS
-
-from nst_teach import Objective, Settings, build_objective, optimize, reconstruct_content, resize
-from nst_teach import style_transfer, synthesize_texture
+from nst_teach import (
+    Objective,
+    Settings,
+    build_objective,
+    optimize,
+    reconstruct_content,
+    resize,
+    style_transfer,
+    synthesize_texture,
+)
 from nst_teach.data import paper_image
 from nst_teach.engine import initial_image
-from nst_teach.images import resample
-from nst_teach.settings import level_size
 from nst_teach.features import load_vgg19_features
+from nst_teach.images import resample
+from nst_teach.objective import CONTENT_LAYER, STYLE_LAYERS
+from nst_teach.settings import level_size
 
 
 def psnr(x, y):
@@ -356,3 +363,13 @@ def test_the_same_call_twice_gives_the_same_image(texture, channels_last):
     assert [h["total"] for h in first.history] == [h["total"] for h in second.history]
     assert torch.equal(first.image, second.image)
     assert encoder.channels_last  # back to its own layout after a run in NCHW
+
+
+@pytest.mark.parametrize("bad", [{"resampling": "bicubic"}, {"optimizer": "sgd"}, {"precision": "float16"},
+                                 {"coarse_share": 1.5}, {"steps": -1}, {"history_size": 0}, {"coarse_levels": -2},
+                                 {"lr": 0.0}, {"every": 0}])
+def test_settings_refuse_unknown_or_impossible_values_by_name(bad):
+    (name, value), = bad.items()
+    with pytest.raises(ValueError, match=rf"^{name} must be .*got {value!r}"):
+        Settings(**bad)
+    assert Settings(steps=9, coarse_share=1 / 3).levels((384, 512)) == [(2, 2), (1, 1), (0, 6)]

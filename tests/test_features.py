@@ -117,7 +117,7 @@ def test_random_weights_are_seeded_and_labelled():
 def test_normalisation_makes_mean_activation_one(photo):
     enc = normalize_activations(load_vgg19_features("random", pooling="avg"), [photo])
     F = enc(photo, ["relu1_1", "relu3_1", "relu5_1"])
-    for name, f in F.items():
+    for f in F.values():
         means = f.mean(dim=(0, 2, 3))
         alive = means > 0
         torch.testing.assert_close(means[alive], torch.ones_like(means[alive]), rtol=1e-3, atol=1e-3)

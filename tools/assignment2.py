@@ -3,8 +3,12 @@
 Writes ``assignments/source/from_losses_to_pictures/from_losses_to_pictures.ipynb``; then
 ``make students`` makes the student version. A test checks that the committed notebook matches.
 """
+import sys
+from pathlib import Path
+
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
 
 def md(text, **grade):
     c = new_markdown_cell(text.strip())
@@ -205,8 +209,5 @@ nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "lan
 nb.metadata["language_info"] = {"name": "python"}
 for i, cell in enumerate(nb.cells):
     cell["id"] = f"cell-{i:02d}"
-import sys
-from pathlib import Path
-
 TARGET = Path(__file__).resolve().parent.parent / "assignments" / "source" / "from_losses_to_pictures"
 nbformat.write(nb, Path(sys.argv[1]) if len(sys.argv) > 1 else TARGET / "from_losses_to_pictures.ipynb")
