@@ -1,21 +1,14 @@
 """nst_teach: neural style transfer as in Gatys, Ecker & Bethge (2015, 2016), small enough to read.
 
-image -> :mod:`~nst_teach.features` -> :mod:`~nst_teach.losses` -> :mod:`~nst_teach.objective`
--> :mod:`~nst_teach.optimizers`, driven by :mod:`~nst_teach.engine` -> image
+image (:mod:`~nst_teach.images`) -> :mod:`~nst_teach.features` -> :mod:`~nst_teach.losses` ->
+:mod:`~nst_teach.objective` -> optimiser (:mod:`~nst_teach.lbfgs`), run by :mod:`~nst_teach.engine` -> image
 """
 
-from nst_teach import color, normalization, scale, spatial
+from nst_teach import coarse_to_fine, color, lbfgs, losses, normalization, scale, spatial
 from nst_teach.animation import Animation
-from nst_teach.engine import (
-    Progress,
-    Result,
-    optimize,
-    reconstruct_content,
-    style_transfer,
-    synthesize_texture,
-)
+from nst_teach.engine import Progress, Result, optimize
 from nst_teach.errors import ImageError, LayerError, NstTeachError, WeightsError
-from nst_teach.features import LAYER_INDEX, LAYER_NAMES, VGG19Features, layer_table, load_vgg19_features
+from nst_teach.features import LAYER_INDEX, LAYER_NAMES, VGG19Features
 from nst_teach.images import load_image, resize, save_image, to_pil
 from nst_teach.losses import content_loss, gram_matrix, style_layer_loss, style_loss, total_loss, total_variation
 from nst_teach.objective import (
@@ -27,14 +20,16 @@ from nst_teach.objective import (
     alpha_for_size,
     build_objective,
 )
-from nst_teach.plots import show_feature_maps, show_images
+from nst_teach.plots import layer_table, show_feature_maps, show_images
 from nst_teach.precision import pick_device
 from nst_teach.settings import Settings
+from nst_teach.tasks import reconstruct_content, style_transfer, synthesize_texture
+from nst_teach.weights import load_vgg19_features
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Animation", "color", "normalization", "scale", "spatial",
+    "Animation", "coarse_to_fine", "color", "lbfgs", "losses", "normalization", "scale", "spatial",
     "CONTENT_LAYER", "DEFAULT_RATIO", "LAYER_INDEX", "REFERENCE_PIXELS", "LAYER_NAMES", "STYLE_LAYERS",
     "ImageError", "LayerError", "NstTeachError", "Objective", "Progress", "Result", "Settings",
     "VGG19Features", "WeightsError", "alpha_for_size", "build_objective", "content_loss", "gram_matrix", "layer_table",

@@ -53,7 +53,8 @@ def conv_flops(height: int, width: int, deepest: str) -> float:
     A 3x3 conv costs ``2 * C_in * C_out * 9 * H * W`` forward; the backward
     pass to the input (the weights are frozen) costs the same again.
     """
-    from nst_teach.features import LAYER_INDEX, layer_table
+    from nst_teach.features import LAYER_INDEX
+    from nst_teach.plots import layer_table
 
     flops, c_in = 0.0, 3
     for row in layer_table(height, width)[: LAYER_INDEX[deepest] + 1]:
@@ -264,10 +265,11 @@ def run_contender(config: dict) -> dict:
     baseline builds its own network, so the package's encoder, which only scores the images
     in float32, is loaded after the baseline's run and its peak is read before that.
     """
-    from nst_teach import engine
-    from nst_teach.features import load_vgg19_features
+    from nst_teach import tasks
+    from nst_teach.coarse_to_fine import level_size
     from nst_teach.precision import pick_device
-    from nst_teach.settings import Settings, level_size
+    from nst_teach.settings import Settings
+    from nst_teach.weights import load_vgg19_features
 
     device = pick_device(config["device"])
     torch.manual_seed(0)
@@ -292,7 +294,7 @@ def run_contender(config: dict) -> dict:
         trace = _Snapshots()
         sync(device)
         # started as the task functions start: from the init made of the objective's source images
-        result = engine.optimize_from(encoder, objective, config.get("init", "noise"), content.shape, settings,
+        result = tasks.optimize_from(encoder, objective, config.get("init", "noise"), content.shape, settings,
                                       callback=lambda p: trace.add(p.seconds, p.image))
         x, seconds, evaluations = result.image, result.seconds - trace.overhead, result.steps
         # coarse-to-fine: a step at a coarse level costs that level's FLOPs
@@ -355,7 +357,7 @@ def run(sizes: list[int], tasks: list[str], steps: int, device_name: str, out: P
     rows, label = [], weights
     with tempfile.TemporaryDirectory() as tmp:
         if weights == "random":  # a smoke run: one seeded random network, saved for every contender
-            from nst_teach.features import load_vgg19_features
+            from nst_teach.weights import load_vgg19_features
 
             weights = str(Path(tmp) / "vgg19-random.pth")
             state = load_vgg19_features("random", seed=0).layers.state_dict()

@@ -207,8 +207,8 @@ def encoder_and_images(size: int = 32):
     run the same with or without the catalogue's images.
     """
     from nst_teach.data import skimage_image
-    from nst_teach.features import load_vgg19_features
     from nst_teach.images import resize
+    from nst_teach.weights import load_vgg19_features
 
     encoder = load_vgg19_features("caffe", pooling="avg")
     content = resize(skimage_image("astronaut"), (size, size + 8))

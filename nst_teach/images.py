@@ -1,90 +1,31 @@
 """Images in and out: load, convert to RGB, resize, save (figures: :mod:`nst_teach.plots`).
 
-Tensors are ``(1, 3, H, W)`` float32 RGB in [0, 1]. Pillow does the decoding;
-every failure a user can cause becomes one :class:`ImageError` naming the file.
+Tensors are ``(1, 3, H, W)`` float32 RGB in [0, 1]. Pillow does the decoding
+(:mod:`nst_teach.decoding`); every failure a user can cause becomes one :class:`ImageError`
+naming the file.
 """
 
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
-from typing import Literal, Sequence, Union
+from typing import Sequence, Union
 
 import numpy as np
 import torch
 import torch.nn.functional as nnf
-from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
+from PIL import Image, PngImagePlugin
 from torch import Tensor
 
+from nst_teach.decoding import MAX_PIXELS, array_to_rgb, open_image_file, pil_to_rgb
 from nst_teach.errors import ImageError
 
-__all__ = ["MAX_PIXELS", "RANDOM_NOTE", "ImageSource", "load_image", "resample", "resize", "save_image", "to_pil"]
+__all__ = ["MAX_PIXELS", "RANDOM_NOTE", "ImageSource", "load_image", "resize", "save_image", "to_pil"]
 
 ImageSource = Union[str, os.PathLike, Image.Image, np.ndarray, Tensor]
 
 #: What every figure made with random weights says.
 RANDOM_NOTE = "RANDOM VGG19 WEIGHTS (not the paper's trained network)"
-
-#: Larger images are refused as possible decompression bombs (Pillow's own default limit).
-MAX_PIXELS: int = Image.MAX_IMAGE_PIXELS or 89_478_485
-
-
-def _open(path: Path) -> Image.Image:
-    if not path.exists():
-        raise ImageError(f"image not found: {path}. Check the path and the current folder ({Path.cwd()}).")
-    if path.is_dir():
-        raise ImageError(f"{path} is a folder, not an image file.")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(path)
-            image.load()  # decode now, so truncation shows here
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-        raise ImageError(f"{path} is too large to be safe to decode ({err}). "
-                         f"Resize it below {MAX_PIXELS:,} pixels first.") from err
-    except UnidentifiedImageError as err:
-        raise ImageError(f"{path} is not an image Pillow can read. Use a PNG or JPEG file.") from err
-    except OSError as err:  # "image file is truncated", broken data streams
-        raise ImageError(f"{path} is damaged or truncated ({err}). Re-download or re-export it.") from err
-    return image
-
-
-def _to_rgb(image: Image.Image) -> np.ndarray:
-    """Any Pillow mode -> float32 ``(H, W, 3)`` in [0, 1]."""
-    image = ImageOps.exif_transpose(image)
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit grey (and 32-bit ints holding 16-bit data)
-        grey = np.asarray(image, dtype=np.float32) / 65535.0
-        return np.repeat(np.clip(grey, 0, 1)[..., None], 3, axis=2)
-    if image.mode == "F":
-        grey = np.asarray(image, dtype=np.float32)
-        grey = grey / 255.0 if grey.max(initial=0) > 1 else grey
-        return np.repeat(np.clip(grey, 0, 1)[..., None], 3, axis=2)
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(white, rgba)
-    return np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
-
-
-def _array_to_rgb(array: np.ndarray) -> np.ndarray:
-    a = np.asarray(array)
-    if a.ndim == 2:
-        a = a[..., None]
-    if a.ndim != 3 or a.shape[2] not in (1, 3, 4):
-        raise ImageError(f"an image array must be (H, W), (H, W, 3) or (H, W, 4), got shape {a.shape}")
-    if a.dtype == np.uint8:
-        a = a.astype(np.float32) / 255.0
-    elif a.dtype == np.uint16:
-        a = a.astype(np.float32) / 65535.0
-    else:
-        a = np.clip(a.astype(np.float32), 0.0, 1.0)
-    if a.shape[2] == 4:  # composite on white
-        a = a[..., :3] * a[..., 3:] + (1.0 - a[..., 3:])
-    if a.shape[2] == 1:
-        a = np.repeat(a, 3, axis=2)
-    return a
-
 
 def load_image(source: ImageSource, size: int | None = None, device: torch.device | str = "cpu") -> Tensor:
     """Load an image as a ``(1, 3, H, W)`` float32 tensor in [0, 1].
@@ -109,11 +50,11 @@ def load_image(source: ImageSource, size: int | None = None, device: torch.devic
         x = x.clamp(0, 1)
     else:
         if isinstance(source, Image.Image):
-            rgb = _to_rgb(source)
+            rgb = pil_to_rgb(source)
         elif isinstance(source, np.ndarray):
-            rgb = _array_to_rgb(source)
+            rgb = array_to_rgb(source)
         elif isinstance(source, (str, os.PathLike)):
-            rgb = _to_rgb(_open(Path(source).expanduser()))
+            rgb = pil_to_rgb(open_image_file(Path(source).expanduser()))
         else:
             raise ImageError(f"cannot load an image from a {type(source).__name__}; give a path, PIL image or array.")
         x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).unsqueeze(0)
@@ -137,13 +78,6 @@ def resize(image: Tensor, size: int | Sequence[int]) -> Tensor:
     if tuple(image.shape[-2:]) == size:
         return image
     return nnf.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
-
-
-def resample(image: Tensor, size: tuple[int, int], mode: Literal["bilinear", "nearest"] = "bilinear") -> Tensor:
-    """``image`` at ``size = (H, W)``: :func:`resize` (antialiased bilinear) or nearest neighbour."""
-    if mode == "bilinear" or tuple(image.shape[-2:]) == tuple(size):
-        return resize(image, size)
-    return nnf.interpolate(image, size=size, mode="nearest")
 
 
 def to_pil(image: Tensor) -> Image.Image:

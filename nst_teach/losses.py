@@ -21,16 +21,8 @@ from typing import Callable, Mapping
 import torch
 from torch import Tensor
 
-__all__ = [
-    "content_loss",
-    "SymmetricGram",
-    "gram_matrix",
-    "style_layer_loss",
-    "style_loss",
-    "total_loss",
-    "total_variation",
-    "weighted",
-]
+__all__ = ["content_loss", "SymmetricGram", "gram_matrix", "style_layer_loss", "style_loss", "total_loss",
+           "total_variation", "weighted"]
 
 
 def _check_maps(name: str, x: Tensor) -> None:
@@ -46,11 +38,7 @@ def gram_matrix(F: Tensor) -> Tensor:
     i.e. ``G = F Fᵀ`` with ``F`` reshaped to ``(B, N_l, M_l)``. Unnormalised,
     as in the paper; :func:`style_layer_loss` divides by ``4 N_l² M_l²``.
 
-    Args:
-        F: ``(B, N, H, W)`` feature maps.
-
-    Returns:
-        ``(B, N, N)``.
+    ``F`` ``(B, N, H, W)`` gives ``(B, N, N)``:
 
     >>> gram_matrix(torch.ones(1, 2, 3, 3))
     tensor([[[9., 9.],
@@ -165,8 +153,7 @@ def style_loss(F: Mapping[str, Tensor], A: Mapping[str, Tensor], w: Mapping[str,
 def weighted(loss: Callable[[Tensor, Tensor], Tensor], F: Tensor, T: Tensor, w: float | Tensor) -> Tensor:
     """``w * loss(F, T)``, or with one weight per image (``w`` of shape ``(B,)``): ``sum_b w_b * loss(F_b, T_b)``.
 
-    One target ``T`` serves a whole batch. Per-image weights let one batch hold several
-    problems, e.g. a reconstruction from a different layer in each image.
+    One target ``T`` serves a whole batch; per-image weights let one batch hold several problems.
 
     >>> F = torch.zeros(2, 1, 1, 1)
     >>> float(weighted(content_loss, F, torch.ones(1, 1, 1, 1), torch.tensor([1.0, 0.0])))

@@ -1,40 +1,22 @@
 """What the image should match: the paper's targets and Eq. 7, built once per run.
 
-The three tasks only differ in their :class:`Objective`:
-
-* content reconstruction: ``alpha = 1``, ``beta = 0``, one content layer;
-* texture synthesis: ``alpha = 0``, ``beta = 1``, style layers with ``w_l``;
-* style transfer: both, with the ratio ``alpha / beta``.
+The three tasks (:mod:`nst_teach.tasks`) only differ in their :class:`Objective`.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import Mapping, Protocol, Sequence, Union
+from typing import Mapping, Sequence, Union
 
 import torch
 from torch import Tensor
 
 from nst_teach import losses
-from nst_teach.errors import NstTeachError
+from nst_teach.blend import blend_weights, blended_grams
 from nst_teach.features import VGG19Features, check_layers
-from nst_teach.images import resize
 
-__all__ = [
-    "CONTENT_LAYER",
-    "DEFAULT_RATIO",
-    "REFERENCE_PIXELS",
-    "STYLE_LAYERS",
-    "GuidedStyleLoss",
-    "LayerWeight",
-    "Objective",
-    "alpha_for_size",
-    "blend_weights",
-    "build_objective",
-    "layer_weights",
-    "scaled_size",
-]
+__all__ = ["CONTENT_LAYER", "DEFAULT_RATIO", "REFERENCE_PIXELS", "STYLE_LAYERS", "LayerWeight", "Objective",
+           "alpha_for_size", "build_objective", "layer_weights"]
 
 #: The paper's content layer (CVPR 2016, Fig. 2, its method, and Fig. 3). The paper's Caffe network rectified
 #: in place, so its "conv4_2" is the response after the ReLU: ``relu4_2`` here.
@@ -50,12 +32,6 @@ DEFAULT_RATIO = 2e-3
 
 #: A weight per layer: one number, or one per image of a batch (shape ``(B,)``).
 LayerWeight = Union[float, Tensor]
-
-
-class GuidedStyleLoss(Protocol):
-    """A style term that replaces Eq. 5, e.g. :class:`nst_teach.spatial.GuidedStyle`."""
-
-    def loss(self, F: Mapping[str, Tensor]) -> Tensor: ...
 
 
 @dataclass
@@ -77,7 +53,6 @@ class Objective:
     style: Tensor | list[Tensor] | None = None  # one style image, or several blended
     M_A: dict[str, int] = field(default_factory=dict)  # style layer -> positions M of the style's map (Eq. 4)
     style_blend: tuple[float, ...] | None = None  # the blend's weights b_k, summing to 1 (None: one style)
-    guided: GuidedStyleLoss | None = None  # spatial control: replaces the style term (nst_teach.spatial)
 
     @property
     def layers(self) -> list[str]:
@@ -94,12 +69,7 @@ class Objective:
         zero = x.new_zeros((), dtype=torch.float32)
         L_content = sum((losses.weighted(losses.content_loss, F[l], self.P[l], c_l)
                          for l, c_l in self.content_weights.items()), zero)
-        if self.guided is not None:
-            L_style = self.guided.loss(F)
-        elif self.style_weights:
-            L_style = losses.style_loss(F, self.A, self.style_weights, self.M_A)
-        else:
-            L_style = zero
+        L_style = self.style_term(F) if self.style_weights else zero
         out = {"content": L_content, "style": L_style}
         total = losses.total_loss(L_content, L_style, self.alpha, self.beta)
         if self.tv_weight:
@@ -108,31 +78,15 @@ class Objective:
         out["total"] = total
         return out
 
+    def style_term(self, F: Mapping[str, Tensor]) -> Tensor:
+        """Eq. 5, :math:`\\sum_l w_l E_l` (spatial control replaces it: :mod:`nst_teach.spatial`)."""
+        return losses.style_loss(F, self.A, self.style_weights, self.M_A)
+
     @property
     def rescalable(self) -> bool:
-        """True when the source images are known, so :meth:`scaled` can rebuild the targets."""
+        """True when the source images are known, so that coarse-to-fine can rebuild the targets at any size."""
         knows_content = self.content is not None or not self.content_weights
-        return knows_content and self.guided is None and (self.style is not None or not self.style_weights)
-
-    def scaled(self, encoder: VGG19Features, factor: float) -> Objective:
-        """The same objective for images ``factor`` times as large: targets from resized sources.
-
-        Used by coarse-to-fine (Gatys et al., CVPR 2017): a half-size
-        problem has half-size targets, so its solution, upsampled, is a good
-        start for the full-size one.
-        """
-        if not self.rescalable:
-            raise ValueError("this objective does not know its source images; build it with build_objective")
-
-        def shrink(im: Tensor) -> Tensor:
-            return resize(im, scaled_size(im.shape[-2:], factor))
-
-        content = None if self.content is None else shrink(self.content)
-        style = self.style if self.style is None else (
-            [shrink(im) for im in self.style] if isinstance(self.style, list) else shrink(self.style))
-        return build_objective(encoder, content=content, style=style, content_layers=self.content_weights,
-                               style_layers=self.style_weights, alpha=self.alpha, beta=self.beta,
-                               tv_weight=self.tv_weight, style_blend=self.style_blend)
+        return knows_content and (self.style is not None or not self.style_weights)
 
 
 def alpha_for_size(ratio: float, size: Sequence[int], reference: int = REFERENCE_PIXELS) -> float:
@@ -151,40 +105,19 @@ def alpha_for_size(ratio: float, size: Sequence[int], reference: int = REFERENCE
     return ratio * reference / (size[0] * size[1])
 
 
-def scaled_size(size: Sequence[int], factor: float) -> tuple[int, int]:
-    """``(H, W)`` times ``factor``, rounded, at least 1 px.
-
-    >>> scaled_size((384, 512), 0.25)
-    (96, 128)
-    """
-    return (max(1, round(size[0] * factor)), max(1, round(size[1] * factor)))
-
-
 @torch.no_grad()
-def build_objective(
-    encoder: VGG19Features,
-    *,
-    content: Tensor | None = None,
-    style: Tensor | Sequence[Tensor] | None = None,
-    content_layers: Mapping[str, LayerWeight] | Sequence[str] = (),
-    style_layers: Mapping[str, LayerWeight] | Sequence[str] = (),
-    alpha: float = 1.0,
-    beta: float = 1.0,
-    tv_weight: float = 0.0,
-    style_blend: Sequence[float] | None = None,
-) -> Objective:
+def build_objective(encoder: VGG19Features, *, content: Tensor | None = None,
+                    style: Tensor | Sequence[Tensor] | None = None,
+                    content_layers: Mapping[str, LayerWeight] | Sequence[str] = (),
+                    style_layers: Mapping[str, LayerWeight] | Sequence[str] = (), alpha: float = 1.0,
+                    beta: float = 1.0, tv_weight: float = 0.0, style_blend: Sequence[float] | None = None) -> Objective:
     r"""Compute the targets ``P_l = F_l(content)`` and ``A_l = G(F_l(style))`` once, in float32.
 
     Layer lists without weights get equal weights summing to 1 (the paper's
     ``w_l = 1/5`` over five layers). ``content`` and ``style`` may be batches.
 
-    Several style images blend into one target: with weights :math:`b_k` (``style_blend``,
-    non-negative, scaled to sum to 1; equal by default), each layer's target is the
-    weighted mean of the styles' Gram matrices per position,
-
-    .. math:: A_l = \sum_k b_k \, G^l(a_k) / M^l_k,
-
-    compared with :math:`G^l / M_l` (so :attr:`Objective.M_A` is 1).
+    Several style images blend into one target, with the weights ``style_blend``
+    (:mod:`nst_teach.blend`; equal by default).
     """
     c_w = layer_weights(content_layers)
     s_w = layer_weights(style_layers)
@@ -202,33 +135,12 @@ def build_objective(
         S = features(style, list(s_w)) if style is not None else {}
         A = {l: losses.gram_matrix(F) for l, F in S.items()}
         M_A = {l: F.shape[-2] * F.shape[-1] for l, F in S.items()}
-    else:  # a blend of several styles
+    else:  # several styles blended into one target (nst_teach.blend)
         style = [style] if isinstance(style, Tensor) else list(style)
         blend = blend_weights(style_blend if style_blend is not None else [1.0] * len(style), len(style))
-        A, M_A = {}, {l: 1 for l in s_w}
-        for b_k, image in zip(blend, style):
-            for l, F in (features(image, list(s_w)) if b_k else {}).items():
-                A[l] = A.get(l, 0) + b_k * losses.gram_matrix(F) / (F.shape[-2] * F.shape[-1])
+        A, M_A = blended_grams(encoder, style, blend, list(s_w)), {l: 1 for l in s_w}
     return Objective(P, A, c_w, s_w, alpha, beta, tv_weight, content=content if c_w else None,
                      style=style if s_w else None, M_A=M_A, style_blend=blend)
-
-
-def blend_weights(weights: Sequence[float], n_styles: int) -> tuple[float, ...]:
-    """``weights`` for ``n_styles`` style images, checked (one each, finite, non-negative, not all zero)
-    and scaled to sum to 1.
-
-    >>> blend_weights([0.7, 0.7], 2)
-    (0.5, 0.5)
-    """
-    weights = [float(w) for w in weights]
-    if n_styles < 1:
-        raise NstTeachError("a blend needs at least one style image")
-    if len(weights) != n_styles:
-        raise NstTeachError(f"{len(weights)} style weights for {n_styles} style images: give one weight per style")
-    if not all(math.isfinite(w) and w >= 0 for w in weights) or not sum(weights) > 0:
-        raise NstTeachError(f"style weights must be non-negative and not all zero, got {weights}")
-    total = sum(weights)
-    return tuple(w / total for w in weights)
 
 
 def layer_weights(layers: Mapping[str, LayerWeight] | Sequence[str]) -> dict[str, LayerWeight]:

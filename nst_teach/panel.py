@@ -16,13 +16,14 @@ import ipywidgets as W
 from PIL import Image
 
 from nst_teach.data import paper_image
-from nst_teach.engine import Progress, Result, style_transfer
+from nst_teach.engine import Progress, Result
 from nst_teach.errors import NstTeachError
 from nst_teach.features import LAYER_NAMES
 from nst_teach.images import load_image
 from nst_teach.lesson import LessonConfig
 from nst_teach.live import render_progress
 from nst_teach.objective import CONTENT_LAYER, DEFAULT_RATIO, STYLE_LAYERS, alpha_for_size
+from nst_teach.tasks import style_transfer
 
 __all__ = ["TransferPanel"]
 

@@ -1,4 +1,4 @@
-"""Figures for the lessons: image grids and feature maps, each marked when made with random weights."""
+"""Figures and tables for the lessons: image grids, feature maps (marked when made with random weights), layer shapes."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from typing import Sequence
 from matplotlib.figure import Figure
 from torch import Tensor
 
+from nst_teach.features import LAYER_NAMES, VGG19_BLOCKS
 from nst_teach.images import RANDOM_NOTE, to_pil
 
-__all__ = ["show_feature_maps", "show_images"]
+__all__ = ["layer_table", "show_feature_maps", "show_images"]
 
 
 def show_images(images: Sequence[Tensor], titles: Sequence[str] | None = None, *, ncols: int | None = None,
@@ -58,3 +59,22 @@ def show_feature_maps(F: dict[str, Tensor], channels: int = 6, *, width: float =
     if random_weights:
         fig.suptitle(RANDOM_NOTE, color="crimson", fontsize=10)
     return fig
+
+
+def layer_table(height: int = 224, width: int = 224) -> list[dict[str, object]]:
+    """One row per layer: name, torchvision index, kind, channels N_l and map size.
+
+    ``M_l = H_l * W_l`` is the number of positions, as in the paper.
+    """
+    rows: list[dict[str, object]] = []
+    h, w, channels = height, width, 3
+    block_channels = iter(c for c, n in VGG19_BLOCKS for _ in range(n))
+    for index, name in enumerate(LAYER_NAMES):
+        kind = name.rstrip("0123456789_")
+        if kind == "conv":
+            channels = next(block_channels)
+        elif kind == "pool":
+            h, w = h // 2, w // 2
+        rows.append({"name": name, "index": index, "kind": kind, "N_l": channels,
+                     "H_l": h, "W_l": w, "M_l": h * w})
+    return rows

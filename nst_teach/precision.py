@@ -1,4 +1,4 @@
-"""Devices, compute precision, and how CPU memory is reused during a run.
+"""How the network runs fast: device, compute precision, memory layout, and CPU memory reuse.
 
 ``auto`` picks CUDA, then Apple's MPS, then the CPU. The network may run in
 bfloat16 (autocast) while the losses and L-BFGS stay in float32: the
@@ -13,13 +13,17 @@ import platform
 import sys
 import threading
 from functools import lru_cache
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import torch
 
 from nst_teach.errors import NstTeachError
 
-__all__ = ["autocast_dtype", "cpu_has_fast_bf16", "pick_device", "resolve_precision", "reuse_freed_memory"]
+if TYPE_CHECKING:
+    from nst_teach.features import VGG19Features
+
+__all__ = ["autocast_dtype", "cpu_has_fast_bf16", "is_channels_last", "layout", "pick_device", "resolve_precision",
+           "reuse_freed_memory"]
 
 
 def pick_device(override: str | None = None) -> torch.device:
@@ -129,3 +133,26 @@ def reuse_freed_memory(device: torch.device) -> Iterator[None]:
                 for param, value in _DEFAULTS.items():
                     libc.mallopt(param, value)
                 libc.malloc_trim(0)
+
+
+def is_channels_last(encoder: VGG19Features) -> bool:
+    """True when the encoder's convolution weights are in the NHWC layout (the engine's default)."""
+    conv = next(m for m in encoder.layers if isinstance(m, torch.nn.Conv2d))
+    return conv.weight.is_contiguous(memory_format=torch.channels_last)
+
+
+@contextlib.contextmanager
+def layout(encoder: VGG19Features, channels_last: bool) -> Iterator[VGG19Features]:
+    """Run ``encoder`` in the NHWC (``channels_last``) or NCHW layout for a while, then go back.
+
+    The layout picks which convolution kernels run, and their float32 results
+    differ in the last bits. Optimisation amplifies such differences, so targets
+    computed before a run and after it must see the same layout: the encoder
+    always returns to the one it had.
+    """
+    before = is_channels_last(encoder)
+    encoder.to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+    try:
+        yield encoder
+    finally:
+        encoder.to(memory_format=torch.channels_last if before else torch.contiguous_format)

@@ -29,11 +29,12 @@ from typing import Callable, Sequence
 
 from torch import Tensor
 
-from nst_teach.engine import Progress, Result, optimize_from, style_transfer
+from nst_teach.engine import Progress, Result
 from nst_teach.features import VGG19Features
 from nst_teach.images import resize
 from nst_teach.objective import CONTENT_LAYER, DEFAULT_RATIO, alpha_for_size, build_objective
 from nst_teach.settings import Settings
+from nst_teach.tasks import optimize_from, style_transfer
 
 __all__ = ["FINE_LAYERS", "mix_scales", "scale_transfer"]
 

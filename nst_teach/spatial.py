@@ -32,7 +32,7 @@ from nst_teach import objective as objectives
 from nst_teach.errors import NstTeachError
 from nst_teach.settings import Settings
 
-__all__ = ["GuidedStyle", "Region", "guided_gram", "label_masks", "mask_at", "regions_from_labels", "spatial_transfer"]
+__all__ = ["GuidedObjective", "GuidedStyle", "Region", "guided_gram", "label_masks", "mask_at", "regions_from_labels", "spatial_transfer"]
 
 
 def mask_at(mask: Tensor, size: Sequence[int]) -> Tensor:
@@ -116,6 +116,21 @@ class GuidedStyle:
         return total
 
 
+@dataclass
+class GuidedObjective(objectives.Objective):
+    """An :class:`~nst_teach.objective.Objective` whose style term is spatial control's (full size only)."""
+
+    guided: GuidedStyle | None = None
+
+    def style_term(self, F: Mapping[str, Tensor]) -> Tensor:
+        assert self.guided is not None, "GuidedObjective needs its guided style term"
+        return self.guided.loss(F)
+
+    @property
+    def rescalable(self) -> bool:  # the masks would have to shrink with the images
+        return False
+
+
 def spatial_transfer(encoder, content: Tensor, styles: Sequence[Tensor], content_masks: Sequence[Tensor],
                      style_masks: Sequence[Tensor], settings=None, *, region_weights: Sequence[float] | None = None,
                      alpha: float | None = None, beta: float = 1.0, content_layers: Sequence[str] | None = None,
@@ -135,10 +150,10 @@ def spatial_transfer(encoder, content: Tensor, styles: Sequence[Tensor], content
     style_weights: dict[str, float] = {l: 1.0 / len(layers) for l in layers}
     if alpha is None:
         alpha = objectives.alpha_for_size(objectives.DEFAULT_RATIO, content.shape[-2:]) * beta
-    objective = objectives.build_objective(encoder, content=content, content_layers=content_layers, alpha=alpha,
-                                           beta=beta)
-    objective.style_weights = dict(style_weights)
-    objective.guided = GuidedStyle.build(encoder, content_masks, styles, style_masks, style_weights, region_weights)
+    P = objectives.build_objective(encoder, content=content, content_layers=content_layers).P
+    guided = GuidedStyle.build(encoder, content_masks, styles, style_masks, style_weights, region_weights)
+    objective = GuidedObjective(P, {}, objectives.layer_weights(content_layers), dict(style_weights), alpha, beta,
+                                content=content, guided=guided)
     settings = replace(settings or Settings(), coarse_levels=0)
     x0 = engine.initial_image(init, content.shape, seed=settings.seed, content=content, style=list(styles),
                               device=content.device)

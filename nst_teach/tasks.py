@@ -1,0 +1,123 @@
+"""The paper's three tasks, each an objective and one call of the engine.
+
+* content reconstruction (CVPR 2016, Fig. 1, bottom): ``alpha = 1``, ``beta = 0``, one content layer;
+* texture synthesis (Fig. 1, top): ``alpha = 0``, ``beta = 1``, style layers with ``w_l``;
+* style transfer (Fig. 3, 4): both, with the ratio ``alpha / beta``.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Literal, Mapping, Sequence
+
+import torch
+from torch import Tensor
+
+from nst_teach import color
+from nst_teach.engine import Init, Progress, Result, initial_image, optimize
+from nst_teach.features import VGG19Features
+from nst_teach.images import resize
+from nst_teach.objective import (
+    CONTENT_LAYER,
+    DEFAULT_RATIO,
+    STYLE_LAYERS,
+    LayerWeight,
+    Objective,
+    alpha_for_size,
+    build_objective,
+)
+from nst_teach.settings import Settings
+
+__all__ = ["optimize_from", "reconstruct_content", "style_transfer", "synthesize_texture"]
+
+
+def optimize_from(encoder: VGG19Features, objective: Objective, init: Init, shape: Sequence[int],
+                  settings: Settings | None = None, callback: Callable[[Progress], None] | None = None,
+                  should_stop: Callable[[], bool] | None = None) -> Result:
+    """:func:`optimize` from ``initial_image(init, shape)``, made from the objective's own source images.
+
+    The three tasks below and the benchmark start this way.
+    """
+    s = settings or Settings()
+    device = next(encoder.parameters()).device
+    x0 = initial_image(init, shape, seed=s.seed, content=objective.content, style=objective.style, device=device)
+    return optimize(encoder, objective, x0, s, callback, should_stop)
+
+
+def reconstruct_content(encoder: VGG19Features, image: Tensor, layer: str | Sequence[str] = CONTENT_LAYER,
+                        settings: Settings | None = None, *, init: Init = "noise",
+                        callback: Callable[[Progress], None] | None = None,
+                        should_stop: Callable[[], bool] | None = None) -> Result:
+    """Find an image whose features at ``layer`` match ``image``'s (Fig. 1, bottom row).
+
+    Several layers reconstruct as one batch, one image per layer: the
+    content loss of image ``b`` uses only layer ``b`` (a per-image weight).
+    One optimiser then sees the sum of the layers' losses, whose scales differ
+    by orders of magnitude on the trained network, so the small ones barely
+    move: for a figure, run one layer at a time (as lesson 2 does).
+    """
+    names = [layer] if isinstance(layer, str) else list(layer)
+    B = len(names)
+    image = image.expand(B, *image.shape[1:]) if B > 1 else image
+    weights = {l: torch.tensor([1.0 if b == i else 0.0 for b in range(B)]) for i, l in enumerate(names)}
+    objective = build_objective(encoder, content=image, content_layers=weights if B > 1 else names,
+                                alpha=1.0, beta=0.0)
+    return optimize_from(encoder, objective, init, image.shape, settings, callback, should_stop)
+
+
+def synthesize_texture(encoder: VGG19Features, image: Tensor,
+                       layers: Mapping[str, LayerWeight] | Sequence[str] = STYLE_LAYERS,
+                       settings: Settings | None = None, *, size: tuple[int, int] | None = None,
+                       init: Init = "noise", callback: Callable[[Progress], None] | None = None,
+                       should_stop: Callable[[], bool] | None = None) -> Result:
+    """Synthesise a texture matching ``image``'s Gram matrices at ``layers`` (Fig. 1, top row)."""
+    objective = build_objective(encoder, style=image, style_layers=layers, alpha=0.0, beta=1.0)
+    shape = (image.shape[0], 3, *(size or image.shape[-2:]))
+    return optimize_from(encoder, objective, init, shape, settings, callback, should_stop)
+
+
+def style_transfer(encoder: VGG19Features, content: Tensor, style: Tensor | Sequence[Tensor],
+                   settings: Settings | None = None, *,
+                   content_layers: Mapping[str, LayerWeight] | Sequence[str] = (CONTENT_LAYER,),
+                   style_layers: Mapping[str, LayerWeight] | Sequence[str] = STYLE_LAYERS,
+                   alpha: float | None = None, beta: float = 1.0, tv_weight: float = 0.0,
+                   init: Init = "noise", keep_style_scale: bool = False,
+                   preserve_colors: Literal["luminance", "histogram"] | None = None,
+                   style_blend: Sequence[float] | None = None,
+                   callback: Callable[[Progress], None] | None = None,
+                   should_stop: Callable[[], bool] | None = None) -> Result:
+    """Render ``content`` in the style of ``style`` (CVPR 2016, Fig. 3 and 4).
+
+    ``alpha`` is Eq. 7's, used as given. By default it is
+    ``alpha_for_size(DEFAULT_RATIO, content's size) * beta``: the same balance at every size.
+
+    As in the paper, the style image is resized to the content image's size
+    first, unless ``keep_style_scale`` (then its own size sets the scale of
+    the brush strokes).
+
+    ``preserve_colors`` keeps the photograph's colours (Gatys et al., CVPR 2017, Sec. 5;
+    :mod:`nst_teach.color`): ``"luminance"`` transfers on the luminance alone (the live
+    images are grey) and puts back the content's colour channels at the end;
+    ``"histogram"`` first recolours the style image to the content's colour statistics.
+
+    ``style`` may be several images, blended with the weights ``style_blend``
+    (:func:`build_objective`; equal weights by default).
+    """
+    if alpha is None:
+        alpha = alpha_for_size(DEFAULT_RATIO, content.shape[-2:]) * beta
+    if preserve_colors not in (None, "luminance", "histogram"):
+        raise ValueError(f"preserve_colors must be None, 'luminance' or 'histogram', got {preserve_colors!r}")
+    styles = [style] if isinstance(style, Tensor) else list(style)
+    if preserve_colors == "histogram":
+        styles = [color.match_color_histogram(s, content) for s in styles]
+    if preserve_colors == "luminance":
+        photo, content, styles = content, color.luminance(content), [color.match_luminance(s, content) for s in styles]
+    if not keep_style_scale:
+        styles = [resize(s, tuple(content.shape[-2:])) for s in styles]
+    style = styles[0] if isinstance(style, Tensor) else styles
+    objective = build_objective(encoder, content=content, style=style, content_layers=content_layers,
+                                style_layers=style_layers, alpha=alpha, beta=beta, tv_weight=tv_weight,
+                                style_blend=style_blend)
+    result = optimize_from(encoder, objective, init, content.shape, settings, callback, should_stop)
+    if preserve_colors == "luminance":
+        result.image = color.with_colors_of(result.image, photo)
+    return result
