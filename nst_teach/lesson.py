@@ -10,16 +10,19 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 
-from nst_teach.features import Pooling, VGG19Features, load_vgg19_features
+from nst_teach.features import Pooling, VGG19Features
 from nst_teach.precision import pick_device
 from nst_teach.settings import Settings
+from nst_teach.weights import load_vgg19_features
 
-__all__ = ["LessonConfig", "lesson_config"]
+__all__ = ["LessonConfig", "lesson_config", "show_code"]
 
 
 @dataclass
@@ -66,3 +69,19 @@ def lesson_config(quick_size: int = 64, quick_steps: int = 25, cpu_size: int = 2
         size, steps = gpu_size, gpu_steps
     weights = os.environ.get("NST_TEACH_WEIGHTS") or "caffe"
     return LessonConfig(quick, device, size, steps, weights)
+
+
+def show_code(*objects: object) -> None:
+    """Print the source of each function or class, headed by its file and lines: the code a lesson explains.
+
+    >>> show_code(lesson_config)  # doctest: +ELLIPSIS
+    # nst_teach/lesson.py, lines ...
+    def lesson_config(...
+    """
+    root = Path(__file__).resolve().parent.parent
+    for obj in objects:
+        lines, start = inspect.getsourcelines(obj)  # type: ignore[arg-type]
+        path = Path(inspect.getsourcefile(obj) or "?").resolve()  # type: ignore[arg-type]
+        where = path.relative_to(root) if path.is_relative_to(root) else path
+        print(f"# {where.as_posix()}, lines {start}-{start + len(lines) - 1}")
+        print("".join(lines))

@@ -195,9 +195,9 @@ Eq. 1 in one line, and autograd carries the gradient back through the ReLU (whic
 Eq. 2's zero comes from) and through the network to the pixels.
 """),
     code("""
-import inspect
+from nst_teach.lesson import show_code
 
-print(inspect.getsource(nt.content_loss))
+show_code(nt.content_loss)
 """),
     md("""
 ## One reconstruction per layer
@@ -209,12 +209,16 @@ than plain gradient descent.
 
 > **Under the hood.** Ours is *projected* L-BFGS: a pixel at 0 or 1 whose gradient pushes it
 > further out is frozen for that step, and each step is clipped back into [0, 1], so the
-> picture is always a valid image (`nst_teach/optimizers.py`, `projected_lbfgs`). The noise is
+> picture is always a valid image (`nst_teach/lbfgs.py`, `projected_lbfgs`). The noise is
 > drawn in the photo's colours (each channel's mean and spread: six numbers, nothing about
 > where anything is). On larger images the engine first solves the problem at a quarter and
 > half the size (*coarse-to-fine*, lesson 4; dotted lines in the loss plot). The five
 > losses differ by orders of magnitude, which is why the panels run one by one: summed
-> into one optimisation, the small ones would barely move.
+> into one optimisation, the small ones would barely move. The optimiser, with the steps of
+> its docstring numbered in the code:
+"""),
+    code("""
+show_code(nt.lbfgs.projected_lbfgs)
 """),
     code("""
 photo = paper_image("tubingen", cfg.size)
@@ -287,10 +291,9 @@ co-activation per position. ($4 N_l^2$ averages over the $N_l^2$ entries and can
 2 of the derivative.) The content loss (Eq. 1) has no such factor, which matters in lesson 4.
 """),
     code("""
-import inspect
+from nst_teach.lesson import show_code
 
-print(inspect.getsource(nt.gram_matrix))
-print(inspect.getsource(nt.style_layer_loss))
+show_code(nt.gram_matrix, nt.losses.SymmetricGram, nt.style_layer_loss)
 """),
     md("""
 The paper's images have one size, so one $M_l$ serves both Gram matrices. The package also
@@ -582,7 +585,16 @@ first solve the problem on images shrunk by the same factor and upsample the res
 start at full size. Their reason is the picture: at high resolution, the network's
 receptive fields cover only a small part of the image, so the style's large-scale structure
 is lost; the coarse solution supplies it. It also saves time: a step at half size costs a
-quarter as much. Below, the same number of steps with and without one coarse level.
+quarter as much. The plan, and the targets of a coarse level (`nst_teach/coarse_to_fine.py`):
+"""),
+    code("""
+from nst_teach.lesson import show_code
+
+show_code(nt.coarse_to_fine.levels, nt.coarse_to_fine.scaled)
+print(nt.coarse_to_fine.levels(cfg.settings(), content.image.shape[-2:]), "for", tuple(content.image.shape[-2:]))
+"""),
+    md("""
+Below, the same number of steps with and without one coarse level.
 """),
     code("""
 view.restart("coarse levels = 0")
