@@ -1,24 +1,24 @@
 """Benchmark: the engine against a straightforward, tutorial-style implementation.
 
-    nst-teach bench                       # 128, 256, 512 px; all three tasks
+    nst-teach bench                       # 256 and 512 px; all three tasks; two photographs, two paintings
     nst-teach bench --quick               # a tiny configuration (the tests run this)
 
 Every contender gets the same network (the paper's trained VGG19, ``"caffe"``, unless
-``--weights`` says otherwise), the same images, alpha, beta and layers. Each (contender, task, size)
-runs in its own process so that its peak resident memory is its own. The
-baseline starts from uniform noise, as tutorials do; the engine from its own
-default, noise in the source images' colours, and once more from the
-baseline's uniform noise, so that the table shows what the start contributes.
+``--weights`` says otherwise), the same pixels (the style image resized to the content's
+once, beforehand), alpha, beta and layers, on two photographs and two paintings: the paper's
+Tübingen and *The Starry Night*, and a photograph and a painting the defaults were never tuned
+on. Each (contender, task, size, pictures) runs in its own process, so that its peak memory
+and start-up are its own. The baseline starts from uniform noise, as tutorials do; the engine
+from its default, noise in the source images' colours, and once more from uniform noise.
 
 Measured:
 
-* seconds per step (one loss-and-gradient evaluation);
-* peak memory (resident set on CPU, allocated memory on CUDA);
-* the wall time to reach the loss the *baseline* reaches in N L-BFGS steps (its
-  best: a tutorial loop can blow up late), every loss evaluated in float32 with
-  the paper's definitions;
-* the final float32 loss of the engine's default settings against a float32
-  run of the engine (quality must stay within 2 %);
+* seconds per step (one loss-and-gradient evaluation) and peak memory (resident set on the
+  CPU, allocated memory on CUDA);
+* the score: the float32 loss, with the paper's definitions, of each image *as saved*, a PNG
+  (clamped and rounded to 8 bits); snapshots during a run are scored the same way;
+* the time to reach the baseline's score, in the run and for the whole process (from the
+  process's start: imports, weights, targets), and its ratio to the baseline's own;
 * the machine's matmul peak and the network's FLOPs, hence the fraction of peak.
 """
 
@@ -43,6 +43,9 @@ from torch import Tensor
 __all__ = ["conv_flops", "main", "matmul_peak_gflops", "run_contender", "sync"]
 
 TASKS = ("reconstruct", "texture", "transfer")
+#: The photographs and paintings by default: the paper's pair, and ones the defaults were never tuned on.
+CONTENTS = ("tubingen", "chelsea")
+STYLES = ("starry_night", "woman_with_hat")
 
 
 # --------------------------------------------------------------------------- FLOPs and peak
@@ -124,14 +127,23 @@ def workload(task: str, size: int, shape: tuple[int, int] | None = None) -> Work
     return Workload(task, size, {CONTENT_LAYER: 1.0}, style, alpha_for_size(DEFAULT_RATIO, shape or (size, size)), 1.0)
 
 
-def _images(size: int, device: torch.device) -> tuple[Tensor, Tensor, str]:
-    """Tübingen and *The Starry Night* (or their scikit-image stand-ins), and which ones they were."""
+def _images(size: int, device: torch.device, content_name: str, style_name: str) -> tuple[Tensor, Tensor, str]:
+    """The content photograph and the style image (or their scikit-image stand-ins), and which ones they were.
+
+    The style image is resized to the content's pixels here, once, so that every contender
+    and the scoring see the same pixels (a style resized differently changes the loss by 4x).
+    """
     from nst_teach.data import paper_image
     from nst_teach.images import resize
 
-    content, style = paper_image("tubingen", size, device), paper_image("starry_night", size, device)
+    content, style = paper_image(content_name, size, device), paper_image(style_name, size, device)
     names = f"{content.name} {tuple(content.image.shape[-2:])}, {style.name}"
     return content.image, resize(style.image, tuple(content.image.shape[-2:])), names
+
+
+def as_saved(x: Tensor) -> Tensor:
+    """``x`` as a PNG stores it: clamped to [0, 1] and rounded to 8 bits, as :func:`~nst_teach.images.to_pil` does."""
+    return torch.floor(x.detach().float().clamp(0, 1) * 255.0 + 0.5) / 255.0
 
 
 class _Snapshots:
@@ -156,7 +168,7 @@ class _Snapshots:
     def curve(self, f32_loss, device: torch.device) -> list[tuple[float, float]]:
         """``(seconds, float32 loss)`` for every snapshot."""
         folder = Path(self._dir.name)
-        return [(t, f32_loss(torch.load(folder / f"{i}.pt").to(device))) for i, t in enumerate(self.times)]
+        return [(t, f32_loss(as_saved(torch.load(folder / f"{i}.pt").to(device)))) for i, t in enumerate(self.times)]
 
 
 def _reference_loss(encoder, wl: Workload, content: Tensor, style: Tensor):
@@ -234,7 +246,7 @@ def _baseline(weights: str, wl: Workload, content: Tensor, style: Tensor, steps:
     evaluations = 0
     trace = _Snapshots()
     sync(device)
-    start = time.perf_counter()
+    start, started_at = time.perf_counter(), time.time()
 
     def closure():
         nonlocal evaluations
@@ -253,7 +265,7 @@ def _baseline(weights: str, wl: Workload, content: Tensor, style: Tensor, steps:
             x.clamp_(0, 1)
         sync(device)
         trace.add(time.perf_counter() - start, x)
-    return x.detach(), time.perf_counter() - start - trace.overhead, evaluations, trace
+    return x.detach(), time.perf_counter() - start - trace.overhead, evaluations, trace, started_at
 
 
 # --------------------------------------------------------------------------- one contender
@@ -273,7 +285,7 @@ def run_contender(config: dict) -> dict:
 
     device = pick_device(config["device"])
     torch.manual_seed(0)
-    content, style, images = _images(config["size"], device)
+    content, style, images = _images(config["size"], device, config["content"], config["style"])
     H, W = content.shape[-2:]
     wl = workload(config["task"], config["size"], (H, W))
     steps = config["steps"]
@@ -284,7 +296,7 @@ def run_contender(config: dict) -> dict:
         return (encoder, *_reference_loss(encoder, wl, content, style))
 
     if config["contender"] == "baseline":
-        x, seconds, evaluations, trace = _baseline(config["weights"], wl, content, style, steps, device)
+        x, seconds, evaluations, trace, started_at = _baseline(config["weights"], wl, content, style, steps, device)
         flops = full_size * evaluations
         peak = _peak_mb(device)
         encoder, objective, f32_loss = reference()
@@ -294,17 +306,25 @@ def run_contender(config: dict) -> dict:
         trace = _Snapshots()
         sync(device)
         # started as the task functions start: from the init made of the objective's source images
+        started_at = time.time()
         result = tasks.optimize_from(encoder, objective, config.get("init", "noise"), content.shape, settings,
                                       callback=lambda p: trace.add(p.seconds, p.image))
         x, seconds, evaluations = result.image, result.seconds - trace.overhead, result.steps
         # coarse-to-fine: a step at a coarse level costs that level's FLOPs
         flops = sum(conv_flops(*level_size((H, W), int(h["level"])), wl.deepest) for h in result.history)
         peak = _peak_mb(device)
+    from nst_teach.images import load_image, save_image
+
+    png = save_image(x, Path(config["out"]) / f"{config['task']}-{config['size']}-{images.split()[0]}"
+                        f"-{config.get('style', '')}-{config['contender'].replace(' ', '_').replace(',', '')}.png")
+    saved = time.time()
     curve = trace.curve(f32_loss, device)
     out = {
         **{k: v for k, v in config.items() if k != "weights"},
         "seconds": seconds, "evaluations": evaluations, "seconds_per_step": seconds / max(evaluations, 1),
-        "final_loss_f32": f32_loss(x), "curve": curve, "peak_memory_mb": peak, "images": images,
+        "final_loss_f32": f32_loss(load_image(png, device=device)), "curve": curve, "peak_memory_mb": peak,
+        "images": images, "png": str(png), "startup_s": started_at - config["spawned_at"],
+        "whole_process_s": saved - config["spawned_at"],
         "device_name": torch.cuda.get_device_name() if device.type == "cuda" else _cpu_name(),
         "flops_per_step": flops / max(evaluations, 1), "flops_full_size_step": full_size,
     }
@@ -319,6 +339,7 @@ def _peak_mb(device: torch.device) -> float:
 
 
 def _in_subprocess(config: dict) -> dict:
+    config = {**config, "spawned_at": time.time()}  # whole-process times count from here
     proc = subprocess.run([sys.executable, "-m", "nst_teach.bench", "--worker", json.dumps(config)],
                           capture_output=True, text=True)
     if proc.returncode != 0:
@@ -344,11 +365,27 @@ CONTENDERS = {
 }
 
 
+def _pairs(task: str, contents: list[str], styles: list[str]) -> list[tuple[str, str]]:
+    """(content, style) names a task runs on: a reconstruction needs only photos, a texture only styles."""
+    if task == "reconstruct":
+        return [(c, styles[0]) for c in contents]
+    if task == "texture":
+        return [(contents[0], st) for st in styles]
+    return [(c, st) for c in contents for st in styles]
+
+
 def run(sizes: list[int], tasks: list[str], steps: int, device_name: str, out: Path, engine_steps: int | None = None,
-        log=print, weights: str = "caffe") -> dict:
+        log=print, weights: str = "caffe", contents: list[str] | None = None, styles: list[str] | None = None) -> dict:
+    """Every (size, task, picture pair): the baseline, then each engine contender, each in its own process.
+
+    A contender's score is the float32 loss of its image as saved (a PNG, 8 bits, clamped). The
+    target is the baseline's score: the best of its snapshots and its saved image, scored the same
+    way (a tutorial loop can blow up late, even to NaN, and its last image would be an easy target).
+    """
     from nst_teach.precision import pick_device, resolve_precision
     from nst_teach.settings import Settings
 
+    contents, styles = contents or list(CONTENTS), styles or list(STYLES)
     device = pick_device(device_name)
     out.mkdir(parents=True, exist_ok=True)
     default_dtype = resolve_precision(Settings().precision, device) or torch.float32
@@ -364,34 +401,20 @@ def run(sizes: list[int], tasks: list[str], steps: int, device_name: str, out: P
             torch.save({f"features.{k}": v for k, v in state.items()}, weights)
         for size in sizes:
             for task in tasks:
-                base = {"task": task, "size": size, "device": str(device), "weights": weights}
-                baseline = _in_subprocess({**base, "contender": "baseline", "steps": steps})
-                # The target is the best loss the baseline saw in its N steps: the tutorial loop can
-                # blow up late (even to NaN), and its final loss would then be an easy target.
-                finite = [(t, l) for t, l in baseline["curve"] if math.isfinite(l)]
-                baseline["seconds"], target = min(finite, key=lambda p: p[1]) if finite else (math.nan, math.nan)
-                if not target >= baseline["final_loss_f32"]:
-                    log(f"the baseline ended above its best loss for {task} at {size} px "
-                        f"({baseline['final_loss_f32']:.4g} > {target:.4g}); the target is its best")
-                results = {"baseline": baseline}
-                for name, (init, settings) in CONTENDERS.items():
-                    results[name] = _in_subprocess({**base, "contender": name, "init": init, "settings": settings,
-                                                    "steps": engine_steps or (3 * steps) // 2})
-                for name, r in results.items():
-                    reached = _time_to(r["curve"], target * (1 + 1e-6)) if name != "baseline" else r["seconds"]
-                    row = {"task": task, "size": size, "contender": name, "images": r["images"],
-                           "s_per_step": r["seconds_per_step"], "peak_mb": r["peak_memory_mb"],
-                           "time_to_baseline_loss_s": reached, "baseline_s": baseline["seconds"],
-                           "speedup": (baseline["seconds"] / reached) if reached else None,
-                           "final_loss_f32": r["final_loss_f32"], "target_loss_f32": target, "curve": r["curve"],
-                           "quality_vs_default": r["final_loss_f32"] / results["engine default"]["final_loss_f32"],
-                           "gflop_per_step": r["flops_per_step"] / 1e9,
-                           "gflops": r["flops_per_step"] / r["seconds_per_step"] / 1e9}
-                    low = name == "engine bfloat16" or (name == "engine default" and default_dtype == torch.bfloat16)
-                    peak = peaks["bfloat16" if low else "float32"]
-                    row["fraction_of_peak"] = row["gflops"] / peak
-                    rows.append(row)
-                    log(_row_md(row))
+                for content, style in _pairs(task, contents, styles):
+                    base = {"task": task, "size": size, "device": str(device), "weights": weights, "content": content,
+                            "style": style, "out": str(out / "images")}
+                    baseline = _in_subprocess({**base, "contender": "baseline", "steps": steps})
+                    scored = [(t, l) for t, l in baseline["curve"] if math.isfinite(l)]
+                    scored.append((baseline["seconds"], baseline["final_loss_f32"]))
+                    baseline["seconds"], target = min(scored, key=lambda p: p[1])
+                    results = {"baseline": baseline}
+                    for name, (init, settings) in CONTENDERS.items():
+                        results[name] = _in_subprocess({**base, "contender": name, "init": init, "settings": settings,
+                                                        "steps": engine_steps or (3 * steps) // 2})
+                    for name, r in results.items():
+                        rows.append(_row(task, size, name, r, results, target, peaks, default_dtype))
+                        log(_row_md(rows[-1]))
     report = {"device": str(device), "device_name": rows and results["baseline"]["device_name"],
               "images": sorted({row["images"] for row in rows}),
               "weights": label, "torch": torch.__version__, "threads": torch.get_num_threads(), "matmul_peak_gflops": peaks,
@@ -401,26 +424,59 @@ def run(sizes: list[int], tasks: list[str], steps: int, device_name: str, out: P
     return report
 
 
-_HEADER = ("| task | px | contender | s/step | peak MB | time to baseline loss (s) | speed-up | "
-           "final loss / engine default | GFLOP/step | GFLOPS | of peak |\n" + "|---" * 11 + "|\n")
+def _row(task: str, size: int, name: str, r: dict, results: dict, target: float, peaks: dict,
+         default_dtype: torch.dtype) -> dict:
+    """One table row: the contender's times to the baseline's score, in the run and for the whole process."""
+    baseline = results["baseline"]
+    if name == "baseline":
+        reached = r["seconds"]
+    else:
+        reached = _time_to(r["curve"], target * (1 + 1e-6))
+        if reached is None and r["final_loss_f32"] <= target * (1 + 1e-6):
+            reached = r["seconds"]
+    whole = None if reached is None else r["startup_s"] + reached
+    baseline_whole = baseline["startup_s"] + baseline["seconds"]
+    row = {"task": task, "size": size, "contender": name, "images": r["images"], "png": r["png"],
+           "s_per_step": r["seconds_per_step"], "peak_mb": r["peak_memory_mb"],
+           "time_to_baseline_loss_s": reached, "baseline_s": baseline["seconds"],
+           "ratio": reached / baseline["seconds"] if reached is not None else None,
+           "whole_process_to_baseline_loss_s": whole, "baseline_whole_process_s": baseline_whole,
+           "whole_ratio": whole / baseline_whole if whole is not None else None, "startup_s": r["startup_s"],
+           "whole_process_s": r["whole_process_s"],
+           "final_loss_f32": r["final_loss_f32"], "target_loss_f32": target, "curve": r["curve"],
+           "quality_vs_default": r["final_loss_f32"] / results["engine default"]["final_loss_f32"],
+           "gflop_per_step": r["flops_per_step"] / 1e9, "gflops": r["flops_per_step"] / r["seconds_per_step"] / 1e9}
+    low = name == "engine bfloat16" or (name == "engine default" and default_dtype == torch.bfloat16)
+    row["fraction_of_peak"] = row["gflops"] / peaks["bfloat16" if low else "float32"]
+    return row
+
+
+_HEADER = ("| task | px | pictures | contender | s/step | peak MB | score (saved PNG) | to baseline's score: in run (s) | "
+           "ratio | whole process (s) | ratio | GFLOPS | of peak |\n" + "|---" * 13 + "|\n")
 
 
 def _row_md(r: dict) -> str:
-    reached = f"{r['time_to_baseline_loss_s']:.2f}" if r["time_to_baseline_loss_s"] is not None else "not reached"
-    speedup = f"{r['speedup']:.2f}x" if r["speedup"] else "-"
-    return (f"| {r['task']} | {r['size']} | {r['contender']} | {r['s_per_step']:.3f} | {r['peak_mb']:.0f} | "
-            f"{reached} | {speedup} | {r['quality_vs_default']:.4f} | {r['gflop_per_step']:.1f} | {r['gflops']:.0f} | "
-            f"{r['fraction_of_peak']:.0%} |")
+    def seconds(v):
+        return f"{v:.2f}" if v is not None else "not reached"
+
+    def ratio(v):
+        return f"{v:.2f}" if v is not None else "-"
+
+    return (f"| {r['task']} | {r['size']} | {r['images']} | {r['contender']} | {r['s_per_step']:.3f} | "
+            f"{r['peak_mb']:.0f} | {r['final_loss_f32']:.4g} | {seconds(r['time_to_baseline_loss_s'])} | "
+            f"{ratio(r['ratio'])} | {seconds(r['whole_process_to_baseline_loss_s'])} | {ratio(r['whole_ratio'])} | "
+            f"{r['gflops']:.0f} | {r['fraction_of_peak']:.0%} |")
 
 
 def _markdown(report: dict) -> str:
     peaks = ", ".join(f"{k} {v:.0f} GFLOPS" for k, v in report["matmul_peak_gflops"].items())
     head = (f"# nst-teach benchmark\n\nDevice: {report['device']} ({report['device_name']}), torch {report['torch']}, "
             f"{report['threads']} threads. Weights: {report.get('weights', 'random')}"
-            f"{' (RANDOM: a smoke run)' if report.get('weights') == 'random' else ''}. Matmul peak: {peaks}. Engine default precision: "
-            f"{report['default_precision']}. Baseline: {report['baseline_steps']} L-BFGS evaluations; "
-            "the target is the best float32 loss it saw in them. "
-            f"Images: {'; '.join(report['images'])}.\n\n")
+            f"{' (RANDOM: a smoke run)' if report.get('weights') == 'random' else ''}. Matmul peak: {peaks}. "
+            f"Engine default precision: {report['default_precision']}. Baseline: {report['baseline_steps']} "
+            "L-BFGS evaluations. Scores are the float32 loss of the image as saved (PNG); the target is the "
+            "baseline's score. Ratios are the contender's time to that score over the baseline's; whole-process "
+            "times count from the process's start (imports, weights, targets) to the score.\n\n")
     return head + _HEADER + "\n".join(_row_md(r) for r in report["rows"]) + "\n"
 
 
@@ -428,8 +484,10 @@ def main(args: argparse.Namespace) -> int:
     if args.quick:
         sizes, tasks, steps = args.sizes or [48], args.tasks or ["transfer"], args.steps or 4
     else:
-        sizes, tasks, steps = args.sizes or [128, 256, 512], args.tasks or list(TASKS), args.steps or 100
-    report = run(sizes, tasks, steps, args.device, args.out, weights=args.weights)
+        sizes, tasks, steps = args.sizes or [256, 512], args.tasks or list(TASKS), args.steps or 60
+    contents = args.contents or (["tubingen"] if args.quick else None)
+    styles = args.styles or (["starry_night"] if args.quick else None)
+    report = run(sizes, tasks, steps, args.device, args.out, weights=args.weights, contents=contents, styles=styles)
     print(f"wrote {args.out / 'results.md'} and results.json ({len(report['rows'])} rows)")
     return 0
 

@@ -120,6 +120,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("benchmarks/results"), help="folder for results.md/.json")
     p.add_argument("--device", default="auto")
     p.add_argument("--weights", default="caffe", help="caffe (default) | imagenet | random | PATH")
+    p.add_argument("--contents", type=_layers, help="content photographs by name (default: tubingen,chelsea)")
+    p.add_argument("--styles", type=_layers, help="style images by name (default: starry_night,woman_with_hat)")
     return parser
 
 

@@ -194,10 +194,10 @@ class _Run:
 
         This is the only place the network runs.
         """
-        s, step = self.settings, len(self.history) - self.first + 1
-        precision = s.precision if step <= self.level_settings.low_precision_steps else "float32"
+        step = len(self.history) - self.first + 1
+        precision = self.settings.precision if step <= self.level_settings.low_precision_steps else "float32"
         with autocast_dtype(x.device, precision):
-            F = self.encoder(x.contiguous(memory_format=torch.channels_last) if s.channels_last else x,
+            F = self.encoder(x.contiguous(memory_format=torch.channels_last) if self.settings.channels_last else x,
                              self.objective.layers)
         return self.objective.terms(F, x)
 

@@ -107,10 +107,10 @@ def reuse_freed_memory(device: torch.device) -> Iterator[None]:
     most 32 MB) a fresh ``mmap`` and unmaps it on ``free``, and the kernel
     zeroes each new page on first touch. It also trims the heap's free top.
     At 512 px, block 1's feature maps and their gradients are 50 MB each,
-    allocated and freed at every step, and that zeroing took 12-15 % of the
-    step time here (`benchmarks/README.md`). Inside this context, ``mallopt``
-    serves them from the heap instead, which the next step reuses; peak
-    memory stayed within 5 %. On exit the defaults come back and
+    allocated and freed at every step, and that zeroing cost a noticeable share
+    of the step time (measured in ``benchmarks/README.md``). Inside this context,
+    ``mallopt`` serves them from the heap instead, which the next step reuses.
+    On exit the defaults come back and
     ``malloc_trim(0)`` hands the freed heap back to the system. Does nothing
     on other devices or C libraries (macOS, Windows, musl).
     """

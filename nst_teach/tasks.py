@@ -37,10 +37,10 @@ def optimize_from(encoder: VGG19Features, objective: Objective, init: Init, shap
 
     The three tasks below and the benchmark start this way.
     """
-    s = settings or Settings()
+    settings = settings or Settings()
     device = next(encoder.parameters()).device
-    x0 = initial_image(init, shape, seed=s.seed, content=objective.content, style=objective.style, device=device)
-    return optimize(encoder, objective, x0, s, callback, should_stop)
+    x0 = initial_image(init, shape, seed=settings.seed, content=objective.content, style=objective.style, device=device)
+    return optimize(encoder, objective, x0, settings, callback, should_stop)
 
 
 def reconstruct_content(encoder: VGG19Features, image: Tensor, layer: str | Sequence[str] = CONTENT_LAYER,
