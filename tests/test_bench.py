@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +16,7 @@ def test_flops_match_the_hand_count():
 def test_snapshot_saving_is_left_out_of_the_recorded_times():
     import torch
 
-    from nst_teach.bench import _Snapshots
+    from nst_teach.bench import _Snapshots, as_saved
 
     trace, image = _Snapshots(), torch.rand(1, 3, 64, 64)
     trace.add(1.0, image)
@@ -24,14 +25,14 @@ def test_snapshot_saving_is_left_out_of_the_recorded_times():
     assert first_save > 0 and trace.overhead > first_save
     assert trace.times == [1.0, 2.0 - first_save]
     curve = trace.curve(lambda x: float(x.mean()), torch.device("cpu"))
-    assert [t for t, _ in curve] == trace.times and curve[0][1] == pytest.approx(float(image.mean()))
+    assert [t for t, _ in curve] == trace.times and curve[0][1] == pytest.approx(float(as_saved(image).mean()))
 
 
 def test_benchmark_runs_tiny_and_writes_its_table(tmp_path, capsys):
     assert main(["bench", "--quick", "--out", str(tmp_path)]) == 0
     table = (tmp_path / "results.md").read_text()
     report = json.loads((tmp_path / "results.json").read_text())
-    assert "| task | px | contender |" in table and "baseline" in table and "engine default" in table
+    assert "| task | px | pictures | contender |" in table and "baseline" in table and "engine default" in table
     assert {"float32", "bfloat16"} <= set(report["matmul_peak_gflops"])
     assert report["weights"] == "caffe" and "Weights: caffe" in table  # the trained network by default
     contenders = {r["contender"] for r in report["rows"]}
@@ -39,7 +40,20 @@ def test_benchmark_runs_tiny_and_writes_its_table(tmp_path, capsys):
                           "engine, uniform noise"}
     for row in report["rows"]:
         assert row["s_per_step"] > 0 and row["peak_mb"] > 0 and row["gflop_per_step"] > 0
-        assert row["final_loss_f32"] > 0
+        assert row["final_loss_f32"] > 0 and Path(row["png"]).exists()  # scored as saved
+        assert 0 < row["startup_s"] < row["whole_process_s"]
+    baseline = next(r for r in report["rows"] if r["contender"] == "baseline")
+    assert baseline["ratio"] == 1 and baseline["whole_ratio"] == 1
+
+
+def test_scores_see_the_image_as_a_png_stores_it(tmp_path):
+    import torch
+
+    from nst_teach.bench import as_saved
+    from nst_teach.images import load_image, save_image
+
+    x = torch.rand(1, 3, 16, 16) * 1.2 - 0.1  # some pixels outside [0, 1]
+    assert torch.equal(as_saved(x), load_image(save_image(x, tmp_path / "x.png")))
 
 
 def test_levers_script_times_each_variant(tmp_path):
