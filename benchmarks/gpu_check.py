@@ -21,8 +21,9 @@ from nst_teach.bench import sync
 from nst_teach.data import paper_image
 
 VARIANTS = {
-    "default (float32, TF32 convolutions)": {},
-    "bfloat16": {"precision": "bfloat16"},
+    "default (float32, TF32 convolutions, CUDA graphs)": {},
+    "no CUDA graphs (the engine before them)": {"cuda_graphs": False},
+    "bfloat16 (no graphs: autocast is not captured)": {"precision": "bfloat16"},
     "no coarse-to-fine": {"coarse_levels": 0},
 }
 

@@ -20,7 +20,7 @@ from nst_teach.features import VGG19Features
 from nst_teach.images import resize
 from nst_teach.objective import Objective
 from nst_teach.optimizers import OPTIMIZERS
-from nst_teach.precision import autocast_dtype, layout, reuse_freed_memory
+from nst_teach.precision import autocast_dtype, graphed, layout, reuse_freed_memory
 from nst_teach.settings import Settings
 
 __all__ = ["Init", "Progress", "Result", "initial_image", "optimize"]
@@ -157,6 +157,7 @@ class _Run:
         self.history: list[dict[str, float]] = []
         self.best_loss, self.best_image = math.inf, torch.empty(0)
         self.start = time.perf_counter()
+        self.graphs: dict[object, object] = {}  # captured CUDA graphs, per level: see loss_terms
 
     def level(self, objective: Objective, x0: Tensor, steps: int, level: int) -> str:
         """Optimise one level for ``steps`` steps from ``x0``; returns why if it stopped early."""
@@ -165,8 +166,7 @@ class _Run:
         if self.settings.channels_last:  # the optimiser's element-wise updates keep it: no step copies the image
             x0 = x0.contiguous(memory_format=torch.channels_last)
         self.best_loss, self.best_image = math.inf, x0.clone()
-        # The paper's losses span many orders of magnitude, so the optimiser sees the
-        # loss divided by its value at the level's start (only alpha/beta shapes the image).
+        # The losses span orders of magnitude: the optimiser sees the loss over its value at the level's start.
         self.scale = 0.0  # set by the level's first step
 
         def evaluate(x: Tensor) -> tuple[float, Tensor]:
@@ -190,16 +190,19 @@ class _Run:
         return x.detach().requires_grad_(True)
 
     def loss_terms(self, x: Tensor) -> dict[str, Tensor]:
-        """The network on ``x``, in this step's precision and the run's layout, then Eq. 7's terms.
-
-        This is the only place the network runs.
-        """
+        """The network on ``x``, in this step's precision and the run's layout, then Eq. 7's terms: the only
+        place the network runs (on CUDA in float32, replayed as CUDA graphs: :func:`~nst_teach.precision.graphed`)."""
         step = len(self.history) - self.first + 1
         precision = self.settings.precision if step <= self.level_settings.low_precision_steps else "float32"
-        with autocast_dtype(x.device, precision):
-            F = self.encoder(x.contiguous(memory_format=torch.channels_last) if self.settings.channels_last else x,
-                             self.objective.layers)
-        return self.objective.terms(F, x)
+
+        def terms(x: Tensor) -> dict[str, Tensor]:
+            with autocast_dtype(x.device, precision):
+                F = self.encoder(x.contiguous(memory_format=torch.channels_last) if self.settings.channels_last
+                                 else x, self.objective.layers)
+            return self.objective.terms(F, x)
+
+        use_graphs = self.settings.cuda_graphs and precision == "float32"
+        return graphed(self.graphs, (id(self.objective), self.level_index), terms, x) if use_graphs else terms(x)
 
     def checked(self, terms: dict[str, Tensor]) -> dict[str, float]:
         """The terms as numbers; NaN or inf ends the run. The level's first total becomes its scale."""

@@ -17,9 +17,8 @@ from nst_teach.settings import Settings
 
 __all__ = ["Evaluate", "projected_lbfgs"]
 
-#: An image -> (loss, gradient). The optimiser calls it until it raises: the engine's step
-#: budget, a stop, a NaN. The gradient is a fresh tensor; an image handed over must not be
-#: changed in place afterwards (the engine keeps the best one without copying it).
+#: An image -> (loss, gradient), called until it raises (step budget, stop, NaN). The gradient is fresh; an
+#: image handed over must not be changed in place afterwards (the engine keeps the best one without a copy).
 Evaluate = Callable[[Tensor], tuple[float, Tensor]]
 
 

@@ -17,9 +17,8 @@ _CHOICES = {
 @dataclass(frozen=True)
 class Settings:
     """How to optimise. The defaults are the paper's, L-BFGS from white noise, plus one that is
-    not: coarse-to-fine on images large enough for it (``coarse_levels=0`` turns it off).
-
-    Each default was chosen by measurement on the CPU: ``benchmarks/README.md`` has the figures.
+    not: coarse-to-fine on images large enough for it (``coarse_levels=0`` turns it off). Each
+    default was chosen by measurement (``benchmarks/README.md`` has the figures).
 
     Unknown or out-of-range values are refused when the settings are made:
 
@@ -37,6 +36,7 @@ class Settings:
     precision: Literal["auto", "float32", "bfloat16"] = "float32"  # network compute type; auto: bf16 where fast
     float32_tail: float = 0.25  # with bfloat16: the last quarter of the steps in float32, to refine
     channels_last: bool = True  # NHWC layout for the convolutions (faster with oneDNN and cuDNN)
+    cuda_graphs: bool = True  # on CUDA in float32: each level's step replayed as CUDA graphs (no effect elsewhere)
     coarse_levels: int | None = None  # coarse-to-fine: first solve at 1/4, 1/2 size (None: by size; 0: off)
     coarse_share: float = 0.5  # the share of `steps` spent on the coarse levels (each step there is 4x cheaper)
     resampling: Literal["auto", "bilinear", "nearest"] = "auto"  # from level to level (coarse_to_fine.resampling_mode)
@@ -45,8 +45,7 @@ class Settings:
     def __post_init__(self) -> None:
         for name, allowed in _CHOICES.items():
             if getattr(self, name) not in allowed:
-                choices = ", ".join(repr(a) for a in allowed)
-                raise ValueError(f"{name} must be one of {choices}; got {getattr(self, name)!r}")
+                raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {getattr(self, name)!r}")
         for name, low in (("steps", 0), ("history_size", 1), ("every", 1)):
             value = getattr(self, name)
             if not isinstance(value, int) or value < low:
