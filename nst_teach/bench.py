@@ -40,6 +40,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from nst_teach.errors import NstTeachError
+
 __all__ = ["conv_flops", "main", "matmul_peak_gflops", "run_contender", "sync"]
 
 TASKS = ("reconstruct", "texture", "transfer")
@@ -375,7 +377,8 @@ def _pairs(task: str, contents: list[str], styles: list[str]) -> list[tuple[str,
 
 
 def run(sizes: list[int], tasks: list[str], steps: int, device_name: str, out: Path, engine_steps: int | None = None,
-        log=print, weights: str = "caffe", contents: list[str] | None = None, styles: list[str] | None = None) -> dict:
+        log=print, weights: str = "caffe", contents: list[str] | None = None, styles: list[str] | None = None,
+        contenders: list[str] | None = None) -> dict:
     """Every (size, task, picture pair): the baseline, then each engine contender, each in its own process.
 
     A contender's score is the float32 loss of its image as saved (a PNG, 8 bits, clamped). The
@@ -410,6 +413,8 @@ def run(sizes: list[int], tasks: list[str], steps: int, device_name: str, out: P
                     baseline["seconds"], target = min(scored, key=lambda p: p[1])
                     results = {"baseline": baseline}
                     for name, (init, settings) in CONTENDERS.items():
+                        if contenders and name not in contenders and name != "engine default":
+                            continue
                         results[name] = _in_subprocess({**base, "contender": name, "init": init, "settings": settings,
                                                         "steps": engine_steps or (3 * steps) // 2})
                     for name, r in results.items():
@@ -487,7 +492,11 @@ def main(args: argparse.Namespace) -> int:
         sizes, tasks, steps = args.sizes or [256, 512], args.tasks or list(TASKS), args.steps or 60
     contents = args.contents or (["tubingen"] if args.quick else None)
     styles = args.styles or (["starry_night"] if args.quick else None)
-    report = run(sizes, tasks, steps, args.device, args.out, weights=args.weights, contents=contents, styles=styles)
+    unknown = set(args.contenders or []) - set(CONTENDERS)
+    if unknown:
+        raise NstTeachError(f"unknown contender(s) {', '.join(sorted(unknown))}; choose from {'; '.join(CONTENDERS)}")
+    report = run(sizes, tasks, steps, args.device, args.out, weights=args.weights, contents=contents, styles=styles,
+                 contenders=args.contenders)
     print(f"wrote {args.out / 'results.md'} and results.json ({len(report['rows'])} rows)")
     return 0
 

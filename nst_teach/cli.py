@@ -122,6 +122,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", default="caffe", help="caffe (default) | imagenet | random | PATH")
     p.add_argument("--contents", type=_layers, help="content photographs by name (default: tubingen,chelsea)")
     p.add_argument("--styles", type=_layers, help="style images by name (default: starry_night,woman_with_hat)")
+    p.add_argument("--contenders", type=lambda s: s.split(";"),
+                   help="engine contenders to run, ';'-separated (default: all; the baseline always runs)")
     return parser
 
 
