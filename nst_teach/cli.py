@@ -190,7 +190,7 @@ def _spatial(args: argparse.Namespace, encoder, inputs: list, settings, device, 
 def _run(args: argparse.Namespace) -> int:
     import torch
 
-    from nst_teach import blend, features, images, tasks, weights
+    from nst_teach import blend, engine, features, images, tasks, weights
     from nst_teach import settings as settings_module
     from nst_teach.precision import pick_device
 
@@ -222,7 +222,7 @@ def _run(args: argparse.Namespace) -> int:
     from nst_teach.animation import Animation
 
     with tqdm(total=args.steps, desc=args.command, unit="step", disable=None) as bar:
-        def progress(p: tasks.Progress) -> None:
+        def progress(p: engine.Progress) -> None:
             bar.update(p.step - bar.n)
             bar.set_postfix(loss=f"{p.losses['total']:.4g}", refresh=False)
 

@@ -101,8 +101,10 @@ def scaled(objective: Objective, encoder: VGG19Features, factor: float) -> Objec
         return resize(im, scaled_size(im.shape[-2:], factor))
 
     content, style = objective.content, objective.style
-    content = None if content is None else shrink(content)
-    style = [shrink(im) for im in style] if isinstance(style, list) else None if style is None else shrink(style)
+    if content is not None:
+        content = shrink(content)
+    if style is not None:
+        style = [shrink(im) for im in style] if isinstance(style, list) else shrink(style)
     return build_objective(encoder, content=content, style=style, content_layers=objective.content_weights,
                            style_layers=objective.style_weights, alpha=objective.alpha, beta=objective.beta,
                            tv_weight=objective.tv_weight, style_blend=objective.style_blend)

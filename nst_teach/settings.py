@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args, get_origin, get_type_hints
 
 __all__ = ["Settings"]
-
-_CHOICES = {
-    "optimizer": ("lbfgs", "lbfgsb", "adam"),
-    "precision": ("auto", "float32", "bfloat16"),
-    "resampling": ("auto", "bilinear", "nearest"),
-}
 
 
 @dataclass(frozen=True)
@@ -43,8 +37,9 @@ class Settings:
     every: int = 10  # call the callback every `every` steps
 
     def __post_init__(self) -> None:
-        for name, allowed in _CHOICES.items():
-            if getattr(self, name) not in allowed:
+        for name, hint in get_type_hints(Settings).items():  # each Literal field: one of its values
+            allowed = get_args(hint)
+            if get_origin(hint) is Literal and getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {getattr(self, name)!r}")
         for name, low in (("steps", 0), ("history_size", 1), ("every", 1)):
             value = getattr(self, name)
