@@ -9,7 +9,8 @@ once, beforehand), alpha, beta and layers, on two photographs and two paintings:
 Tübingen and *The Starry Night*, and a photograph and a painting the defaults were never tuned
 on. Each (contender, task, size, pictures) runs in its own process, so that its peak memory
 and start-up are its own. The baseline starts from uniform noise, as tutorials do; the engine
-from its default, noise in the source images' colours, and once more from uniform noise.
+from its task's default (the photograph for a transfer, noise in the source images' colours
+otherwise), and, as other contenders, from the other starts and with other settings.
 
 Measured:
 
@@ -309,7 +310,8 @@ def run_contender(config: dict) -> dict:
         sync(device)
         # started as the task functions start: from the init made of the objective's source images
         started_at = time.time()
-        result = tasks.optimize_from(encoder, objective, config.get("init", "noise"), content.shape, settings,
+        init = config.get("init") or tasks.DEFAULT_INIT[config["task"]]
+        result = tasks.optimize_from(encoder, objective, init, content.shape, settings,
                                       callback=lambda p: trace.add(p.seconds, p.image))
         x, seconds, evaluations = result.image, result.seconds - trace.overhead, result.steps
         # coarse-to-fine: a step at a coarse level costs that level's FLOPs
@@ -358,12 +360,15 @@ def _time_to(curve: list[list[float]], target: float) -> float | None:
 
 # --------------------------------------------------------------------------- the report
 
-CONTENDERS = {
-    # name -> (init, engine settings); "baseline" is the tutorial implementation above
-    "engine default": ("noise", {}),
-    "engine bfloat16": ("noise", {"precision": "bfloat16"}),
-    "engine, no coarse-to-fine": ("noise", {"coarse_levels": 0}),
-    "engine, uniform noise": ("uniform", {}),  # the baseline's start: the engine without its colour-matched init
+#: name -> (start, engine settings, the tasks it runs on); "baseline" is the tutorial implementation above. A start
+#: of None is the task's own default (tasks.DEFAULT_INIT); a contender equal to the default on a task is left out.
+CONTENDERS: dict[str, tuple[str | None, dict, tuple[str, ...]]] = {
+    "engine default": (None, {}, TASKS),
+    "engine float32": (None, {"precision": "float32"}, TASKS),
+    "engine, white-noise start": ("noise", {}, ("transfer",)),  # the paper's start; the default is the photograph
+    "engine, uniform noise": ("uniform", {}, ("reconstruct", "texture")),  # the baseline's start
+    "engine, coarse-to-fine": (None, {"coarse_levels": 2}, ("reconstruct", "transfer")),  # off by default there
+    "engine, no coarse-to-fine": (None, {"coarse_levels": 0}, ("texture",)),  # on by default there
 }
 
 
@@ -412,8 +417,8 @@ def run(sizes: list[int], tasks: list[str], steps: int, device_name: str, out: P
                     scored.append((baseline["seconds"], baseline["final_loss_f32"]))
                     baseline["seconds"], target = min(scored, key=lambda p: p[1])
                     results = {"baseline": baseline}
-                    for name, (init, settings) in CONTENDERS.items():
-                        if contenders and name not in contenders and name != "engine default":
+                    for name, (init, settings, runs_on) in CONTENDERS.items():
+                        if task not in runs_on or (contenders and name not in contenders and name != "engine default"):
                             continue
                         results[name] = _in_subprocess({**base, "contender": name, "init": init, "settings": settings,
                                                         "steps": engine_steps or (3 * steps) // 2})
@@ -451,7 +456,7 @@ def _row(task: str, size: int, name: str, r: dict, results: dict, target: float,
            "final_loss_f32": r["final_loss_f32"], "target_loss_f32": target, "curve": r["curve"],
            "quality_vs_default": r["final_loss_f32"] / results["engine default"]["final_loss_f32"],
            "gflop_per_step": r["flops_per_step"] / 1e9, "gflops": r["flops_per_step"] / r["seconds_per_step"] / 1e9}
-    low = name == "engine bfloat16" or (name == "engine default" and default_dtype == torch.bfloat16)
+    low = default_dtype == torch.bfloat16 and name not in ("baseline", "engine float32")  # the others: the default
     row["fraction_of_peak"] = row["gflops"] / peaks["bfloat16" if low else "float32"]
     return row
 

@@ -47,16 +47,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--lr", type=float, help="Adam's step size (default 0.02; L-BFGS finds its own)")
     run.add_argument("--coarse-levels", type=int, metavar="K",
                      help="coarse-to-fine: solve at 1/2^K ... 1/2 size first "
-                          "(default: by size, up to 2, for textures 1; 0: off)")
+                          "(default: 1 for textures of at least 192 px, else 0)")
     run.add_argument("--size", type=int, default=512, help="longest side in pixels (default 512)")
-    run.add_argument("--init", default="noise", choices=("noise", "uniform", "content", "style"),
-                     help="starting image (default: white noise, as in the paper, in the colours of the "
-                          "input images; uniform: plain U(0, 1) noise)")
+    run.add_argument("--init", choices=("noise", "uniform", "content", "style"),
+                     help="starting image (default: the content photograph for transfer, one of the paper's "
+                          "starts; white noise in the colours of the input images otherwise; uniform: plain "
+                          "U(0, 1) noise)")
     run.add_argument("--seed", type=int, default=0, help="seed for the noise and for random weights")
     run.add_argument("--device", default="auto", help="auto | cpu | cuda | mps")
-    run.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="float32",
-                     help="the network's compute type; losses stay float32 (default float32; "
-                          "bfloat16 is faster but loses quality on textures)")
+    run.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
+                     help="the network's compute type; losses stay float32 (default auto: bfloat16 on a CPU "
+                          "that computes it fast, the last tenth of the steps in float32; else float32)")
     run.add_argument("--tv", type=float, default=0.0, help="total-variation weight (default 0, as in the paper)")
     run.add_argument("--animate", type=Path, metavar="OUT.gif",
                      help="also write an animated GIF of the run, a frame every --animate-every steps")
@@ -227,7 +228,7 @@ def _run(args: argparse.Namespace) -> int:
             bar.set_postfix(loss=f"{p.losses['total']:.4g}", refresh=False)
 
         frames = Animation(args.animate_every, then=progress) if args.animate else None
-        common = dict(callback=frames or progress, init=args.init)
+        common = dict(callback=frames or progress, **({"init": args.init} if args.init else {}))
         if args.command == "reconstruct":
             result = tasks.reconstruct_content(encoder, inputs[0], args.layer, settings, **common)
         elif args.command == "texture":

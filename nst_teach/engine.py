@@ -20,7 +20,7 @@ from nst_teach.features import VGG19Features
 from nst_teach.images import resize
 from nst_teach.objective import Objective
 from nst_teach.optimizers import OPTIMIZERS
-from nst_teach.precision import autocast_dtype, graphed, layout, reuse_freed_memory
+from nst_teach.precision import autocast_dtype, graphed, layout, resolve_precision, reuse_freed_memory
 from nst_teach.settings import Settings
 
 __all__ = ["Init", "Progress", "Result", "initial_image", "optimize"]
@@ -117,7 +117,8 @@ def optimize(encoder: VGG19Features, objective: Objective, x0: Tensor, settings:
     end it with the best image so far; a NaN or inf loss ends it with the best finite image
     and a message saying why.
     """
-    settings = settings or Settings()
+    settings = settings or Settings()  # "auto" precision: what it is on this device, for the float32 tail and graphs
+    settings = replace(settings, precision="bfloat16" if resolve_precision(settings.precision, x0.device) else "float32")
     size, content_term = tuple(x0.shape[-2:]), bool(objective.content_weights)
     plan = levels(settings, size, content_term) if objective.rescalable else [(0, settings.steps)]
     mode = resampling_mode(settings, content_term)

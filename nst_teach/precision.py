@@ -54,17 +54,19 @@ def cpu_has_fast_bf16() -> bool:
 
 
 def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype for ``precision`` on ``device``; None means plain float32."""
+    """The autocast dtype for ``precision`` on ``device``; None means plain float32.
+
+    ``"auto"`` is bfloat16 on a CPU that computes it fast (:func:`cpu_has_fast_bf16`): there
+    a step costs 0.6 of a float32 one, and the run reaches a given loss sooner. Everywhere
+    else it is float32: on CUDA the float32 steps are replayed as CUDA graphs (:func:`graphed`),
+    which bfloat16 did not beat on an H100 (``benchmarks/RESULTS-gpu.md``).
+    """
     if precision == "float32":
         return None
     if precision == "bfloat16":
         return torch.bfloat16
     if precision == "auto":
-        if device.type == "cuda" and torch.cuda.is_bf16_supported():
-            return torch.bfloat16
-        if device.type == "cpu" and cpu_has_fast_bf16():
-            return torch.bfloat16
-        return None
+        return torch.bfloat16 if device.type == "cpu" and cpu_has_fast_bf16() else None
     raise ValueError(f"precision must be 'auto', 'float32' or 'bfloat16', got {precision!r}")
 
 

@@ -20,7 +20,7 @@ as usual:
    set local texture, so the result has :math:`a_c`'s coarse scale and :math:`a_f`'s fine one.
 2. **Transfer** with :math:`\\hat a` as the style image (:func:`scale_transfer`).
 
-Both steps are ordinary runs of the engine, with its coarse-to-fine.
+Both steps are ordinary runs of the engine.
 """
 
 from __future__ import annotations

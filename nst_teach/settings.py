@@ -10,9 +10,10 @@ __all__ = ["Settings"]
 
 @dataclass(frozen=True)
 class Settings:
-    """How to optimise. The defaults are the paper's, L-BFGS from white noise, plus one that is
-    not: coarse-to-fine on images large enough for it (``coarse_levels=0`` turns it off). Each
-    default was chosen by measurement (``benchmarks/README.md`` has the figures).
+    """How to optimise. The optimiser is the paper's, L-BFGS. Two defaults are not the paper's:
+    the network runs in bfloat16 where the CPU does that fast (the last steps in float32), and
+    textures are first solved at half size (coarse-to-fine). Each default was chosen by
+    measurement on the trained network (``benchmarks/README.md`` has the figures).
 
     Unknown or out-of-range values are refused when the settings are made:
 
@@ -27,11 +28,13 @@ class Settings:
     lr: float | None = None  # Adam's step size (default 0.02); L-BFGS finds its own by line search
     history_size: int = 20  # L-BFGS memory: pairs of past steps and gradient changes
     seed: int = 0  # for the white-noise init
-    precision: Literal["auto", "float32", "bfloat16"] = "float32"  # network compute type; auto: bf16 where fast
-    float32_tail: float = 0.25  # with bfloat16: the last quarter of the steps in float32, to refine
+    precision: Literal["auto", "float32", "bfloat16"] = "auto"  # network compute type; auto: bf16 on a CPU with fast
+    # bf16 (precision.resolve_precision), else float32 (on CUDA: float32, replayed as CUDA graphs)
+    float32_tail: float = 0.1  # with bfloat16: the last tenth of the steps in float32, to refine
     channels_last: bool = True  # NHWC layout for the convolutions (faster with oneDNN and cuDNN)
     cuda_graphs: bool = True  # on CUDA in float32: each level's step replayed as CUDA graphs (no effect elsewhere)
-    coarse_levels: int | None = None  # coarse-to-fine: first solve at 1/4, 1/2 size (None: by size; 0: off)
+    coarse_levels: int | None = None  # coarse-to-fine: first solve at 1/2^K ... 1/2 size (None: 1 for textures
+    # large enough, else 0: coarse_to_fine.levels)
     coarse_share: float = 0.5  # the share of `steps` spent on the coarse levels (each step there is 4x cheaper)
     resampling: Literal["auto", "bilinear", "nearest"] = "auto"  # from level to level (coarse_to_fine.resampling_mode)
     every: int = 10  # call the callback every `every` steps

@@ -27,7 +27,10 @@ from nst_teach.objective import (
 )
 from nst_teach.settings import Settings
 
-__all__ = ["optimize_from", "reconstruct_content", "style_transfer", "synthesize_texture"]
+#: Each task's start by default: white noise (in the source images' colours), but the photograph for a transfer.
+DEFAULT_INIT: dict[str, Literal["noise", "content"]] = {"reconstruct": "noise", "texture": "noise", "transfer": "content"}
+
+__all__ = ["DEFAULT_INIT", "optimize_from", "reconstruct_content", "style_transfer", "synthesize_texture"]
 
 
 def optimize_from(encoder: VGG19Features, objective: Objective, init: Init, shape: Sequence[int],
@@ -80,7 +83,7 @@ def style_transfer(encoder: VGG19Features, content: Tensor, style: Tensor | Sequ
                    content_layers: Mapping[str, LayerWeight] | Sequence[str] = (CONTENT_LAYER,),
                    style_layers: Mapping[str, LayerWeight] | Sequence[str] = STYLE_LAYERS,
                    alpha: float | None = None, beta: float = 1.0, tv_weight: float = 0.0,
-                   init: Init = "noise", keep_style_scale: bool = False,
+                   init: Init = DEFAULT_INIT["transfer"], keep_style_scale: bool = False,
                    preserve_colors: Literal["luminance", "histogram"] | None = None,
                    style_blend: Sequence[float] | None = None,
                    callback: Callable[[Progress], None] | None = None,
@@ -89,6 +92,13 @@ def style_transfer(encoder: VGG19Features, content: Tensor, style: Tensor | Sequ
 
     ``alpha`` is Eq. 7's, used as given. By default it is
     ``alpha_for_size(DEFAULT_RATIO, content's size) * beta``: the same balance at every size.
+
+    The run starts from the photograph (``init="content"``), one of the paper's three starts
+    (CVPR 2016, Sec. 3, "Initialisation of gradient descent", Fig. 6), which "do not seem to
+    have a strong effect on the outcome"; it reaches a given loss in a third of the steps
+    that white noise needs (``benchmarks/README.md``). Only a noise start gives a new image
+    for each seed: pass ``init="noise"`` for that, or to reproduce the paper's figures,
+    which start from white noise.
 
     As in the paper, the style image is resized to the content image's size
     first, unless ``keep_style_scale`` (then its own size sets the scale of

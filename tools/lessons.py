@@ -211,8 +211,8 @@ than plain gradient descent.
 > further out is frozen for that step, and each step is clipped back into [0, 1], so the
 > picture is always a valid image (`nst_teach/lbfgs.py`, `projected_lbfgs`). The noise is
 > drawn in the photo's colours (each channel's mean and spread: six numbers, nothing about
-> where anything is). On larger images the engine first solves the problem at a quarter and
-> half the size (*coarse-to-fine*, lesson 4; dotted lines in the loss plot). The five
+> where anything is). Where the CPU computes bfloat16 fast, the network runs in bfloat16
+> for all but the last tenth of the steps (README, "Speed"). The five
 > losses differ by orders of magnitude, which is why the panels run one by one: summed
 > into one optimisation, the small ones would barely move. The optimiser, with the steps of
 > its docstring numbered in the code:
@@ -332,7 +332,7 @@ print("autograd's gradient equals Eq. 6")
 Panel *k* matches the Gram matrices of `relu1_1` … `reluk_1`, each with weight $1/k$. Each
 panel is its own optimisation from white noise in the texture's colours.
 
-> **Under the hood.** When the short side is 96 px or more, the engine spends half the steps
+> **Under the hood.** When the short side is 192 px or more, the engine spends half the steps
 > at half size and enlarges the result as the start at full size (*coarse-to-fine*,
 > lesson 4). For a texture it shrinks and enlarges by nearest neighbour, which keeps the
 > spread of the pixel values and the sharp edges that `relu1_1`'s Gram matrix measures.
@@ -469,7 +469,10 @@ fig = nt.show_images([r.image for r in balance.values()], [f"alpha for {name}" f
 The Neckarfront in Tübingen (photograph by Andreas Praefcke, CC BY 3.0) in the styles of
 *The Shipwreck of the Minotaur* (J. M. W. Turner, 1805), *The Starry Night* (Vincent van
 Gogh, 1889), *The Scream* (Edvard Munch, 1893) and *Composition VII* (Wassily Kandinsky,
-1913). The style image is resized to the content's size, as in the paper.
+1913). The style image is resized to the content's size, as in the paper. The paper's
+figures start from white noise, so this lesson passes `init="noise"`: by default
+`style_transfer` starts from the photograph, which is faster (Fig. 6 below says why that is
+allowed).
 """),
     code("""
 gallery, titles, results = [content.image], ["content"], {"starry_night": next(iter(balance.values()))}
@@ -479,7 +482,7 @@ for name in ("shipwreck", "starry_night", "the_scream", "composition_vii"):
     if name not in results:  # The Starry Night was made above, with the same settings
         view.restart(f"Fig. 3: {name}")
         results[name] = view.finish(nt.style_transfer(encoder, content.image, style.image, cfg.settings(every=5),
-                                                      callback=view))
+                                                      init="noise", callback=view))
     gallery.append(results[name].image)
     titles.append(name)
 result = results[name]
@@ -531,7 +534,7 @@ for k, top in enumerate(tops, start=1):
     for ratio in ratios:
         view.restart(f"Fig. 4: up to {top}, alpha/beta = {ratio:g}")
         r = nt.style_transfer(encoder, c_small, s_small, cfg.settings(every=5, steps=max(20, cfg.steps // 2)),
-                              style_layers=tops[:k],
+                              style_layers=tops[:k], init="noise",
                               alpha=nt.alpha_for_size(ratio, c_small.shape[-2:]), callback=view)
         grid.append(view.finish(r).image)
         grid_titles.append(f"up to {top} · {ratio:g}")
@@ -549,7 +552,7 @@ style = starry
 by_layer = {"relu2_2": None, "relu4_2": results["starry_night"]}  # relu4_2 is the gallery's picture
 view.restart("Fig. 5: content at relu2_2")
 by_layer["relu2_2"] = view.finish(nt.style_transfer(encoder, content.image, style.image, cfg.settings(every=5),
-                                                    content_layers=["relu2_2"], callback=view))
+                                                    content_layers=["relu2_2"], init="noise", callback=view))
 fig = nt.show_images([r.image for r in by_layer.values()], [f"content at {l}" for l in by_layer],
                      random_weights=encoder.is_random)
 """),
@@ -564,9 +567,14 @@ photograph or the painting, the result is "biased somewhat towards the spatial s
 of the initialisation", but the starts "do not seem to have a strong effect" on the final
 image (CVPR 2016, Sec. 3.4, Fig. 6). The package's noise has the colours of the two
 images; `init="uniform"` is plain noise in [0, 1].
+
+That sentence is why `style_transfer` starts from the photograph unless told otherwise. On
+the trained network, from the photograph the engine reaches the loss that 60 steps from
+noise reach in about 20 steps (`benchmarks/README.md`). A start from noise is still the one
+to use for a new image from each seed, and for the paper's figures.
 """),
     code("""
-starts = [results["starry_night"]]  # from noise: the gallery's picture
+starts = [results["starry_night"]]  # from noise: the gallery's picture (init="noise")
 inits = ("noise", "content", "style")
 for init in inits[1:]:
     view.restart(f"Fig. 6: init = {init}")
@@ -584,23 +592,29 @@ Gatys et al. (*Controlling Perceptual Factors in Neural Style Transfer*, CVPR 20
 first solve the problem on images shrunk by the same factor and upsample the result as the
 start at full size. Their reason is the picture: at high resolution, the network's
 receptive fields cover only a small part of the image, so the style's large-scale structure
-is lost; the coarse solution supplies it. It also saves time: a step at half size costs a
-quarter as much. The plan, and the targets of a coarse level (`nst_teach/coarse_to_fine.py`):
+is lost; the coarse solution supplies it. A step at half size costs a quarter as much, but
+on the trained network that does not make a transfer faster: a photograph's features are
+not scale-invariant, so the enlarged solution scores, at full size, little better than
+noise, and the steps spent small are lost (`benchmarks/README.md`). So the engine uses
+coarse-to-fine by default for textures only; here we ask for it with `coarse_levels=1`.
+The plan, and the targets of a coarse level (`nst_teach/coarse_to_fine.py`):
 """),
     code("""
 from nst_teach.lesson import show_code
 
 show_code(nt.coarse_to_fine.levels, nt.coarse_to_fine.scaled)
-print(nt.coarse_to_fine.levels(cfg.settings(), content.image.shape[-2:]), "for", tuple(content.image.shape[-2:]))
+print(nt.coarse_to_fine.levels(cfg.settings(coarse_levels=1), content.image.shape[-2:]), "for",
+      tuple(content.image.shape[-2:]))
 """),
     md("""
 Below, the same number of steps with and without one coarse level.
 """),
     code("""
-view.restart("coarse levels = 0")
-runs = {"full size only": view.finish(nt.style_transfer(encoder, content.image, style.image,
-                                                        cfg.settings(every=5, coarse_levels=0), callback=view)),
-        "coarse to fine (the default)": results["starry_night"]}
+view.restart("coarse levels = 1")
+runs = {"full size only (the default)": results["starry_night"],
+        "coarse to fine": view.finish(nt.style_transfer(encoder, content.image, style.image,
+                                                        cfg.settings(every=5, coarse_levels=1), init="noise",
+                                                        callback=view))}
 fig = nt.show_images([r.image for r in runs.values()], list(runs), random_weights=encoder.is_random)
 for name, r in runs.items():
     print(f"{name}: final loss at full size {r.losses['total']:.3g} in {r.seconds:.1f} s")
@@ -737,8 +751,9 @@ fig = nt.show_images([colour[None].image, *[r.image for r in blends.values()]],
     md("""
 ## Watch it form
 
-`nt.Animation` is a callback that keeps a frame every k steps and writes a GIF. With
-coarse-to-fine (lesson 4) the first frames are the small problem, enlarged.
+`nt.Animation` is a callback that keeps a frame every k steps and writes a GIF. The run
+starts from the photograph (the default start, lesson 4's Fig. 6), so watch the painting's
+texture grow over it.
 """),
     code("""
 from IPython.display import Image
@@ -757,7 +772,7 @@ paper combines the two scales of two paintings into a *new style image*: start f
 ask for The Starry Night's features at `relu4_2` (its arrangement of shapes, as content) and
 The Scream's Gram matrices at the two low layers only, then use that image as the style
 (`nst_teach/scale.py`: `mix_scales`, `scale_transfer`). Each step is an ordinary run of the
-engine, with coarse-to-fine.
+engine.
 """),
     code("""
 from nst_teach.scale import scale_transfer
