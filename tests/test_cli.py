@@ -47,6 +47,20 @@ def test_the_network_is_cut_after_the_deepest_layer_used(pictures, tmp_path, mon
     assert seen == [LAYER_INDEX[deepest] + 1]
 
 
+@pytest.mark.parametrize(("command", "start"), [(["transfer"], "content"), (["transfer", "--init", "noise"], "noise"),
+                                               (["reconstruct"], "noise"), (["texture"], "noise")])
+def test_each_task_starts_from_its_default_unless_told(pictures, tmp_path, monkeypatch, command, start):
+    from nst_teach import tasks
+
+    seen = []
+    monkeypatch.setattr(tasks, "optimize_from", lambda encoder, objective, init, *args, **kwargs: seen.append(init) or 1 / 0)
+    inputs = map(str, pictures) if command[0] == "transfer" else [str(pictures[0])]
+    with pytest.raises(ZeroDivisionError):
+        main([command[0], *inputs, *command[1:], "--weights", "random", "--size", "32", "--steps", "1",
+              "-o", str(tmp_path / "o.png")])
+    assert seen == [start]
+
+
 @pytest.mark.parametrize("command", [["reconstruct", "--layer", "conv2_2"], ["texture", "--layers", "conv1_1,conv2_1"]])
 def test_reconstruct_and_texture(pictures, tmp_path, command):
     out = tmp_path / "o.png"

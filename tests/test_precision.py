@@ -68,3 +68,13 @@ def test_large_cpu_tensors_come_from_the_heap_only_inside_a_run():
     root = Path(__file__).resolve().parents[1]
     proc = subprocess.run([sys.executable, "-c", _CONTEXT_CHECK], cwd=root, capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_auto_precision_is_bfloat16_only_on_a_cpu_that_computes_it_fast():
+    from nst_teach.precision import cpu_has_fast_bf16, resolve_precision
+
+    cpu = resolve_precision("auto", torch.device("cpu"))
+    assert cpu == (torch.bfloat16 if cpu_has_fast_bf16() else None)
+    assert resolve_precision("auto", torch.device("cuda")) is None  # float32 there: its steps replay as CUDA graphs
+    assert resolve_precision("float32", torch.device("cpu")) is None
+    assert resolve_precision("bfloat16", torch.device("cuda")) is torch.bfloat16

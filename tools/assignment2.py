@@ -152,7 +152,8 @@ else:
 ## 5 · α/β and the image size
 
 The cell makes the same style transfer at two sizes with the **same** α, and at the small size
-once more with `nt.alpha_for_size`. Look at the pictures, then answer below: why does the same
+once more with `nt.alpha_for_size`, each from white noise (from the photograph, the default,
+the photograph would stay in every picture for a while whatever α says). Look at the pictures, then answer below: why does the same
 α keep less of the photograph in the smaller image? Which term of Eq. 7 changes with the size,
 and which does not (lesson 3: why $1/(4N_l^2M_l^2)$)?
 """),
@@ -162,7 +163,8 @@ small = [nt.resize(im, 96) for im in (content, style)]
 alpha = nt.alpha_for_size(nt.DEFAULT_RATIO, content.shape[-2:])
 runs = [(content, style, alpha), (*small, alpha), (*small, nt.alpha_for_size(nt.DEFAULT_RATIO, small[0].shape[-2:]))]
 net = nt.load_vgg19_features(pooling="avg")
-pictures = [nt.style_transfer(net, c, s, nt.Settings(steps=80), alpha=a).image for c, s, a in runs]
+pictures = [nt.style_transfer(net, c, s, nt.Settings(steps=80), alpha=a, init="noise").image  # the paper's start
+            for c, s, a in runs]
 fig = nt.show_images(pictures, [f"{c.shape[-1]} px, alpha {a:.2g}" for c, _, a in runs])
 """),
     md(r"""

@@ -247,6 +247,13 @@ As in Fig. 1: the first layers are nearly perfect; `relu4_2` and `relu5_2` keep 
 the river and the sky where they are, but the exact pixels, colours and fine textures are
 gone. The network keeps *what* is where.
 
+The speckle left in the sky of the deep layers' pictures is the white noise of the start:
+`relu4_2` barely sees noise at the scale of a pixel, so nothing in the loss removes it.
+More steps thin it out only slowly. Started from a smooth image (a coarse solution enlarged:
+`cfg.settings(coarse_levels=2)`, lesson 4) the sky comes out clean, but blurred by the
+enlarging and with a higher loss. Both are *an* image with these features: which to show is
+a choice the loss does not make.
+
 ## Questions
 
 1. What is lost at each depth, and why? Think of the pooling layers and of what the
