@@ -21,10 +21,10 @@ from nst_teach.bench import sync
 from nst_teach.data import paper_image
 
 VARIANTS = {
-    "default (float32, TF32 convolutions, CUDA graphs, full size only)": {},
-    "coarse-to-fine (coarse_levels=2, the default before the trained network's measurements)": {"coarse_levels": 2},
-    "no CUDA graphs": {"cuda_graphs": False},
+    "default (float32, TF32 convolutions, CUDA graphs; from noise: coarse-to-fine)": {},
+    "no CUDA graphs (the engine before them)": {"cuda_graphs": False},
     "bfloat16 (no graphs: autocast is not captured)": {"precision": "bfloat16"},
+    "no coarse-to-fine (the plan of a transfer from the photograph)": {"coarse_levels": 0},
 }
 
 

@@ -365,10 +365,10 @@ def _time_to(curve: list[list[float]], target: float) -> float | None:
 CONTENDERS: dict[str, tuple[str | None, dict, tuple[str, ...]]] = {
     "engine default": (None, {}, TASKS),
     "engine float32": (None, {"precision": "float32"}, TASKS),
-    "engine, white-noise start": ("noise", {}, ("transfer",)),  # the paper's start; the default is the photograph
+    "engine, white-noise start": ("noise", {"coarse_levels": 0}, ("transfer",)),  # the paper's start, full size
     "engine, uniform noise": ("uniform", {}, ("reconstruct", "texture")),  # the baseline's start
-    "engine, coarse-to-fine": (None, {"coarse_levels": 2}, ("reconstruct", "transfer")),  # off by default there
-    "engine, no coarse-to-fine": (None, {"coarse_levels": 0}, ("texture",)),  # on by default there
+    "engine, coarse-to-fine": (None, {"coarse_levels": 2}, ("transfer",)),  # off from the photograph by default
+    "engine, no coarse-to-fine": (None, {"coarse_levels": 0}, ("reconstruct", "texture")),  # on from noise
 }
 
 

@@ -23,10 +23,12 @@ from nst_teach.images import resize
 from nst_teach.objective import Objective, build_objective
 from nst_teach.settings import Settings
 
-__all__ = ["MIN_TEXTURE_COARSE_SIDE", "level_size", "levels", "resample", "resampling_mode", "scaled",
+__all__ = ["MIN_COARSE_SIDE", "MIN_TEXTURE_COARSE_SIDE", "level_size", "levels", "resample", "resampling_mode", "scaled",
            "scaled_size"]
 
-#: The smallest short side of a texture's (single) coarse level: conv5_1's Gram matrix needs a 6 x 6 map or more.
+#: The smallest short side a coarse level may have (VGG19 halves it four times before conv5_1).
+MIN_COARSE_SIDE = 48
+#: The same for a texture's (single) coarse level: conv5_1's Gram matrix needs a 6 x 6 map or more.
 MIN_TEXTURE_COARSE_SIDE = 96
 
 
@@ -34,24 +36,22 @@ def levels(settings: Settings, size: Sequence[int], content_term: bool = True) -
     """The coarse-to-fine plan for an image of ``size``: ``[(level, steps), ...]``, coarsest first.
 
     Level ``k`` is the image halved ``k`` times (:func:`level_size`); 0 is full
-    size. The coarse levels share ``coarse_share`` of the steps, and the full size
-    gets the rest. ``coarse_levels=None`` chooses by measurement on the trained
-    network (``benchmarks/README.md``): one coarse level for a texture whose short
-    side stays at least :data:`MIN_TEXTURE_COARSE_SIDE` px there (conv5_1 sees
-    the image at 1/16, and its statistics carry over a change of scale only when
-    there is room for them), and none when there is a content term. A photograph's
-    features are not scale-invariant: its half-size solution, enlarged, scores
-    at full size hardly better than the noise it started from, so the steps
-    spent there are lost. Ask for them with ``coarse_levels=K`` (lesson 4 does).
+    size. By default there are up to two coarse levels, as long as the short
+    side stays at least :data:`MIN_COARSE_SIDE` px there; they share
+    ``coarse_share`` of the steps, and the full size gets the rest. Without
+    a content term (textures) there is at most one, whose short side must be
+    at least :data:`MIN_TEXTURE_COARSE_SIDE` px: a texture has no layout for
+    the coarse levels to settle, and its deepest statistics (conv5_1 sees the
+    image at 1/16) carry over a change of scale only when there is room for them.
+    A run from the photograph gets none (:func:`~nst_teach.tasks.optimize_from`).
 
-    >>> levels(Settings(steps=100), (192, 256), content_term=False)
-    [(1, 50), (0, 50)]
-    >>> levels(Settings(steps=100, coarse_levels=2), (384, 512))
+    >>> levels(Settings(steps=100), (384, 512))
     [(2, 25), (1, 25), (0, 50)]
     """
     levels = settings.coarse_levels
     if levels is None:
-        levels = int(not content_term and min(size) / 2 >= MIN_TEXTURE_COARSE_SIDE)
+        most, side = (2, MIN_COARSE_SIDE) if content_term else (1, MIN_TEXTURE_COARSE_SIDE)
+        levels = next((k for k in range(most, 0, -1) if min(size) / 2**k >= side), 0)
     coarse = round(settings.coarse_share * settings.steps) if levels else 0
     plan = [(k, coarse // levels + (k == levels) * (coarse % levels)) for k in range(levels, 0, -1)]
     return [(k, n) for k, n in plan if n > 0] + [(0, settings.steps - coarse)]

@@ -12,8 +12,8 @@ __all__ = ["Settings"]
 class Settings:
     """How to optimise. The optimiser is the paper's, L-BFGS. Two defaults are not the paper's:
     the network runs in bfloat16 where the CPU does that fast (the last steps in float32), and
-    textures are first solved at half size (coarse-to-fine). Each default was chosen by
-    measurement on the trained network (``benchmarks/README.md`` has the figures).
+    runs from noise are first solved at smaller sizes (coarse-to-fine). Each default was chosen
+    by measurement on the trained network (``benchmarks/README.md`` has the figures).
 
     Unknown or out-of-range values are refused when the settings are made:
 
@@ -33,8 +33,8 @@ class Settings:
     float32_tail: float = 0.1  # with bfloat16: the last tenth of the steps in float32, to refine
     channels_last: bool = True  # NHWC layout for the convolutions (faster with oneDNN and cuDNN)
     cuda_graphs: bool = True  # on CUDA in float32: each level's step replayed as CUDA graphs (no effect elsewhere)
-    coarse_levels: int | None = None  # coarse-to-fine: first solve at 1/2^K ... 1/2 size (None: 1 for textures
-    # large enough, else 0: coarse_to_fine.levels)
+    coarse_levels: int | None = None  # coarse-to-fine: first solve at 1/4, 1/2 size (None: by size, and none from
+    # the photograph: tasks.optimize_from; 0: off)
     coarse_share: float = 0.5  # the share of `steps` spent on the coarse levels (each step there is 4x cheaper)
     resampling: Literal["auto", "bilinear", "nearest"] = "auto"  # from level to level (coarse_to_fine.resampling_mode)
     every: int = 10  # call the callback every `every` steps

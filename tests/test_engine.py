@@ -43,9 +43,9 @@ def test_transfer_reduces_total_loss(encoder, photo, texture):
     result = style_transfer(encoder, photo, texture, Settings(steps=40), init="noise")
     h = result.history
     assert len(h) == 40 and {"content", "style", "total"} <= set(h[0])
-    assert {e["level"] for e in h} == {0}  # a content term: no coarse levels by default
-    assert h[-1]["total"] < h[0]["total"] / 5
-    assert result.losses["total"] == min(e["total"] for e in h)
+    full = [e for e in h if e["level"] == 0]  # after the coarse levels (coarse-to-fine, from noise)
+    assert len(full) < 40 and full[-1]["total"] < full[0]["total"] / 5
+    assert result.losses["total"] == min(e["total"] for e in full)
 
 
 def test_transfer_starts_from_the_photograph_by_default(encoder, photo, texture):
@@ -53,6 +53,10 @@ def test_transfer_starts_from_the_photograph_by_default(encoder, photo, texture)
              for init, kw in (("content", {}), ("noise", {"init": "noise"}))}
     assert first["content"]["content"] < first["noise"]["content"] / 100  # bfloat16 features: not exactly 0
     assert first["content"]["style"] > 0
+    # from the photograph at full size only (an enlarged coarse solution would blur it), unless asked
+    assert {h["level"] for h in style_transfer(encoder, photo, texture, Settings(steps=4)).history} == {0}
+    asked = style_transfer(encoder, photo, texture, Settings(steps=4, coarse_levels=1)).history
+    assert [h["level"] for h in asked] == [1, 1, 0, 0]
 
 
 def test_adam_also_descends(encoder, texture):
@@ -235,13 +239,13 @@ def test_levels_plan_coarse_levels_by_size():
         """The plan with each level's (H, W), as optimize() shrinks the image."""
         return [(level_size(size, k), n) for k, n in levels(settings, size)]
 
-    assert pyramid(Settings(steps=100), (384, 512)) == [((384, 512), 100)]  # a content term: none by default
-    plan = pyramid(Settings(steps=100, coarse_levels=2), (384, 512))
+    plan = pyramid(Settings(steps=100), (384, 512))
     assert plan == [((96, 128), 25), ((192, 256), 25), ((384, 512), 50)]
-    assert pyramid(Settings(steps=100, coarse_levels=1), (96, 128)) == [((48, 64), 50), ((96, 128), 50)]
+    assert pyramid(Settings(steps=100), (96, 128)) == [((48, 64), 50), ((96, 128), 50)]
+    assert pyramid(Settings(steps=100), (64, 64)) == [((64, 64), 100)]  # too small to shrink
     assert pyramid(Settings(steps=100, coarse_levels=0), (384, 512)) == [((384, 512), 100)]
-    assert pyramid(Settings(steps=9, coarse_share=1 / 3, coarse_levels=2), (384, 512)) == [
-        ((96, 128), 2), ((192, 256), 1), ((384, 512), 6)]
+    assert pyramid(Settings(steps=9, coarse_share=1 / 3), (384, 512)) == [((96, 128), 2), ((192, 256), 1),
+                                                                       ((384, 512), 6)]
 
 
 def test_coarse_to_fine_runs_coarse_first_and_reports_full_size(encoder, photo, texture):
@@ -382,4 +386,4 @@ def test_settings_refuse_unknown_or_impossible_values_by_name(bad):
     (name, value), = bad.items()
     with pytest.raises(ValueError, match=rf"^{name} must be .*got {value!r}"):
         Settings(**bad)
-    assert levels(Settings(steps=9, coarse_share=1 / 3, coarse_levels=2), (384, 512)) == [(2, 2), (1, 1), (0, 6)]
+    assert levels(Settings(steps=9, coarse_share=1 / 3), (384, 512)) == [(2, 2), (1, 1), (0, 6)]

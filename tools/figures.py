@@ -43,9 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     encoder = nt.load_vgg19_features("caffe", pooling="avg")
     settings = nt.Settings(steps=args.steps)
     started = time.perf_counter()
+    precision = "bfloat16" if nt.precision.resolve_precision(settings.precision, torch.device("cpu")) else "float32"
     lines = [f"# The README's figures\n\nMade by `make figures` (`tools/figures.py`): weights `{encoder.weights}`, "
              f"average pooling, {args.size} px on the long side, {args.steps} steps of the engine's default "
-             f"L-BFGS per picture, torch {torch.__version__}, on the CPU.\n"]
+             f"L-BFGS per picture (network in {precision}), torch {torch.__version__}, on the CPU.\n"]
 
     photo = paper_image("tubingen", args.size)
     layers = ["relu1_2", "relu2_2", "relu3_2", "relu4_2", "relu5_2"]
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for name in styles:
             style = paper_image(name, args.size)
-            result = nt.style_transfer(encoder, photo.image, style.image, settings)
+            result = nt.style_transfer(encoder, photo.image, style.image, settings, init="noise")  # as the paper
             gallery.append(result.image)
             if SCORES.is_file() and not photo.fallback and not style.fallback:
                 out = nt.save_image(result.image, Path(tmp) / f"{name}.png")
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                                              capture_output=True, text=True).stdout.strip())
     _strip(gallery, ["photograph", *styles], args.out / "fig3_gallery.png",
            f"Fig. 3: alpha/beta = {nt.DEFAULT_RATIO:g} at 512 x 512")
-    lines.append(f"- `fig3_gallery.png`: α/β = {nt.DEFAULT_RATIO:g} at 512 × 512 (`nt.alpha_for_size`), "
+    lines.append(f"- `fig3_gallery.png`: α/β = {nt.DEFAULT_RATIO:g} at 512 × 512 (`nt.alpha_for_size`), from white noise, "
                  f"styles: {', '.join(CATALOGUE[s].title for s in styles)}.")
     if scores:
         lines.append("\n`figure_scores.py` for the gallery (structure: the photograph's layout kept, 0 to 1; "

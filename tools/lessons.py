@@ -211,8 +211,10 @@ than plain gradient descent.
 > further out is frozen for that step, and each step is clipped back into [0, 1], so the
 > picture is always a valid image (`nst_teach/lbfgs.py`, `projected_lbfgs`). The noise is
 > drawn in the photo's colours (each channel's mean and spread: six numbers, nothing about
-> where anything is). Where the CPU computes bfloat16 fast, the network runs in bfloat16
-> for all but the last tenth of the steps (README, "Speed"). The five
+> where anything is). On larger images the engine first solves the problem at a quarter and
+> half the size (*coarse-to-fine*, lesson 4; dotted lines in the loss plot). Where the CPU
+> computes bfloat16 fast, the network runs in bfloat16 for all but the last tenth of the
+> steps (README, "Speed"). The five
 > losses differ by orders of magnitude, which is why the panels run one by one: summed
 > into one optimisation, the small ones would barely move. The optimiser, with the steps of
 > its docstring numbered in the code:
@@ -247,12 +249,12 @@ As in Fig. 1: the first layers are nearly perfect; `relu4_2` and `relu5_2` keep 
 the river and the sky where they are, but the exact pixels, colours and fine textures are
 gone. The network keeps *what* is where.
 
-The speckle left in the sky of the deep layers' pictures is the white noise of the start:
-`relu4_2` barely sees noise at the scale of a pixel, so nothing in the loss removes it.
-More steps thin it out only slowly. Started from a smooth image (a coarse solution enlarged:
-`cfg.settings(coarse_levels=2)`, lesson 4) the sky comes out clean, but blurred by the
-enlarging and with a higher loss. Both are *an* image with these features: which to show is
-a choice the loss does not make.
+Run a deep layer once more at full size only (`cfg.settings(coarse_levels=0)`): the sky
+keeps speckle from the white noise of the start. `relu4_2` barely sees noise at the scale
+of a pixel, so nothing in the loss removes it, and more steps thin it out only slowly; yet
+that picture's loss is *lower* than the smooth one's, whose coarse start was enlarged and so
+a little blurred. Both are *an* image with these features: which to show is a choice the
+loss does not make.
 
 ## Questions
 
@@ -600,28 +602,28 @@ first solve the problem on images shrunk by the same factor and upsample the res
 start at full size. Their reason is the picture: at high resolution, the network's
 receptive fields cover only a small part of the image, so the style's large-scale structure
 is lost; the coarse solution supplies it. A step at half size costs a quarter as much, but
-on the trained network that does not make a transfer faster: a photograph's features are
-not scale-invariant, so the enlarged solution scores, at full size, little better than
-noise, and the steps spent small are lost (`benchmarks/README.md`). So the engine uses
-coarse-to-fine by default for textures only; here we ask for it with `coarse_levels=1`.
-The plan, and the targets of a coarse level (`nst_teach/coarse_to_fine.py`):
+on the trained network that hardly makes a run faster: a photograph's features are not
+scale-invariant, so the enlarged solution scores, at full size, not much better than noise
+(`benchmarks/README.md`). The engine uses it by default for runs from noise, like this
+lesson's; a transfer from the photograph, the default start, runs at full size only, since
+an enlarged coarse solution would start it from a blurred photograph. The plan, and the
+targets of a coarse level (`nst_teach/coarse_to_fine.py`):
 """),
     code("""
 from nst_teach.lesson import show_code
 
 show_code(nt.coarse_to_fine.levels, nt.coarse_to_fine.scaled)
-print(nt.coarse_to_fine.levels(cfg.settings(coarse_levels=1), content.image.shape[-2:]), "for",
-      tuple(content.image.shape[-2:]))
+print(nt.coarse_to_fine.levels(cfg.settings(), content.image.shape[-2:]), "for", tuple(content.image.shape[-2:]))
 """),
     md("""
-Below, the same number of steps with and without one coarse level.
+Below, the same number of steps with and without the coarse levels.
 """),
     code("""
-view.restart("coarse levels = 1")
-runs = {"full size only (the default)": results["starry_night"],
-        "coarse to fine": view.finish(nt.style_transfer(encoder, content.image, style.image,
-                                                        cfg.settings(every=5, coarse_levels=1), init="noise",
-                                                        callback=view))}
+view.restart("coarse levels = 0")
+runs = {"full size only": view.finish(nt.style_transfer(encoder, content.image, style.image,
+                                                        cfg.settings(every=5, coarse_levels=0), init="noise",
+                                                        callback=view)),
+        "coarse to fine (the default from noise)": results["starry_night"]}
 fig = nt.show_images([r.image for r in runs.values()], list(runs), random_weights=encoder.is_random)
 for name, r in runs.items():
     print(f"{name}: final loss at full size {r.losses['total']:.3g} in {r.seconds:.1f} s")
