@@ -453,7 +453,8 @@ Fig. 4. Those numbers are not constants to copy: the balance depends on
 This package quotes α/β at the paper's 512 × 512 pixels and scales α to the image:
 $\\alpha = r \\cdot 512^2 / (H W)$ (`nt.alpha_for_size`). The cell makes the same picture
 twice: with that α, and with the α that would keep the same balance in an image twice as
-large each way, a quarter of it. The smaller α is what the paper's $10^{-3}$ becomes when an
+large each way, a quarter of it. Like the paper's figures, every picture in this lesson
+starts from white noise (`init="noise"`; Fig. 6 below shows the other starts). The smaller α is what the paper's $10^{-3}$ becomes when an
 image smaller than the paper's is given the paper's number.
 """),
     code("""
@@ -468,7 +469,7 @@ for name, alpha in ((f"r at {W} x {H} px", nt.alpha_for_size(nt.DEFAULT_RATIO, (
                     (f"r at {2 * W} x {2 * H} px", nt.alpha_for_size(nt.DEFAULT_RATIO, (2 * H, 2 * W)))):
     view.restart(f"{name}: alpha = {alpha:.2g}")
     balance[name] = view.finish(nt.style_transfer(encoder, content.image, starry.image, cfg.settings(every=5),
-                                                  alpha=alpha, callback=view))
+                                                  alpha=alpha, init="noise", callback=view))  # the paper's start
 fig = nt.show_images([r.image for r in balance.values()], [f"alpha for {name}" for name in balance],
                      suptitle=f"r = alpha/beta at 512 x 512 = {nt.DEFAULT_RATIO:g}", random_weights=encoder.is_random)
 """),
