@@ -23,11 +23,13 @@ from nst_teach.images import resize
 from nst_teach.objective import Objective, build_objective
 from nst_teach.settings import Settings
 
-__all__ = ["MIN_COARSE_SIDE", "MIN_TEXTURE_COARSE_SIDE", "level_size", "levels", "resample", "resampling_mode", "scaled",
+__all__ = ["MIN_ANY_SIDE", "MIN_COARSE_SIDE", "MIN_TEXTURE_COARSE_SIDE", "level_size", "levels", "resample", "resampling_mode", "scaled",
            "scaled_size"]
 
 #: The smallest short side a coarse level may have (VGG19 halves it four times before conv5_1).
 MIN_COARSE_SIDE = 48
+#: Below this, even an asked-for coarse level is left out: conv5_1's map would be empty.
+MIN_ANY_SIDE = 16
 #: The same for a texture's (single) coarse level: conv5_1's Gram matrix needs a 6 x 6 map or more.
 MIN_TEXTURE_COARSE_SIDE = 96
 
@@ -43,7 +45,9 @@ def levels(settings: Settings, size: Sequence[int], content_term: bool = True) -
     at least :data:`MIN_TEXTURE_COARSE_SIDE` px: a texture has no layout for
     the coarse levels to settle, and its deepest statistics (conv5_1 sees the
     image at 1/16) carry over a change of scale only when there is room for them.
-    A run from the photograph gets none (:func:`~nst_teach.tasks.optimize_from`).
+    A run from the photograph gets none (:func:`~nst_teach.tasks.optimize_from`). An
+    asked-for ``coarse_levels`` is cut to the levels whose short side is at least
+    :data:`MIN_ANY_SIDE` px.
 
     >>> levels(Settings(steps=100), (384, 512))
     [(2, 25), (1, 25), (0, 50)]
@@ -52,6 +56,8 @@ def levels(settings: Settings, size: Sequence[int], content_term: bool = True) -
     if levels is None:
         most, side = (2, MIN_COARSE_SIDE) if content_term else (1, MIN_TEXTURE_COARSE_SIDE)
         levels = next((k for k in range(most, 0, -1) if min(size) / 2**k >= side), 0)
+    while levels and min(size) / 2**levels < MIN_ANY_SIDE:  # asked for more than the image has room for
+        levels -= 1
     coarse = round(settings.coarse_share * settings.steps) if levels else 0
     plan = [(k, coarse // levels + (k == levels) * (coarse % levels)) for k in range(levels, 0, -1)]
     return [(k, n) for k, n in plan if n > 0] + [(0, settings.steps - coarse)]

@@ -244,6 +244,7 @@ def test_levels_plan_coarse_levels_by_size():
     assert pyramid(Settings(steps=100), (96, 128)) == [((48, 64), 50), ((96, 128), 50)]
     assert pyramid(Settings(steps=100), (64, 64)) == [((64, 64), 100)]  # too small to shrink
     assert pyramid(Settings(steps=100, coarse_levels=0), (384, 512)) == [((384, 512), 100)]
+    assert pyramid(Settings(steps=100, coarse_levels=2), (48, 64)) == [((24, 32), 50), ((48, 64), 50)]  # 12 px: no room
     assert pyramid(Settings(steps=9, coarse_share=1 / 3), (384, 512)) == [((96, 128), 2), ((192, 256), 1),
                                                                        ((384, 512), 6)]
 
