@@ -31,6 +31,7 @@ from nst_teach import engine, losses
 from nst_teach import objective as objectives
 from nst_teach.errors import NstTeachError
 from nst_teach.settings import Settings
+from nst_teach.tasks import DEFAULT_INIT
 
 __all__ = ["GuidedObjective", "GuidedStyle", "Region", "guided_gram", "label_masks", "mask_at", "regions_from_labels", "spatial_transfer"]
 
@@ -134,7 +135,7 @@ class GuidedObjective(objectives.Objective):
 def spatial_transfer(encoder, content: Tensor, styles: Sequence[Tensor], content_masks: Sequence[Tensor],
                      style_masks: Sequence[Tensor], settings=None, *, region_weights: Sequence[float] | None = None,
                      alpha: float | None = None, beta: float = 1.0, content_layers: Sequence[str] | None = None,
-                     style_layers: Sequence[str] | None = None, init="content", callback=None, should_stop=None):
+                     style_layers: Sequence[str] | None = None, init=DEFAULT_INIT["transfer"], callback=None, should_stop=None):
     """Style transfer with a style per region (CVPR 2017, Sec. 4): region r of ``content`` (``content_masks[r]``)
     takes the style of ``styles[r]`` where ``style_masks[r]`` is 1.
 

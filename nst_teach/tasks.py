@@ -53,7 +53,7 @@ def optimize_from(encoder: VGG19Features, objective: Objective, init: Init, shap
 
 
 def reconstruct_content(encoder: VGG19Features, image: Tensor, layer: str | Sequence[str] = CONTENT_LAYER,
-                        settings: Settings | None = None, *, init: Init = "noise",
+                        settings: Settings | None = None, *, init: Init = DEFAULT_INIT["reconstruct"],
                         callback: Callable[[Progress], None] | None = None,
                         should_stop: Callable[[], bool] | None = None) -> Result:
     """Find an image whose features at ``layer`` match ``image``'s (Fig. 1, bottom row).
@@ -76,7 +76,7 @@ def reconstruct_content(encoder: VGG19Features, image: Tensor, layer: str | Sequ
 def synthesize_texture(encoder: VGG19Features, image: Tensor,
                        layers: Mapping[str, LayerWeight] | Sequence[str] = STYLE_LAYERS,
                        settings: Settings | None = None, *, size: tuple[int, int] | None = None,
-                       init: Init = "noise", callback: Callable[[Progress], None] | None = None,
+                       init: Init = DEFAULT_INIT["texture"], callback: Callable[[Progress], None] | None = None,
                        should_stop: Callable[[], bool] | None = None) -> Result:
     """Synthesise a texture matching ``image``'s Gram matrices at ``layers`` (Fig. 1, top row)."""
     objective = build_objective(encoder, style=image, style_layers=layers, alpha=0.0, beta=1.0)
