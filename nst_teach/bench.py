@@ -369,6 +369,8 @@ CONTENDERS: dict[str, tuple[str | None, dict, tuple[str, ...]]] = {
     "engine, uniform noise": ("uniform", {}, ("reconstruct", "texture")),  # the baseline's start
     "engine, coarse-to-fine": (None, {"coarse_levels": 2}, ("transfer",)),  # off from the photograph by default
     "engine, no coarse-to-fine": (None, {"coarse_levels": 0}, ("reconstruct", "texture")),  # on from noise
+    "engine, one level by nearest neighbour": (None, {"coarse_levels": 1, "resampling": "nearest"}, ("texture",)),  # the
+    # texture plan until the trained network showed it blocky and later
 }
 
 

@@ -18,64 +18,40 @@ from typing import Literal, Sequence
 import torch.nn.functional as nnf
 from torch import Tensor
 
-from nst_teach.features import VGG19Features
+from nst_teach.features import LAYER_INDEX, LAYER_NAMES, VGG19Features, deepest_layer
 from nst_teach.images import resize
 from nst_teach.objective import Objective, build_objective
 from nst_teach.settings import Settings
 
-__all__ = ["MIN_ANY_SIDE", "MIN_COARSE_SIDE", "MIN_TEXTURE_COARSE_SIDE", "level_size", "levels", "resample", "resampling_mode", "scaled",
-           "scaled_size"]
+__all__ = ["MIN_ANY_SIDE", "MIN_COARSE_SIDE", "level_size", "levels", "most_levels", "resample", "scaled", "scaled_size"]
 
 #: The smallest short side a coarse level may have (VGG19 halves it four times before conv5_1).
 MIN_COARSE_SIDE = 48
 #: Below this, even an asked-for coarse level is left out: conv5_1's map would be empty.
 MIN_ANY_SIDE = 16
-#: The same for a texture's (single) coarse level: conv5_1's Gram matrix needs a 6 x 6 map or more.
-MIN_TEXTURE_COARSE_SIDE = 96
 
 
-def levels(settings: Settings, size: Sequence[int], content_term: bool = True) -> list[tuple[int, int]]:
+def levels(settings: Settings, size: Sequence[int], most: int = 2) -> list[tuple[int, int]]:
     """The coarse-to-fine plan for an image of ``size``: ``[(level, steps), ...]``, coarsest first.
 
     Level ``k`` is the image halved ``k`` times (:func:`level_size`); 0 is full
-    size. By default there are up to two coarse levels, as long as the short
-    side stays at least :data:`MIN_COARSE_SIDE` px there; they share
-    ``coarse_share`` of the steps, and the full size gets the rest. Without
-    a content term (textures) there is at most one, whose short side must be
-    at least :data:`MIN_TEXTURE_COARSE_SIDE` px: a texture has no layout for
-    the coarse levels to settle, and its deepest statistics (conv5_1 sees the
-    image at 1/16) carry over a change of scale only when there is room for them.
-    A run from the photograph gets none (:func:`~nst_teach.tasks.optimize_from`). An
-    asked-for ``coarse_levels`` is cut to the levels whose short side is at least
-    :data:`MIN_ANY_SIDE` px.
+    size. By default there are up to ``most`` coarse levels (:func:`most_levels`), as
+    long as the short side stays at least :data:`MIN_COARSE_SIDE` px there; they share
+    ``coarse_share`` of the steps, and the full size gets the rest. A run from the
+    photograph gets none (:func:`~nst_teach.tasks.optimize_from`). An asked-for
+    ``coarse_levels`` is cut to the levels whose short side is at least :data:`MIN_ANY_SIDE` px.
 
     >>> levels(Settings(steps=100), (384, 512))
     [(2, 25), (1, 25), (0, 50)]
     """
     levels = settings.coarse_levels
     if levels is None:
-        most, side = (2, MIN_COARSE_SIDE) if content_term else (1, MIN_TEXTURE_COARSE_SIDE)
-        levels = next((k for k in range(most, 0, -1) if min(size) / 2**k >= side), 0)
+        levels = next((k for k in range(most, 0, -1) if min(size) / 2**k >= MIN_COARSE_SIDE), 0)
     while levels and min(size) / 2**levels < MIN_ANY_SIDE:  # asked for more than the image has room for
         levels -= 1
     coarse = round(settings.coarse_share * settings.steps) if levels else 0
     plan = [(k, coarse // levels + (k == levels) * (coarse % levels)) for k in range(levels, 0, -1)]
     return [(k, n) for k, n in plan if n > 0] + [(0, settings.steps - coarse)]
-
-
-def resampling_mode(settings: Settings, content_term: bool = True) -> Literal["bilinear", "nearest"]:
-    """How an image moves between coarse-to-fine levels (the start shrunk, each solution enlarged).
-
-    ``"auto"``: antialiased bilinear (:func:`~nst_teach.images.resize`) when there is a
-    content term, whose layout should stay smooth; nearest neighbour for textures.
-    Nearest neighbour keeps the distribution of pixel values: shrunk, white noise stays
-    white noise with the same spread, as if drawn at the coarse size, where averaging
-    would halve it; enlarged, a coarse texture keeps its contrast and sharp edges,
-    which conv1_1's Gram matrix measures, where bilinear blurs them.
-    """
-    if settings.resampling != "auto":
-        return settings.resampling
-    return "bilinear" if content_term else "nearest"
 
 
 def scaled_size(size: Sequence[int], factor: float) -> tuple[int, int]:
@@ -92,8 +68,36 @@ def level_size(size: Sequence[int], level: int) -> tuple[int, int]:
     return scaled_size(size, 0.5**level)
 
 
+def most_levels(objective: Objective) -> int:
+    """How many coarse levels suit ``objective``: two; for a texture, no more than the poolings before its deepest layer.
+
+    A coarse level settles structures larger than the layers see at full size. A photograph's
+    layout is right at every size, but a texture's statistics describe nothing larger than its
+    deepest layer sees: ``relu1_1``'s Gram matrices measure 3 x 3 neighbourhoods, so a coarse
+    level could only leave blobs that they do not measure (lesson 3, Fig. 1, "up to relu1_1").
+
+    >>> import torch
+    >>> from nst_teach.weights import load_vgg19_features
+    >>> encoder = load_vgg19_features("random")
+    >>> style = torch.rand(1, 3, 64, 64)
+    >>> [most_levels(build_objective(encoder, style=style, style_layers=layers, alpha=0))
+    ...  for layers in (["relu1_1"], ["relu1_1", "relu2_1"], ["relu3_1"], ["relu5_1"])]
+    [0, 1, 2, 2]
+    """
+    if objective.content_weights:
+        return 2
+    deepest = LAYER_INDEX[deepest_layer(objective.style_weights)]
+    return min(2, sum(name.startswith("pool") for name in LAYER_NAMES[:deepest]))
+
+
 def resample(image: Tensor, size: tuple[int, int], mode: Literal["bilinear", "nearest"] = "bilinear") -> Tensor:
-    """``image`` at ``size = (H, W)``: :func:`resize` (antialiased bilinear) or nearest neighbour."""
+    """``image`` at ``size = (H, W)``, as it moves between levels (``Settings.resampling``).
+
+    ``"bilinear"`` (:func:`resize`, antialiased), for every task by default. Nearest neighbour keeps
+    white noise's spread when shrinking and a texture's sharp edges when enlarging, but its 2 x 2
+    blocks last at full size: on the trained network its textures were later to the loop's score,
+    and blocky and speckled (``benchmarks/README.md``).
+    """
     if mode == "bilinear" or tuple(image.shape[-2:]) == tuple(size):
         return resize(image, size)
     return nnf.interpolate(image, size=size, mode="nearest")

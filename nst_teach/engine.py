@@ -15,7 +15,7 @@ from typing import Callable, Literal, Sequence, Union, cast
 import torch
 from torch import Tensor
 
-from nst_teach.coarse_to_fine import level_size, levels, resample, resampling_mode, scaled
+from nst_teach.coarse_to_fine import level_size, levels, most_levels, resample, scaled
 from nst_teach.features import VGG19Features
 from nst_teach.images import resize
 from nst_teach.objective import Objective
@@ -119,9 +119,8 @@ def optimize(encoder: VGG19Features, objective: Objective, x0: Tensor, settings:
     """
     settings = settings or Settings()  # "auto" precision: what it is on this device, for the float32 tail and graphs
     settings = replace(settings, precision="bfloat16" if resolve_precision(settings.precision, x0.device) else "float32")
-    size, content_term = tuple(x0.shape[-2:]), bool(objective.content_weights)
-    plan = levels(settings, size, content_term) if objective.rescalable else [(0, settings.steps)]
-    mode = resampling_mode(settings, content_term)
+    size = tuple(x0.shape[-2:])
+    plan = levels(settings, size, most_levels(objective)) if objective.rescalable else [(0, settings.steps)]
     run = _Run(encoder, settings, size, callback, should_stop)
     x = x0.detach().float().clamp(0, 1)
     status: Literal["finished", "interrupted", "stopped", "diverged"] = "finished"
@@ -131,7 +130,7 @@ def optimize(encoder: VGG19Features, objective: Objective, x0: Tensor, settings:
             for level, steps in plan:
                 # x and the targets' sources shrink by the same rule, so their features match in size
                 target = objective if level == 0 else scaled(objective, encoder, 0.5**level)
-                early = run.level(target, resample(x, level_size(size, level), mode), steps, level)
+                early = run.level(target, resample(x, level_size(size, level), settings.resampling), steps, level)
                 x = run.best_image
                 if early and level == 0:
                     message = f"the optimiser stopped after {len(run.history)} steps: {early}"

@@ -20,7 +20,7 @@ class Settings:
     >>> Settings(resampling="bicubic")
     Traceback (most recent call last):
     ...
-    ValueError: resampling must be one of 'auto', 'bilinear', 'nearest'; got 'bicubic'
+    ValueError: resampling must be one of 'bilinear', 'nearest'; got 'bicubic'
     """
 
     optimizer: Literal["lbfgs", "lbfgsb", "adam"] = "lbfgs"  # projected L-BFGS; SciPy's L-BFGS-B; or Adam
@@ -36,7 +36,7 @@ class Settings:
     coarse_levels: int | None = None  # coarse-to-fine: first solve at 1/4, 1/2 size (None: by size, and none from
     # the photograph: tasks.optimize_from; 0: off)
     coarse_share: float = 0.5  # the share of `steps` spent on the coarse levels (each step there is 4x cheaper)
-    resampling: Literal["auto", "bilinear", "nearest"] = "auto"  # from level to level (coarse_to_fine.resampling_mode)
+    resampling: Literal["bilinear", "nearest"] = "bilinear"  # from level to level (coarse_to_fine.resample)
     every: int = 10  # call the callback every `every` steps
 
     def __post_init__(self) -> None:

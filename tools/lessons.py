@@ -341,10 +341,14 @@ print("autograd's gradient equals Eq. 6")
 Panel *k* matches the Gram matrices of `relu1_1` … `reluk_1`, each with weight $1/k$. Each
 panel is its own optimisation from white noise in the texture's colours.
 
-> **Under the hood.** When the short side is 192 px or more, the engine spends half the steps
-> at half size and enlarges the result as the start at full size (*coarse-to-fine*,
-> lesson 4). For a texture it shrinks and enlarges by nearest neighbour, which keeps the
-> spread of the pixel values and the sharp edges that `relu1_1`'s Gram matrix measures.
+> **Under the hood.** The engine spends half the steps at 1/4 and 1/2 size and enlarges each
+> result as the next start (*coarse-to-fine*, lesson 4): large structures, such as the swirls
+> that `relu4_1` and `relu5_1` ask for, settle where a step is cheap. A texture gets no more
+> coarse levels than there are poolings before its deepest layer: `relu1_1` alone describes
+> 3 × 3 neighbourhoods, and a coarse level would leave blobs that it cannot see. Try
+> `Settings(coarse_levels=0)` (all steps at full size) or `Settings(resampling="nearest")`
+> (enlarging by repeating pixels): on the trained network both end with a higher loss, and a
+> picture that is speckled or blocky.
 """),
     code("""
 tops = list(nt.STYLE_LAYERS)
