@@ -70,3 +70,13 @@ def test_levers_script_times_each_variant(tmp_path):
     assert {(r["precision"], r["channels_last"]) for r in rows} == {(p, c) for p in ("float32", "bfloat16")
                                                                    for c in (False, True)}
     assert all(r["per_pass_s"] > 0 for r in rows) and "| 32 | float32 | NHWC | no |" in proc.stdout
+
+
+def test_psnr_measures_a_reconstruction_against_the_photograph():
+    import torch
+
+    from nst_teach.bench import psnr
+
+    photo = torch.rand(1, 3, 8, 8)
+    assert psnr(photo + 0.1, photo) == pytest.approx(20.0, abs=1e-3)  # 10 log10(1 / 0.01)
+    assert psnr(photo + 0.01, photo) > psnr(photo + 0.1, photo)
