@@ -327,12 +327,12 @@ def run_contender(config: dict) -> dict:
     png = save_image(x, Path(config["out"]) / f"{config['task']}-{config['size']}-{images.split()[0]}"
                         f"-{config.get('style', '')}-{config['contender'].replace(' ', '_').replace(',', '')}.png")
     saved = time.time()
-    curve = trace.curve(f32_loss, device)
+    curve, as_png = trace.curve(f32_loss, device), load_image(png, device=device)
     out = {
-        **({"psnr_db": psnr(load_image(png, device=device), content)} if config["task"] == "reconstruct" else {}),
+        **({"psnr_db": psnr(as_png, content)} if config["task"] == "reconstruct" else {}),
         **{k: v for k, v in config.items() if k != "weights"},
         "seconds": seconds, "evaluations": evaluations, "seconds_per_step": seconds / max(evaluations, 1),
-        "final_loss_f32": f32_loss(load_image(png, device=device)), "curve": curve, "peak_memory_mb": peak,
+        "final_loss_f32": f32_loss(as_png), "curve": curve, "peak_memory_mb": peak,
         "images": images, "png": str(png), "startup_s": started_at - config["spawned_at"],
         "whole_process_s": saved - config["spawned_at"],
         "device_name": torch.cuda.get_device_name() if device.type == "cuda" else _cpu_name(),
@@ -497,15 +497,15 @@ def _markdown(report: dict) -> str:
             "L-BFGS evaluations. Scores are the float32 loss of the image as saved (PNG); the target is the "
             "baseline's score. Ratios are the contender's time to that score over the baseline's; whole-process "
             "times count from the process's start (imports, weights, targets) to the score.\n\n")
+    table = head + _HEADER + "\n".join(_row_md(r) for r in report["rows"]) + "\n"
     pictures = [r for r in report["rows"] if "psnr_db" in r]
-    if pictures:
-        head_psnr = ("\n\nReconstruction, the picture: PSNR of the saved image against the photograph. The loss at a "
-                     "deep layer barely sees the speckle a noise start leaves; PSNR does, but it also prefers blur (a "
-                     "mean-colour image beats a speckled one), so neither judges a reconstruction alone: look at the PNGs.\n\n"
-                     "| px | pictures | contender | PSNR (dB) |\n" + "|---" * 4 + "|\n")
-        table = "\n".join(f"| {r['size']} | {r['images']} | {r['contender']} | {r['psnr_db']:.1f} |" for r in pictures)
-        return head + _HEADER + "\n".join(_row_md(r) for r in report["rows"]) + head_psnr + table + "\n"
-    return head + _HEADER + "\n".join(_row_md(r) for r in report["rows"]) + "\n"
+    if not pictures:
+        return table
+    return (table + "\nReconstruction, the picture: PSNR of the saved image against the photograph. The loss at a deep "
+            "layer barely sees the speckle a noise start leaves; PSNR does, but it also prefers blur (a mean-colour image "
+            "beats a speckled one), so neither judges a reconstruction alone: look at the PNGs.\n\n"
+            "| px | pictures | contender | PSNR (dB) |\n" + "|---" * 4 + "|\n"
+            + "\n".join(f"| {r['size']} | {r['images']} | {r['contender']} | {r['psnr_db']:.1f} |" for r in pictures) + "\n")
 
 
 def main(args: argparse.Namespace) -> int:

@@ -47,7 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--lr", type=float, help="Adam's step size (default 0.02; L-BFGS finds its own)")
     run.add_argument("--coarse-levels", type=int, metavar="K",
                      help="coarse-to-fine: solve at 1/2^K ... 1/2 size first "
-                          "(default: by size, up to 2, for textures 1, none from the photograph; 0: off)")
+                          "(default: by size, up to 2; for a texture, no more than the poolings before its deepest layer; "
+                          "none from the photograph; 0: off)")
     run.add_argument("--size", type=int, default=512, help="longest side in pixels (default 512)")
     run.add_argument("--init", choices=("noise", "uniform", "content", "style"),
                      help="starting image (default: the content photograph for transfer, one of the paper's "

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Literal, Sequence
 
+import torch
 import torch.nn.functional as nnf
 from torch import Tensor
 
@@ -37,8 +38,7 @@ def levels(settings: Settings, size: Sequence[int], most: int = 2) -> list[tuple
     Level ``k`` is the image halved ``k`` times (:func:`level_size`); 0 is full
     size. By default there are up to ``most`` coarse levels (:func:`most_levels`), as
     long as the short side stays at least :data:`MIN_COARSE_SIDE` px there; they share
-    ``coarse_share`` of the steps, and the full size gets the rest. A run from the
-    photograph gets none (:func:`~nst_teach.tasks.optimize_from`). An asked-for
+    ``coarse_share`` of the steps, and the full size gets the rest. An asked-for
     ``coarse_levels`` is cut to the levels whose short side is at least :data:`MIN_ANY_SIDE` px.
 
     >>> levels(Settings(steps=100), (384, 512))
@@ -68,22 +68,26 @@ def level_size(size: Sequence[int], level: int) -> tuple[int, int]:
     return scaled_size(size, 0.5**level)
 
 
-def most_levels(objective: Objective) -> int:
-    """How many coarse levels suit ``objective``: two; for a texture, no more than the poolings before its deepest layer.
+def most_levels(objective: Objective, start: Tensor) -> int:
+    """How many coarse levels suit ``objective`` from ``start``: two; for a texture, no more than the
+    poolings before its deepest layer; none from the objective's own photograph.
 
     A coarse level settles structures larger than the layers see at full size. A photograph's
     layout is right at every size, but a texture's statistics describe nothing larger than its
     deepest layer sees: ``relu1_1``'s Gram matrices measure 3 x 3 neighbourhoods, so a coarse
     level could only leave blobs that they do not measure (lesson 3, Fig. 1, "up to relu1_1").
+    A start that is the photograph already has its layout: shrunk and enlarged, it would only
+    come back blurred (a style transfer's default start, ``init="content"``).
 
-    >>> import torch
     >>> from nst_teach.weights import load_vgg19_features
     >>> encoder = load_vgg19_features("random")
     >>> style = torch.rand(1, 3, 64, 64)
-    >>> [most_levels(build_objective(encoder, style=style, style_layers=layers, alpha=0))
+    >>> [most_levels(build_objective(encoder, style=style, style_layers=layers, alpha=0), torch.rand(1, 3, 64, 64))
     ...  for layers in (["relu1_1"], ["relu1_1", "relu2_1"], ["relu3_1"], ["relu5_1"])]
     [0, 1, 2, 2]
     """
+    if objective.content is not None and start.shape == objective.content.shape and torch.equal(start, objective.content):
+        return 0
     if objective.content_weights:
         return 2
     deepest = LAYER_INDEX[deepest_layer(objective.style_weights)]

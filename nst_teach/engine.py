@@ -120,7 +120,7 @@ def optimize(encoder: VGG19Features, objective: Objective, x0: Tensor, settings:
     settings = settings or Settings()  # "auto" precision: what it is on this device, for the float32 tail and graphs
     settings = replace(settings, precision="bfloat16" if resolve_precision(settings.precision, x0.device) else "float32")
     size = tuple(x0.shape[-2:])
-    plan = levels(settings, size, most_levels(objective)) if objective.rescalable else [(0, settings.steps)]
+    plan = levels(settings, size, most_levels(objective, x0)) if objective.rescalable else [(0, settings.steps)]
     run = _Run(encoder, settings, size, callback, should_stop)
     x = x0.detach().float().clamp(0, 1)
     status: Literal["finished", "interrupted", "stopped", "diverged"] = "finished"

@@ -33,8 +33,8 @@ class Settings:
     float32_tail: float = 0.1  # with bfloat16: the last tenth of the steps in float32, to refine
     channels_last: bool = True  # NHWC layout for the convolutions (faster with oneDNN and cuDNN)
     cuda_graphs: bool = True  # on CUDA in float32: each level's step replayed as CUDA graphs (no effect elsewhere)
-    coarse_levels: int | None = None  # coarse-to-fine: first solve at 1/4, 1/2 size (None: by size, and none from
-    # the photograph: tasks.optimize_from; 0: off)
+    coarse_levels: int | None = None  # coarse-to-fine: first solve at 1/4, 1/2 size (None: by size and objective,
+    # none from the photograph: coarse_to_fine.most_levels; 0: off)
     coarse_share: float = 0.5  # the share of `steps` spent on the coarse levels (each step there is 4x cheaper)
     resampling: Literal["bilinear", "nearest"] = "bilinear"  # from level to level (coarse_to_fine.resample)
     every: int = 10  # call the callback every `every` steps

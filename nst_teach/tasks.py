@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Callable, Literal, Mapping, Sequence
 
 import torch
@@ -39,14 +38,10 @@ def optimize_from(encoder: VGG19Features, objective: Objective, init: Init, shap
                   should_stop: Callable[[], bool] | None = None) -> Result:
     """:func:`optimize` from ``initial_image(init, shape)``, made from the objective's own source images.
 
-    The three tasks below and the benchmark start this way. A run from the photograph
-    (``init="content"``) is at full size only unless ``settings.coarse_levels`` says otherwise:
-    a coarse solution, enlarged, would start it from a blurred photograph. Coarse-to-fine is
-    for runs from noise, where the coarse solution replaces the noise with a smooth layout.
+    The three tasks below and the benchmark start this way. (A run from the photograph,
+    ``init="content"``, stays at full size: :func:`~nst_teach.coarse_to_fine.most_levels`.)
     """
     settings = settings or Settings()
-    if settings.coarse_levels is None and isinstance(init, str) and init == "content":
-        settings = replace(settings, coarse_levels=0)
     device = next(encoder.parameters()).device
     x0 = initial_image(init, shape, seed=settings.seed, content=objective.content, style=objective.style, device=device)
     return optimize(encoder, objective, x0, settings, callback, should_stop)

@@ -60,6 +60,10 @@ def test_transfer_starts_from_the_photograph_by_default(encoder, photo, texture)
     assert {h["level"] for h in style_transfer(encoder, photo, texture, Settings(steps=4)).history} == {0}
     asked = style_transfer(encoder, photo, texture, Settings(steps=4, coarse_levels=1)).history
     assert [h["level"] for h in asked] == [1, 1, 0, 0]
+    # the plan sees the start (coarse_to_fine.most_levels), so optimize() called directly decides the same way
+    objective = build_objective(encoder, content=photo, style=texture, content_layers=[CONTENT_LAYER], style_layers=STYLE_LAYERS)
+    assert {h["level"] for h in optimize(encoder, objective, photo.clone(), Settings(steps=4)).history} == {0}
+    assert {h["level"] for h in optimize(encoder, objective, torch.rand_like(photo), Settings(steps=4)).history} != {0}
 
 
 def test_adam_also_descends(encoder, texture):
