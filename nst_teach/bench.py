@@ -9,7 +9,7 @@ once, beforehand), alpha, beta and layers, on two photographs and two paintings:
 Tübingen and *The Starry Night*, and a photograph and a painting the defaults were never tuned
 on. Each (contender, task, size, pictures) runs in its own process, so that its peak memory
 and start-up are its own. The baseline starts from uniform noise, as tutorials do; the engine
-from its task's default (the photograph for a transfer, noise in the source images' colours
+from its task's default (the photograph in the painting's colours for a transfer, noise in the source images' colours
 otherwise), and, as other contenders, from the other starts and with other settings.
 
 Measured:
@@ -372,6 +372,7 @@ CONTENDERS: dict[str, tuple[str | None, dict, tuple[str, ...]]] = {
     "engine default": (None, {}, TASKS),
     "engine float32": (None, {"precision": "float32"}, TASKS),
     "engine, white-noise start": ("noise", {"coarse_levels": 0}, ("transfer",)),  # the paper's start, full size
+    "engine, photograph's own colours": ("content", {}, ("transfer",)),  # the start until it was recoloured
     "engine, uniform noise": ("uniform", {}, ("reconstruct", "texture")),  # the baseline's start
     "engine, coarse-to-fine": (None, {"coarse_levels": 2}, ("transfer",)),  # off from the photograph by default
     "engine, no coarse-to-fine": (None, {"coarse_levels": 0}, ("reconstruct", "texture")),  # on from noise

@@ -50,10 +50,10 @@ def _parser() -> argparse.ArgumentParser:
                           "(default: by size, up to 2; for a texture, no more than the poolings before its deepest layer; "
                           "none from the photograph; 0: off)")
     run.add_argument("--size", type=int, default=512, help="longest side in pixels (default 512)")
-    run.add_argument("--init", choices=("noise", "uniform", "content", "style"),
-                     help="starting image (default: the content photograph for transfer, one of the paper's "
-                          "starts; white noise in the colours of the input images otherwise; uniform: plain "
-                          "U(0, 1) noise)")
+    run.add_argument("--init", choices=("noise", "uniform", "content", "recolored", "style"),
+                     help="starting image (default: recolored for transfer, the content photograph in the "
+                          "style's colours; white noise in the colours of the input images otherwise; content: "
+                          "the photograph as it is; uniform: plain U(0, 1) noise)")
     run.add_argument("--seed", type=int, default=0, help="seed for the noise and for random weights")
     run.add_argument("--device", default="auto", help="auto | cpu | cuda | mps")
     run.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as nnf
 from torch import Tensor
 
+from nst_teach.color import in_colors_of
 from nst_teach.features import LAYER_INDEX, LAYER_NAMES, VGG19Features, deepest_layer
 from nst_teach.images import resize
 from nst_teach.objective import Objective, build_objective
@@ -76,8 +77,9 @@ def most_levels(objective: Objective, start: Tensor) -> int:
     layout is right at every size, but a texture's statistics describe nothing larger than its
     deepest layer sees: ``relu1_1``'s Gram matrices measure 3 x 3 neighbourhoods, so a coarse
     level could only leave blobs that they do not measure (lesson 3, Fig. 1, "up to relu1_1").
-    A start that is the photograph already has its layout: shrunk and enlarged, it would only
-    come back blurred (a style transfer's default start, ``init="content"``).
+    A start that is the photograph, in its own colours or the painting's (a style transfer's
+    default start, ``init="recolored"``), already has its layout: shrunk and enlarged, it would
+    only come back blurred.
 
     >>> from nst_teach.weights import load_vgg19_features
     >>> encoder = load_vgg19_features("random")
@@ -86,12 +88,21 @@ def most_levels(objective: Objective, start: Tensor) -> int:
     ...  for layers in (["relu1_1"], ["relu1_1", "relu2_1"], ["relu3_1"], ["relu5_1"])]
     [0, 1, 2, 2]
     """
-    if objective.content is not None and start.shape == objective.content.shape and torch.equal(start, objective.content):
+    if _is_the_photograph(objective, start):
         return 0
     if objective.content_weights:
         return 2
     deepest = LAYER_INDEX[deepest_layer(objective.style_weights)]
     return min(2, sum(name.startswith("pool") for name in LAYER_NAMES[:deepest]))
+
+
+def _is_the_photograph(objective: Objective, start: Tensor) -> bool:
+    """Whether ``start`` is the objective's photograph, as it is or in the style's colours."""
+    photo = objective.content
+    if photo is None or start.shape != photo.shape:
+        return False
+    return torch.equal(start, photo) or (objective.style is not None
+                                          and torch.equal(start, in_colors_of(photo, objective.style, objective.style_blend)))
 
 
 def resample(image: Tensor, size: tuple[int, int], mode: Literal["bilinear", "nearest"] = "bilinear") -> Tensor:

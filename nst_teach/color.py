@@ -12,17 +12,20 @@ Reference:
   its RGB values are the content's, then transfer as usual (:func:`match_color_histogram`,
   the Cholesky form of the linear transfer; the paper also compares the PCA and symmetric forms).
 
+The same linear transfer the other way round, the photograph in the painting's colours
+(:func:`in_colors_of`), is a style transfer's default start (:mod:`nst_teach.tasks`).
+
 Images are ``(B, 3, H, W)`` RGB in [0, 1].
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Sequence
 
 import torch
 from torch import Tensor
 
-__all__ = ["luminance", "match_color_histogram", "match_luminance", "rgb_to_yiq", "with_colors_of", "yiq_to_rgb"]
+__all__ = ["in_colors_of", "luminance", "match_color_histogram", "match_luminance", "rgb_to_yiq", "with_colors_of", "yiq_to_rgb"]
 
 #: RGB -> YIQ (NTSC 1953): Y is the luminance, I and Q the colour.
 _RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114],
@@ -82,15 +85,45 @@ def match_color_histogram(style: Tensor, content: Tensor, mode: Literal["cholesk
     """
     if mode != "cholesky":
         raise ValueError(f"mode must be 'cholesky', got {mode!r}")
+    return _linear_transfer(style, [content])
 
-    def stats(x: Tensor) -> tuple[Tensor, Tensor]:
-        pixels = x.movedim(1, 0).flatten(1).double()  # (3, N)
-        mu = pixels.mean(1, keepdim=True)
-        centred = pixels - mu
-        return mu, centred @ centred.T / pixels.shape[1] + 1e-5 * torch.eye(3, dtype=torch.float64)
 
-    (mu_s, cov_s), (mu_c, cov_c) = stats(style), stats(content)
-    A = torch.linalg.cholesky(cov_c) @ torch.linalg.inv(torch.linalg.cholesky(cov_s))
-    pixels = style.movedim(1, 0).flatten(1).double()
-    recoloured = (A @ (pixels - mu_s) + mu_c).to(style.dtype)
-    return recoloured.view(3, style.shape[0], *style.shape[-2:]).movedim(0, 1).contiguous()
+def in_colors_of(image: Tensor, palette: Tensor | Sequence[Tensor], weights: Sequence[float] | None = None) -> Tensor:
+    r"""``image`` recoloured so that its RGB mean and covariance are those of ``palette``, clamped to [0, 1]:
+    :func:`match_color_histogram`'s transform the other way round, :math:`x' = L_p L_x^{-1} (x - \mu_x) + \mu_p`.
+
+    Several palette images count as one mixture of their pixels, image k with weight :math:`b_k`
+    (``weights``, as for a blend of styles; equal by default):
+    :math:`\mu_p = \sum_k b_k \mu_k`, :math:`\Sigma_p = \sum_k b_k (\Sigma_k + \mu_k \mu_k^\top) - \mu_p \mu_p^\top`.
+
+    A style transfer's default start is the photograph in the painting's colours (``init="recolored"``):
+    its layout, and from the first step the mean colour and colour covariance that the uncentred Gram
+    matrices of the low layers measure.
+
+    >>> photo, painting = torch.rand(1, 3, 8, 8), 0.4 + 0.2 * torch.rand(1, 3, 8, 8)  # a muted painting: no clamping
+    >>> start = in_colors_of(photo, painting)
+    >>> torch.allclose(start.mean((0, 2, 3)), painting.mean((0, 2, 3)), atol=1e-5)
+    True
+    """
+    palettes = [palette] if isinstance(palette, Tensor) else list(palette)
+    return _linear_transfer(image, palettes, weights).clamp(0, 1)
+
+
+def _linear_transfer(x: Tensor, references: Sequence[Tensor], weights: Sequence[float] | None = None) -> Tensor:
+    """``x`` mapped by the affine transform that gives its pixels the RGB mean and covariance of the references'
+    pixels, reference k with weight ``weights[k]`` (equal by default)."""
+
+    def moments(image: Tensor) -> tuple[Tensor, Tensor]:  # the mean (3, 1) and the second moment E[p p^T] (3, 3)
+        pixels = image.to(x.device).movedim(1, 0).flatten(1).double()
+        return pixels.mean(1, keepdim=True), pixels @ pixels.T / pixels.shape[1]
+
+    def mean_and_covariance(images: Sequence[Tensor], b: Sequence[float]) -> tuple[Tensor, Tensor]:
+        mu, second = (sum(b_k * m for b_k, m in zip(b, ms)) for ms in zip(*map(moments, images)))
+        return mu, second - mu @ mu.T + 1e-5 * torch.eye(3, dtype=torch.float64, device=x.device)
+
+    b = [w / sum(weights) for w in weights] if weights is not None else [1.0 / len(references)] * len(references)
+    mu_x, cov_x = mean_and_covariance([x], [1.0])
+    mu_r, cov_r = mean_and_covariance(references, b)
+    A = torch.linalg.cholesky(cov_r) @ torch.linalg.inv(torch.linalg.cholesky(cov_x))
+    mapped = (A @ (x.movedim(1, 0).flatten(1).double() - mu_x) + mu_r).to(x.dtype)
+    return mapped.view(3, x.shape[0], *x.shape[-2:]).movedim(0, 1).contiguous()

@@ -31,7 +31,6 @@ from nst_teach import engine, losses
 from nst_teach import objective as objectives
 from nst_teach.errors import NstTeachError
 from nst_teach.settings import Settings
-from nst_teach.tasks import DEFAULT_INIT
 
 __all__ = ["GuidedObjective", "GuidedStyle", "Region", "guided_gram", "label_masks", "mask_at", "regions_from_labels", "spatial_transfer"]
 
@@ -135,13 +134,14 @@ class GuidedObjective(objectives.Objective):
 def spatial_transfer(encoder, content: Tensor, styles: Sequence[Tensor], content_masks: Sequence[Tensor],
                      style_masks: Sequence[Tensor], settings=None, *, region_weights: Sequence[float] | None = None,
                      alpha: float | None = None, beta: float = 1.0, content_layers: Sequence[str] | None = None,
-                     style_layers: Sequence[str] | None = None, init=DEFAULT_INIT["transfer"], callback=None, should_stop=None):
+                     style_layers: Sequence[str] | None = None, init="content", callback=None, should_stop=None):
     """Style transfer with a style per region (CVPR 2017, Sec. 4): region r of ``content`` (``content_masks[r]``)
     takes the style of ``styles[r]`` where ``style_masks[r]`` is 1.
 
     The style images keep their sizes; alpha defaults to the package's balance for the content's size.
-    Starts from the photograph, as :func:`~nst_teach.tasks.style_transfer` does. Runs at full size
-    only (the masks would need shrinking with the images for coarse-to-fine).
+    Starts from the photograph as it is: :func:`~nst_teach.tasks.style_transfer` starts from it in the
+    painting's colours, but here each region has its own painting. Runs at full size only (the masks
+    would need shrinking with the images for coarse-to-fine).
     """
     for T in content_masks:
         if tuple(T.shape[-2:]) != tuple(content.shape[-2:]):

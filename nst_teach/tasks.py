@@ -27,8 +27,10 @@ from nst_teach.objective import (
 )
 from nst_teach.settings import Settings
 
-#: Each task's start by default: white noise (in the source images' colours), but the photograph for a transfer.
-DEFAULT_INIT: dict[str, Literal["noise", "content"]] = {"reconstruct": "noise", "texture": "noise", "transfer": "content"}
+#: Each task's start by default: white noise (in the source images' colours), but for a transfer the photograph
+#: in the painting's colours.
+DEFAULT_INIT: dict[str, Literal["noise", "recolored"]] = {"reconstruct": "noise", "texture": "noise",
+                                                          "transfer": "recolored"}
 
 __all__ = ["DEFAULT_INIT", "optimize_from", "reconstruct_content", "style_transfer", "synthesize_texture"]
 
@@ -39,11 +41,12 @@ def optimize_from(encoder: VGG19Features, objective: Objective, init: Init, shap
     """:func:`optimize` from ``initial_image(init, shape)``, made from the objective's own source images.
 
     The three tasks below and the benchmark start this way. (A run from the photograph,
-    ``init="content"``, stays at full size: :func:`~nst_teach.coarse_to_fine.most_levels`.)
+    ``init="content"`` or ``"recolored"``, stays at full size: :func:`~nst_teach.coarse_to_fine.most_levels`.)
     """
     settings = settings or Settings()
     device = next(encoder.parameters()).device
-    x0 = initial_image(init, shape, seed=settings.seed, content=objective.content, style=objective.style, device=device)
+    x0 = initial_image(init, shape, seed=settings.seed, content=objective.content, style=objective.style,
+                       style_blend=objective.style_blend, device=device)
     return optimize(encoder, objective, x0, settings, callback, should_stop)
 
 
@@ -94,12 +97,15 @@ def style_transfer(encoder: VGG19Features, content: Tensor, style: Tensor | Sequ
     ``alpha`` is Eq. 7's, used as given. By default it is
     ``alpha_for_size(DEFAULT_RATIO, content's size) * beta``: the same balance at every size.
 
-    The run starts from the photograph (``init="content"``), one of the paper's three starts
-    (CVPR 2016, Sec. 3, "Initialisation of gradient descent", Fig. 6), which "do not seem to
-    have a strong effect on the outcome"; it reaches a given loss in a third of the steps
-    that white noise needs (``benchmarks/README.md``). Only a noise start gives a new image
-    for each seed: pass ``init="noise"`` for that, or to reproduce the paper's figures,
-    which start from white noise.
+    The run starts from the photograph in the painting's colours (``init="recolored"``: its RGB
+    mean and covariance made the painting's, :func:`~nst_teach.color.in_colors_of`). The
+    photograph is one of the paper's three starts (CVPR 2016, Sec. 3, "Initialisation of
+    gradient descent", Fig. 6), which "do not seem to have a strong effect on the outcome"; it
+    reaches a given loss in a third of the steps that white noise needs, and in the painting's
+    colours sooner again, since the uncentred Gram matrices of the low layers measure the mean
+    colour first (``benchmarks/README.md``). ``init="content"`` is the photograph as it is.
+    Only a noise start gives a new image for each seed: pass ``init="noise"`` for that, or to
+    reproduce the paper's figures, which start from white noise.
 
     As in the paper, the style image is resized to the content image's size
     first, unless ``keep_style_scale`` (then its own size sets the scale of

@@ -6,7 +6,7 @@ from PIL import Image
 
 import nst_teach as nt
 from nst_teach.cli import main
-from nst_teach.color import luminance, match_color_histogram, match_luminance, rgb_to_yiq, with_colors_of, yiq_to_rgb
+from nst_teach.color import in_colors_of, luminance, match_color_histogram, match_luminance, rgb_to_yiq, with_colors_of, yiq_to_rgb
 from nst_teach.data import paper_image
 
 
@@ -30,17 +30,36 @@ def test_the_style_luminance_takes_the_contents_mean_and_spread(pair):
     assert abs(L.mean() - Y.mean()) < 0.01 and abs(L.std() - Y.std()) < 0.01
 
 
+def stats(x):
+    """The RGB mean and covariance of an image's pixels."""
+    p = x.movedim(1, 0).flatten(1).double()
+    return p.mean(1), torch.cov(p, correction=0)
+
+
 def test_histogram_matched_style_has_the_contents_mean_and_covariance(pair):
     content, style = pair
     matched = match_color_histogram(style, content)
-
-    def stats(x):
-        p = x.movedim(1, 0).flatten(1).double()
-        return p.mean(1), torch.cov(p, correction=0)
     (mu, cov), (mu_c, cov_c) = stats(matched), stats(content)
     before = stats(style)
     assert (mu - mu_c).abs().max() < 0.01 < (before[0] - mu_c).abs().max()
     assert (cov - cov_c).abs().max() < 0.003 < (before[1] - cov_c).abs().max()
+
+
+def test_the_recolored_start_is_the_photograph_in_the_paintings_colours(pair):
+    content, style = pair
+    start = in_colors_of(content, style)
+    assert 0 <= start.min() and start.max() <= 1 and start.shape == content.shape
+    muted = 0.25 + 0.5 * style  # a palette that needs (almost) no clamping
+    (mu, cov), (mu_s, cov_s), before = stats(in_colors_of(content, muted)), stats(muted), stats(content)
+    assert (mu - mu_s).abs().max() < 0.002 < 0.01 < (before[0] - mu_s).abs().max()
+    assert (cov - cov_s).abs().max() < 0.0005 < 0.003 < (before[1] - cov_s).abs().max()
+    Y, Y_content = rgb_to_yiq(start)[:, 0].flatten(), rgb_to_yiq(content)[:, 0].flatten()
+    assert torch.corrcoef(torch.stack([Y, Y_content]))[0, 1] > 0.9  # the photograph's layout
+    # several paintings: a mixture of their pixels, with the blend's weights
+    torch.testing.assert_close(in_colors_of(content, [style[..., :32], style[..., 32:]]), start)
+    torch.testing.assert_close(in_colors_of(content, [style, content], [1.0, 0.0]), start)
+    dark = in_colors_of(content, [style, 0.2 * style], [0.25, 0.75]).mean()
+    assert 0.2 * style.mean() < dark < in_colors_of(content, [style, 0.2 * style]).mean() < style.mean()
 
 
 def test_luminance_only_transfer_keeps_the_contents_colour_channels_exactly(pair):

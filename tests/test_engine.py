@@ -14,6 +14,7 @@ from nst_teach import (
     synthesize_texture,
 )
 from nst_teach.coarse_to_fine import level_size, levels, resample, scaled
+from nst_teach.color import in_colors_of
 from nst_teach.data import paper_image
 from nst_teach.engine import initial_image
 from nst_teach.objective import CONTENT_LAYER, STYLE_LAYERS
@@ -51,18 +52,24 @@ def test_transfer_reduces_total_loss(encoder, photo, texture):
     assert result.losses["total"] == min(e["total"] for e in full)
 
 
-def test_transfer_starts_from_the_photograph_by_default(encoder, photo, texture):
-    first = {init: style_transfer(encoder, photo, texture, Settings(steps=1), **kw).history[0]
-             for init, kw in (("content", {}), ("noise", {"init": "noise"}))}
+def test_transfer_starts_from_the_photograph_in_the_paintings_colours_by_default(encoder, photo, texture):
+    first = {init: style_transfer(encoder, photo, texture, Settings(steps=1), init=init).history[0]
+             for init in ("content", "recolored", "noise")}
+    assert style_transfer(encoder, photo, texture, Settings(steps=1)).history[0] == first["recolored"]
     assert first["content"]["content"] < first["noise"]["content"] / 100  # bfloat16 features: not exactly 0
-    assert first["content"]["style"] > 0
+    assert first["recolored"]["content"] > first["content"]["content"]  # the photograph, but in other colours,
+    assert first["recolored"]["style"] < first["content"]["style"] / 2  # which are what the Gram matrices measure first
     # from the photograph at full size only (an enlarged coarse solution would blur it), unless asked
     assert {h["level"] for h in style_transfer(encoder, photo, texture, Settings(steps=4)).history} == {0}
+    assert {h["level"] for h in style_transfer(encoder, photo, texture, Settings(steps=4), init="content").history} == {0}
+    blend = style_transfer(encoder, photo, [texture, photo.flip(-1)], Settings(steps=2), style_blend=[0.7, 0.3])
+    assert {h["level"] for h in blend.history} == {0}  # the start in the blend's colours is the photograph too
     asked = style_transfer(encoder, photo, texture, Settings(steps=4, coarse_levels=1)).history
     assert [h["level"] for h in asked] == [1, 1, 0, 0]
     # the plan sees the start (coarse_to_fine.most_levels), so optimize() called directly decides the same way
     objective = build_objective(encoder, content=photo, style=texture, content_layers=[CONTENT_LAYER], style_layers=STYLE_LAYERS)
-    assert {h["level"] for h in optimize(encoder, objective, photo.clone(), Settings(steps=4)).history} == {0}
+    for start in (photo.clone(), in_colors_of(photo, texture)):
+        assert {h["level"] for h in optimize(encoder, objective, start, Settings(steps=4)).history} == {0}
     assert {h["level"] for h in optimize(encoder, objective, torch.rand_like(photo), Settings(steps=4)).history} != {0}
 
 
@@ -88,6 +95,9 @@ def test_initial_images(photo, texture):
     assert torch.equal(initial_image("noise", shape, seed=1), uniform)
     with pytest.raises(ValueError, match="needs a style image"):
         initial_image("style", shape)
+    assert torch.equal(initial_image("recolored", shape, content=photo, style=texture), in_colors_of(photo, texture))
+    with pytest.raises(ValueError, match="needs a content and a style image"):
+        initial_image("recolored", shape, content=photo)
 
 
 def test_noise_takes_the_colours_of_the_source_images(photo, texture):
