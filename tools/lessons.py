@@ -582,14 +582,20 @@ of the initialisation", but the starts "do not seem to have a strong effect" on 
 image (CVPR 2016, Sec. 3.4, Fig. 6). The package's noise has the colours of the two
 images; `init="uniform"` is plain noise in [0, 1].
 
-That sentence is why `style_transfer` starts from the photograph unless told otherwise. On
-the trained network, from the photograph the engine reaches the loss that 60 steps from
-noise reach in about 20 steps (`benchmarks/README.md`). A start from noise is still the one
-to use for a new image from each seed, and for the paper's figures.
+That sentence is why `style_transfer` starts from the photograph unless told otherwise, and
+in the painting's colours (`init="recolored"`, the fourth panel below): the photograph mapped so
+that its RGB mean and covariance are the painting's, $x' = L_s L_c^{-1}(x - \\mu_c) + \\mu_s$
+(lesson 5's colour histogram matching, the other way round). The Gram matrices are not centred,
+so a painting's mean colour and colour covariance are the first thing its low layers measure;
+the recoloured photograph has them from the first step, and keeps the photograph's layout. On
+the trained network, from the photograph the engine reaches the loss that 60 steps from noise
+reach in about 20 steps, and from the recoloured one sooner again (`benchmarks/README.md`). A
+start from noise is still the one to use for a new image from each seed, and for the paper's
+figures.
 """),
     code("""
 starts = [results["starry_night"]]  # from noise: the gallery's picture (init="noise")
-inits = ("noise", "content", "style")
+inits = ("noise", "content", "style", "recolored")
 for init in inits[1:]:
     view.restart(f"Fig. 6: init = {init}")
     starts.append(view.finish(nt.style_transfer(encoder, content.image, style.image, cfg.settings(every=5),
@@ -668,6 +674,9 @@ panel
    stay?
 4. Why does the paper prefer L-BFGS over Adam here? Try `cfg.settings(optimizer="adam")`
    with the same number of steps and compare the final losses and the pictures.
+5. In Fig. 6, compare the first step's loss terms from `content` and from `recolored`
+   (`r.history[0]`). Which term is lower from the recoloured photograph, which higher, and
+   why? Which of the two final pictures has more of the painting's colours?
 """),
 ]
 
@@ -695,6 +704,11 @@ photograph's:
 * **colour histogram matching**: recolour the painting first, with the linear map that gives
   its RGB values the photograph's mean and covariance ($x' = L_c L_s^{-1}(x - \\mu_s) + \\mu_c$
   with $\\Sigma = L L^\\top$, Cholesky), then transfer as usual.
+
+The plain transfer starts from the photograph in the painting's colours (lesson 4's Fig. 6).
+With either way of keeping the photograph's colours that start is the photograph itself, or
+nearly: the painting (or its luminance) already has the photograph's statistics, so there is
+little to recolour.
 """),
     code("""
 import torch
@@ -766,8 +780,8 @@ fig = nt.show_images([colour[None].image, *[r.image for r in blends.values()]],
 ## Watch it form
 
 `nt.Animation` is a callback that keeps a frame every k steps and writes a GIF. The run
-starts from the photograph (the default start, lesson 4's Fig. 6), so watch the painting's
-texture grow over it.
+starts from the photograph in the painting's colours (the default start, lesson 4's Fig. 6),
+so watch the painting's texture grow over it.
 """),
     code("""
 from IPython.display import Image
