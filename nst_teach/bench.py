@@ -372,7 +372,7 @@ CONTENDERS: dict[str, tuple[str | None, dict, tuple[str, ...]]] = {
     "engine default": (None, {}, TASKS),
     "engine float32": (None, {"precision": "float32"}, TASKS),
     "engine, white-noise start": ("noise", {"coarse_levels": 0}, ("transfer",)),  # the paper's start, full size
-    "engine, photograph's own colours": ("content", {}, ("transfer",)),  # the start until it was recoloured
+    "engine, photograph as it is": ("content", {}, ("transfer",)),  # the default start until it was recoloured
     "engine, uniform noise": ("uniform", {}, ("reconstruct", "texture")),  # the baseline's start
     "engine, coarse-to-fine": (None, {"coarse_levels": 2}, ("transfer",)),  # off from the photograph by default
     "engine, no coarse-to-fine": (None, {"coarse_levels": 0}, ("reconstruct", "texture")),  # on from noise
