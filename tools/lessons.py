@@ -600,9 +600,10 @@ for init in inits[1:]:
     view.restart(f"Fig. 6: init = {init}")
     starts.append(view.finish(nt.style_transfer(encoder, content.image, style.image, cfg.settings(every=5),
                                                 init=init, callback=view)))
-fig = nt.show_images([r.image for r in starts], [f"from {init}" for init in inits], random_weights=encoder.is_random)
+titles = [f"from {init}" + (" (the default)" if init == nt.tasks.DEFAULT_INIT["transfer"] else "") for init in inits]
+fig = nt.show_images([r.image for r in starts], titles, random_weights=encoder.is_random)
 for init, r in zip(inits, starts):
-    print(f"{init:8s} total loss {r.losses['total']:.3g}")
+    print(f"{init:9s} total loss {r.losses['total']:.3g}")
 """),
     md("""
 ## Coarse to fine
