@@ -153,8 +153,9 @@ else:
 
 The cell makes the same style transfer at two sizes with the **same** α, and at the small size
 once more with `nt.alpha_for_size`, each from white noise (from the default start, the photograph
-in the painting's colours, the photograph would stay in every picture for a while whatever α says). Look at the pictures, then answer below: why does the same
-α keep less of the photograph in the smaller image? Which term of Eq. 7 changes with the size,
+in the painting's colours, the photograph would stay in every picture for a while whatever α
+says). Look at the pictures, then answer below: why does the same α keep less of the photograph
+in the smaller image? Which term of Eq. 7 changes with the size,
 and which does not (lesson 3: why $1/(4N_l^2M_l^2)$)?
 """),
     code(r"""
