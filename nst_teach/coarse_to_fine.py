@@ -19,7 +19,6 @@ import torch
 import torch.nn.functional as nnf
 from torch import Tensor
 
-from nst_teach.color import in_colors_of
 from nst_teach.features import LAYER_INDEX, LAYER_NAMES, VGG19Features, deepest_layer
 from nst_teach.images import resize
 from nst_teach.objective import Objective, build_objective
@@ -77,9 +76,9 @@ def most_levels(objective: Objective, start: Tensor) -> int:
     layout is right at every size, but a texture's statistics describe nothing larger than its
     deepest layer sees: ``relu1_1``'s Gram matrices measure 3 x 3 neighbourhoods, so a coarse
     level could only leave blobs that they do not measure (lesson 3, Fig. 1, "up to relu1_1").
-    A start that is the photograph, in its own colours or the painting's (a style transfer's
-    default start, ``init="recolored"``), already has its layout: shrunk and enlarged, it would
-    only come back blurred.
+    A start that is the photograph, in its own colours or any others (a style transfer's
+    default start, ``init="recolored"``, is in the painting's), already has its layout: shrunk
+    and enlarged, it would only come back blurred.
 
     >>> from nst_teach.weights import load_vgg19_features
     >>> encoder = load_vgg19_features("random")
@@ -97,12 +96,22 @@ def most_levels(objective: Objective, start: Tensor) -> int:
 
 
 def _is_the_photograph(objective: Objective, start: Tensor) -> bool:
-    """Whether ``start`` is the objective's photograph, as it is or in the style's colours."""
+    """Whether ``start`` is the objective's photograph up to a change of colours: ``A x + b`` at every pixel
+    that no channel was clamped at (as it is: ``A = I``, ``b = 0``; or in the painting's colours)."""
     photo = objective.content
     if photo is None or start.shape != photo.shape:
         return False
-    return torch.equal(start, photo) or (objective.style is not None
-                                          and torch.equal(start, in_colors_of(photo, objective.style, objective.style_blend)))
+    if torch.equal(start, photo):
+        return True
+    x = photo.detach().movedim(1, 0).flatten(1).double()  # (C, N)
+    y = start.detach().to(x.device).movedim(1, 0).flatten(1).double()
+    inside = ((y > 0) & (y < 1)).all(0)
+    if float(inside.float().mean()) < 0.5:
+        return False
+    X, Y = torch.cat([x, torch.ones_like(x[:1])])[:, inside], y[:, inside]  # (C + 1, n), (C, n)
+    ridge = 1e-9 * X.shape[1] * torch.eye(X.shape[0], dtype=X.dtype, device=X.device)  # a grey photograph too
+    A_b = torch.linalg.solve(X @ X.T + ridge, X @ Y.T)  # least squares, (C + 1, C)
+    return float((X.T @ A_b - Y.T).abs().max()) < 1e-4
 
 
 def resample(image: Tensor, size: tuple[int, int], mode: Literal["bilinear", "nearest"] = "bilinear") -> Tensor:

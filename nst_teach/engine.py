@@ -16,7 +16,6 @@ import torch
 from torch import Tensor
 
 from nst_teach.coarse_to_fine import level_size, levels, most_levels, resample, scaled
-from nst_teach.color import in_colors_of
 from nst_teach.features import VGG19Features
 from nst_teach.images import resize
 from nst_teach.objective import Objective
@@ -26,7 +25,7 @@ from nst_teach.settings import Settings
 
 __all__ = ["Init", "Progress", "Result", "initial_image", "optimize"]
 
-Init = Union[Literal["noise", "uniform", "content", "recolored", "style"], Tensor]
+Init = Union[Literal["noise", "uniform", "content", "style"], Tensor]
 
 
 @dataclass
@@ -71,19 +70,15 @@ class _Stop(Exception):
 
 
 def initial_image(init: Init, shape: Sequence[int], *, seed: int = 0, content: Tensor | None = None,
-                  style: Tensor | Sequence[Tensor] | None = None, style_blend: Sequence[float] | None = None,
-                  device: torch.device | str = "cpu") -> Tensor:
-    r"""The starting image: white noise (the paper's choice), the content or style image, the content image
-    in the style's colours, or a tensor.
+                  style: Tensor | Sequence[Tensor] | None = None, device: torch.device | str = "cpu") -> Tensor:
+    r"""The starting image: white noise (the paper's choice), the content or style image, or a tensor.
 
     ``"noise"`` is white noise in the colours of the source images (``content`` and ``style``,
     whichever are given), each pixel drawn on its own,
     :math:`x^c_{ij} = \mathrm{clip}_{[0,1]}(\mu^c + \sigma^c \sqrt{12}\,(u^c_{ij} - \tfrac12))` with
     :math:`u \sim U(0, 1)` and :math:`\mu^c, \sigma^c` channel c's mean and spread over their pixels.
     ``"uniform"`` is plain :math:`U(0, 1)` noise. The Gram matrices are not centred, so a wrong
-    mean colour is a uniform start's largest error at every style layer. For the same reason
-    ``"recolored"`` is the photograph with the RGB mean and covariance of the style images, weighted
-    by ``style_blend`` (:func:`~nst_teach.color.in_colors_of`): its layout, in the painting's colours.
+    mean colour is a uniform start's largest error at every style layer.
     """
     if isinstance(init, Tensor):
         x = init
@@ -95,17 +90,13 @@ def initial_image(init: Init, shape: Sequence[int], *, seed: int = 0, content: T
             pixels = torch.cat([im.movedim(1, 0).flatten(1) for im in sources], 1)  # (C, N)
             mu, sigma = pixels.mean(1).view(-1, 1, 1), pixels.std(1).view(-1, 1, 1)
             x = (mu + sigma * math.sqrt(12) * (x - 0.5)).clamp(0, 1)
-    elif init == "recolored":
-        if content is None or style is None:
-            raise ValueError("init='recolored' needs a content and a style image")
-        x = in_colors_of(content, style, style_blend)
     elif init in ("content", "style"):
         source = content if init == "content" else (style[0] if isinstance(style, (list, tuple)) and style else style)
         if source is None:
             raise ValueError(f"init={init!r} needs a {init} image")
         x = cast(Tensor, source)
     else:
-        raise ValueError(f"init must be 'noise', 'uniform', 'content', 'recolored', 'style' or a tensor, got {init!r}")
+        raise ValueError(f"init must be 'noise', 'uniform', 'content', 'style' or a tensor, got {init!r}")
     x = x.detach().float().to(device)
     if tuple(x.shape[-2:]) != tuple(shape[-2:]):
         x = resize(x, tuple(shape[-2:]))

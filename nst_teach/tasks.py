@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Literal, Mapping, Sequence
+from typing import Callable, Literal, Mapping, Sequence, Union
 
 import torch
 from torch import Tensor
@@ -27,31 +27,40 @@ from nst_teach.objective import (
 )
 from nst_teach.settings import Settings
 
+#: A task's start: the engine's (:data:`~nst_teach.engine.Init`), or ``"recolored"``, the photograph in the
+#: painting's colours (:func:`~nst_teach.color.in_colors_of`).
+Start = Union[Init, Literal["recolored"]]
+
 #: Each task's start by default: white noise (in the source images' colours), but for a transfer the photograph
 #: in the painting's colours.
 DEFAULT_INIT: dict[str, Literal["noise", "recolored"]] = {"reconstruct": "noise", "texture": "noise",
                                                           "transfer": "recolored"}
 
-__all__ = ["DEFAULT_INIT", "optimize_from", "reconstruct_content", "style_transfer", "synthesize_texture"]
+__all__ = ["DEFAULT_INIT", "Start", "optimize_from", "reconstruct_content", "style_transfer", "synthesize_texture"]
 
 
-def optimize_from(encoder: VGG19Features, objective: Objective, init: Init, shape: Sequence[int],
+def optimize_from(encoder: VGG19Features, objective: Objective, init: Start, shape: Sequence[int],
                   settings: Settings | None = None, callback: Callable[[Progress], None] | None = None,
                   should_stop: Callable[[], bool] | None = None) -> Result:
     """:func:`optimize` from ``initial_image(init, shape)``, made from the objective's own source images.
 
-    The three tasks below and the benchmark start this way. (A run from the photograph,
-    ``init="content"`` or ``"recolored"``, stays at full size: :func:`~nst_teach.coarse_to_fine.most_levels`.)
+    The three tasks below and the benchmark start this way. ``"recolored"`` is the objective's
+    photograph with the RGB mean and covariance of its style images, weighted as their blend. (A run
+    from the photograph, in its own colours or the painting's, stays at full size:
+    :func:`~nst_teach.coarse_to_fine.most_levels`.)
     """
     settings = settings or Settings()
     device = next(encoder.parameters()).device
-    x0 = initial_image(init, shape, seed=settings.seed, content=objective.content, style=objective.style,
-                       style_blend=objective.style_blend, device=device)
+    if isinstance(init, str) and init == "recolored":
+        if objective.content is None or objective.style is None:
+            raise ValueError("init='recolored' needs a content and a style image")
+        init = color.in_colors_of(objective.content, objective.style, objective.style_blend)
+    x0 = initial_image(init, shape, seed=settings.seed, content=objective.content, style=objective.style, device=device)
     return optimize(encoder, objective, x0, settings, callback, should_stop)
 
 
 def reconstruct_content(encoder: VGG19Features, image: Tensor, layer: str | Sequence[str] = CONTENT_LAYER,
-                        settings: Settings | None = None, *, init: Init = DEFAULT_INIT["reconstruct"],
+                        settings: Settings | None = None, *, init: Start = DEFAULT_INIT["reconstruct"],
                         callback: Callable[[Progress], None] | None = None,
                         should_stop: Callable[[], bool] | None = None) -> Result:
     """Find an image whose features at ``layer`` match ``image``'s (Fig. 1, bottom row).
@@ -74,7 +83,7 @@ def reconstruct_content(encoder: VGG19Features, image: Tensor, layer: str | Sequ
 def synthesize_texture(encoder: VGG19Features, image: Tensor,
                        layers: Mapping[str, LayerWeight] | Sequence[str] = STYLE_LAYERS,
                        settings: Settings | None = None, *, size: tuple[int, int] | None = None,
-                       init: Init = DEFAULT_INIT["texture"], callback: Callable[[Progress], None] | None = None,
+                       init: Start = DEFAULT_INIT["texture"], callback: Callable[[Progress], None] | None = None,
                        should_stop: Callable[[], bool] | None = None) -> Result:
     """Synthesise a texture matching ``image``'s Gram matrices at ``layers`` (Fig. 1, top row)."""
     objective = build_objective(encoder, style=image, style_layers=layers, alpha=0.0, beta=1.0)
@@ -87,7 +96,7 @@ def style_transfer(encoder: VGG19Features, content: Tensor, style: Tensor | Sequ
                    content_layers: Mapping[str, LayerWeight] | Sequence[str] = (CONTENT_LAYER,),
                    style_layers: Mapping[str, LayerWeight] | Sequence[str] = STYLE_LAYERS,
                    alpha: float | None = None, beta: float = 1.0, tv_weight: float = 0.0,
-                   init: Init = DEFAULT_INIT["transfer"], keep_style_scale: bool = False,
+                   init: Start = DEFAULT_INIT["transfer"], keep_style_scale: bool = False,
                    preserve_colors: Literal["luminance", "histogram"] | None = None,
                    style_blend: Sequence[float] | None = None,
                    callback: Callable[[Progress], None] | None = None,

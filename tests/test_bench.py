@@ -37,7 +37,7 @@ def test_benchmark_runs_tiny_and_writes_its_table(tmp_path, capsys):
     assert report["weights"] == "caffe" and "Weights: caffe" in table  # the trained network by default
     contenders = {r["contender"] for r in report["rows"]}
     assert contenders == {"baseline", "engine default", "engine float32", "engine, white-noise start",
-                          "engine, coarse-to-fine"}  # --quick is a transfer: the contenders that run on one
+                          "engine, photograph as it is", "engine, coarse-to-fine"}  # --quick is a transfer: the contenders that run on one
     for row in report["rows"]:
         assert row["s_per_step"] > 0 and row["peak_mb"] > 0 and row["gflop_per_step"] > 0
         assert row["final_loss_f32"] > 0 and Path(row["png"]).exists()  # scored as saved

@@ -13,7 +13,7 @@ from nst_teach import (
     style_transfer,
     synthesize_texture,
 )
-from nst_teach.coarse_to_fine import level_size, levels, resample, scaled
+from nst_teach.coarse_to_fine import level_size, levels, most_levels, resample, scaled
 from nst_teach.color import in_colors_of
 from nst_teach.data import paper_image
 from nst_teach.engine import initial_image
@@ -70,6 +70,19 @@ def test_transfer_starts_from_the_photograph_in_the_paintings_colours_by_default
     objective = build_objective(encoder, content=photo, style=texture, content_layers=[CONTENT_LAYER], style_layers=STYLE_LAYERS)
     for start in (photo.clone(), in_colors_of(photo, texture)):
         assert {h["level"] for h in optimize(encoder, objective, start, Settings(steps=4)).history} == {0}
+    with pytest.raises(ValueError, match="needs a content and a style image"):
+        reconstruct_content(encoder, photo, CONTENT_LAYER, Settings(steps=1), init="recolored")
+
+
+def test_the_plan_knows_the_photograph_in_any_colours(encoder, photo, texture):
+    objective = build_objective(encoder, content=photo, style=texture, content_layers=[CONTENT_LAYER], style_layers=STYLE_LAYERS)
+    grey = photo.mean(1, keepdim=True).expand_as(photo)
+    for start in (photo, 0.6 * photo.flip(1) + 0.2, in_colors_of(photo, texture), in_colors_of(photo, 0.5 * texture)):
+        assert most_levels(objective, start.clone()) == 0
+    for start in (photo + 0.01 * torch.randn_like(photo), photo.flip(-1), torch.rand_like(photo)):
+        assert most_levels(objective, start.clamp(0, 1)) == 2  # altered, moved or noise: not the photograph
+    grey_objective = build_objective(encoder, content=grey, content_layers=[CONTENT_LAYER])  # its colours are one
+    assert most_levels(grey_objective, 0.5 * grey + 0.1) == 0 and most_levels(grey_objective, photo) == 2
     assert {h["level"] for h in optimize(encoder, objective, torch.rand_like(photo), Settings(steps=4)).history} != {0}
 
 
@@ -95,9 +108,7 @@ def test_initial_images(photo, texture):
     assert torch.equal(initial_image("noise", shape, seed=1), uniform)
     with pytest.raises(ValueError, match="needs a style image"):
         initial_image("style", shape)
-    assert torch.equal(initial_image("recolored", shape, content=photo, style=texture), in_colors_of(photo, texture))
-    with pytest.raises(ValueError, match="needs a content and a style image"):
-        initial_image("recolored", shape, content=photo)
+
 
 
 def test_noise_takes_the_colours_of_the_source_images(photo, texture):
