@@ -11,6 +11,7 @@ from nst_teach.errors import ImageError, LayerError, NstTeachError, WeightsError
 from nst_teach.features import LAYER_INDEX, LAYER_NAMES, VGG19Features
 from nst_teach.images import load_image, resize, save_image, to_pil
 from nst_teach.losses import content_loss, gram_matrix, style_layer_loss, style_loss, total_loss, total_variation
+from nst_teach.metrics import psnr
 from nst_teach.objective import (
     CONTENT_LAYER,
     DEFAULT_RATIO,
@@ -33,7 +34,7 @@ __all__ = [
     "CONTENT_LAYER", "DEFAULT_RATIO", "LAYER_INDEX", "REFERENCE_PIXELS", "LAYER_NAMES", "STYLE_LAYERS",
     "ImageError", "LayerError", "NstTeachError", "Objective", "Progress", "Result", "Settings",
     "VGG19Features", "WeightsError", "alpha_for_size", "build_objective", "content_loss", "gram_matrix", "layer_table",
-    "load_image", "load_vgg19_features", "optimize", "pick_device", "reconstruct_content", "resize",
+    "load_image", "load_vgg19_features", "optimize", "pick_device", "psnr", "reconstruct_content", "resize",
     "save_image", "show_feature_maps", "show_images", "style_layer_loss", "style_loss", "style_transfer",
     "synthesize_texture", "to_pil", "total_loss", "total_variation",
 ]

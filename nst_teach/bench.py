@@ -9,8 +9,8 @@ once, beforehand), alpha, beta and layers, on two photographs and two paintings:
 Tübingen and *The Starry Night*, and a photograph and a painting the defaults were never tuned
 on. Each (contender, task, size, pictures) runs in its own process, so that its peak memory
 and start-up are its own. The baseline starts from uniform noise, as tutorials do; the engine
-from its task's default (the photograph in the painting's colours for a transfer, noise in the source images' colours
-otherwise), and, as other contenders, from the other starts and with other settings.
+from its task's default (the photograph in the painting's colours for a transfer, noise in the
+source images' colours otherwise), and, as other contenders, from the other starts and with other settings.
 
 Measured:
 
@@ -42,6 +42,7 @@ import torch
 from torch import Tensor
 
 from nst_teach.errors import NstTeachError
+from nst_teach.metrics import psnr
 
 __all__ = ["conv_flops", "main", "matmul_peak_gflops", "run_contender", "sync"]
 
@@ -172,11 +173,6 @@ class _Snapshots:
         """``(seconds, float32 loss)`` for every snapshot."""
         folder = Path(self._dir.name)
         return [(t, f32_loss(as_saved(torch.load(folder / f"{i}.pt").to(device)))) for i, t in enumerate(self.times)]
-
-
-def psnr(x: Tensor, reference: Tensor) -> float:
-    """Peak signal-to-noise ratio in dB, ``10 log10(1 / mean((x - reference)^2))``: how close a reconstruction is to the photograph."""
-    return 10.0 * math.log10(1.0 / max(float((x.float() - reference.float()).pow(2).mean()), 1e-12))
 
 
 def _reference_loss(encoder, wl: Workload, content: Tensor, style: Tensor):

@@ -118,8 +118,12 @@ def _linear_transfer(x: Tensor, references: Sequence[Tensor], weights: Sequence[
         return pixels.mean(1, keepdim=True), pixels @ pixels.T / pixels.shape[1]
 
     def mean_and_covariance(images: Sequence[Tensor], b: Sequence[float]) -> tuple[Tensor, Tensor]:
-        mu, second = (sum(b_k * m for b_k, m in zip(b, ms)) for ms in zip(*map(moments, images)))
-        return mu, second - mu @ mu.T + 1e-5 * torch.eye(3, dtype=torch.float64, device=x.device)
+        mu, second = torch.zeros(3, 1, dtype=torch.float64, device=x.device), 1e-5 * torch.eye(3, dtype=torch.float64,
+                                                                                              device=x.device)
+        for b_k, image in zip(b, images):  # the mixture: weighted sums of the images' moments
+            mu_k, second_k = moments(image)
+            mu, second = mu + b_k * mu_k, second + b_k * second_k
+        return mu, second - mu @ mu.T
 
     b = [w / sum(weights) for w in weights] if weights is not None else [1.0 / len(references)] * len(references)
     mu_x, cov_x = mean_and_covariance([x], [1.0])

@@ -36,8 +36,9 @@ def test_benchmark_runs_tiny_and_writes_its_table(tmp_path, capsys):
     assert {"float32", "bfloat16"} <= set(report["matmul_peak_gflops"])
     assert report["weights"] == "caffe" and "Weights: caffe" in table  # the trained network by default
     contenders = {r["contender"] for r in report["rows"]}
+    # --quick is a transfer: the contenders that run on one
     assert contenders == {"baseline", "engine default", "engine float32", "engine, white-noise start",
-                          "engine, photograph as it is", "engine, coarse-to-fine"}  # --quick is a transfer: the contenders that run on one
+                          "engine, photograph as it is", "engine, coarse-to-fine"}
     for row in report["rows"]:
         assert row["s_per_step"] > 0 and row["peak_mb"] > 0 and row["gflop_per_step"] > 0
         assert row["final_loss_f32"] > 0 and Path(row["png"]).exists()  # scored as saved
@@ -75,7 +76,7 @@ def test_levers_script_times_each_variant(tmp_path):
 def test_psnr_measures_a_reconstruction_against_the_photograph():
     import torch
 
-    from nst_teach.bench import psnr
+    from nst_teach.metrics import psnr
 
     photo = torch.rand(1, 3, 8, 8)
     assert psnr(photo + 0.1, photo) == pytest.approx(20.0, abs=1e-3)  # 10 log10(1 / 0.01)

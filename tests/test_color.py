@@ -51,8 +51,8 @@ def test_the_recolored_start_is_the_photograph_in_the_paintings_colours(pair):
     assert 0 <= start.min() and start.max() <= 1 and start.shape == content.shape
     muted = 0.25 + 0.5 * style  # a palette that needs (almost) no clamping
     (mu, cov), (mu_s, cov_s), before = stats(in_colors_of(content, muted)), stats(muted), stats(content)
-    assert (mu - mu_s).abs().max() < 0.002 < 0.01 < (before[0] - mu_s).abs().max()
-    assert (cov - cov_s).abs().max() < 0.0005 < 0.003 < (before[1] - cov_s).abs().max()
+    assert (mu - mu_s).abs().max() < 0.002 and (before[0] - mu_s).abs().max() > 0.01
+    assert (cov - cov_s).abs().max() < 0.0005 and (before[1] - cov_s).abs().max() > 0.003
     Y, Y_content = rgb_to_yiq(start)[:, 0].flatten(), rgb_to_yiq(content)[:, 0].flatten()
     assert torch.corrcoef(torch.stack([Y, Y_content]))[0, 1] > 0.9  # the photograph's layout
     # several paintings: a mixture of their pixels, with the blend's weights

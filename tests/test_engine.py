@@ -1,4 +1,3 @@
-import math
 
 import pytest
 import torch
@@ -17,13 +16,10 @@ from nst_teach.coarse_to_fine import level_size, levels, most_levels, resample, 
 from nst_teach.color import in_colors_of
 from nst_teach.data import paper_image
 from nst_teach.engine import initial_image
+from nst_teach.metrics import psnr
 from nst_teach.objective import CONTENT_LAYER, STYLE_LAYERS
 from nst_teach.precision import is_channels_last
 from nst_teach.weights import load_vgg19_features
-
-
-def psnr(x, y):
-    return 10 * math.log10(1.0 / float(((x - y) ** 2).mean()))
 
 
 def test_low_layers_invert_nearly_exactly(encoder, photo):
@@ -108,7 +104,6 @@ def test_initial_images(photo, texture):
     assert torch.equal(initial_image("noise", shape, seed=1), uniform)
     with pytest.raises(ValueError, match="needs a style image"):
         initial_image("style", shape)
-
 
 
 def test_noise_takes_the_colours_of_the_source_images(photo, texture):

@@ -1,6 +1,5 @@
 """Picture checks on the paper's trained network: what the lessons' figures rest on."""
 
-import math
 
 import pytest
 import torch
@@ -14,15 +13,11 @@ def caffe():
     return nt.load_vgg19_features("caffe", pooling="avg")
 
 
-def _psnr(x, y):
-    return 10 * math.log10(1 / ((x - y) ** 2).mean().item())
-
-
 def test_a_low_layer_gives_the_photograph_back(caffe):
     """Fig. 1, bottom row: relu1_2 reconstructs almost exactly (42 dB at 160 px and 100 steps when measured)."""
     photo = paper_image("tubingen", 128).image
     result = nt.reconstruct_content(caffe, photo, "relu1_2", nt.Settings(steps=80))
-    assert _psnr(result.image, photo) >= 30
+    assert nt.psnr(result.image, photo) >= 30
 
 
 def test_a_texture_from_plain_noise_takes_its_sources_colours(caffe):

@@ -235,19 +235,15 @@ for layer in layers:
                                                         callback=view))
 """),
     code("""
-import math
-
-def psnr(x, y):
-    return 10 * math.log10(1 / ((x - y) ** 2).mean().item())
-
-titles = ["photograph"] + [f"{l}\\nPSNR {psnr(r.image, photo.image):.1f} dB" for l, r in results.items()]
+titles = ["photograph"] + [f"{l}\\nPSNR {nt.psnr(r.image, photo.image):.1f} dB" for l, r in results.items()]
 fig = nt.show_images([photo.image, *[r.image for r in results.values()]], titles,
                      suptitle=f"Fig. 1 (bottom row) · {cfg.describe()}", random_weights=encoder.is_random)
 """),
     md("""
 As in Fig. 1: the first layers are nearly perfect; `relu4_2` and `relu5_2` keep the houses,
 the river and the sky where they are, but the exact pixels, colours and fine textures are
-gone. The network keeps *what* is where.
+gone. The network keeps *what* is where. Each title gives the picture's PSNR against the
+photograph (`nt.psnr`: $10 \\log_{10}(1/\\mathrm{MSE})$ for pixels in [0, 1]), higher when closer.
 
 Run a deep layer once more at full size only (`cfg.settings(coarse_levels=0)`): the sky
 keeps speckle from the white noise of the start. `relu4_2` barely sees noise at the scale
