@@ -7,7 +7,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup lab test browser students bench figures
+.PHONY: setup lab test browser notebooks students bench figures
 
 setup: $(STAMP)
 
@@ -28,6 +28,11 @@ test: $(STAMP) browser
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m pytest
+
+# The notebooks from their MyST sources (lessons/*.md, assignments/*.md), then the student versions.
+notebooks: $(STAMP)
+	$(PY) tools/notebooks.py
+	$(PY) -m nst_teach.assignments
 
 students: $(STAMP)
 	$(PY) -m nst_teach.assignments

@@ -284,13 +284,3 @@ def test_forgetting_average_pooling(capsys):
     _fails(loop_checks.check_make_encoder, lambda: load_vgg19_features(), capsys, "forgetting average pooling")
     _fails(loop_checks.check_make_encoder, lambda: load_vgg19_features("random", pooling="avg"), capsys,
            "random weights")
-
-
-def test_assignment_2_matches_its_source(tmp_path):
-    import subprocess
-    import sys
-
-    script = ROOT.parent / "tools" / "assignment2.py"
-    subprocess.run([sys.executable, str(script), str(tmp_path / "a2.ipynb")], check=True)
-    committed = ROOT / "source" / "from_losses_to_pictures" / "from_losses_to_pictures.ipynb"
-    assert (tmp_path / "a2.ipynb").read_text() == committed.read_text(), "run: python tools/assignment2.py"

@@ -1,4 +1,4 @@
-"""The lesson notebooks: stored clean, generated from tools/lessons.py, and runnable without ../shared."""
+"""The lesson notebooks: stored clean, written from their MyST sources (lessons/*.md), runnable without ../shared."""
 
 import json
 import os
@@ -30,11 +30,27 @@ def test_committed_without_outputs_and_with_python3_kernel(path):
             assert cell["outputs"] == [] and cell["execution_count"] is None, cell["source"][:60]
 
 
-def test_lessons_match_their_source(tmp_path):
-    import lessons
+def test_every_notebook_matches_its_text_source(tmp_path):
+    """lessons/*.md and assignments/*.md are the sources; the committed notebooks are written from them."""
+    import notebooks
 
-    for path in lessons.write(tmp_path):
-        assert path.read_text() == (ROOT / "notebooks" / path.name).read_text(), "run: python tools/lessons.py"
+    assert len(notebooks.PAIRS) == 7 and {p.parent.name for p in notebooks.PAIRS} == {"lessons", "assignments"}
+    written = notebooks.write({source: tmp_path / target.name for source, target in notebooks.PAIRS.items()})
+    for path, committed in zip(written, notebooks.PAIRS.values()):
+        assert path.read_text() == committed.read_text(), f"{committed.name}: run `make notebooks`"
+
+
+def test_jupytext_pairs_each_notebook_with_its_source():
+    from jupytext.config import find_jupytext_configuration_file, load_jupytext_configuration_file
+    from jupytext.paired_paths import paired_paths
+
+    import notebooks
+
+    config = load_jupytext_configuration_file(find_jupytext_configuration_file(str(ROOT)))
+    for source, target in notebooks.PAIRS.items():
+        formats = config.default_formats(str(target))
+        pairs = {Path(path) for path, _ in paired_paths(str(target), "ipynb", formats)}
+        assert source in pairs, (target.name, pairs)
 
 
 def test_lessons_cite_the_papers_figures():
