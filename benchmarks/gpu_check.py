@@ -17,7 +17,7 @@ import time
 import torch
 
 import nst_teach as nt
-from nst_teach.bench import sync
+from nst_teach.bench_worker import sync
 from nst_teach.data import paper_image
 
 VARIANTS = {
@@ -55,7 +55,7 @@ def main() -> None:
             sync(device)
             times.append(time.perf_counter() - start)
         with torch.no_grad():
-            loss = float(objective.terms(encoder(result.image, objective.layers), result.image)["total"])
+            loss = float(objective(encoder(result.image, objective.layers), result.image)["total"])
         best, median = min(times[1:]), statistics.median(times[1:])
         print(f"| {label} | {best:.2f} | {median:.2f} | {best / args.steps:.4f} | {loss:.4g} |", flush=True)
 

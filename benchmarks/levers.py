@@ -19,10 +19,10 @@ from pathlib import Path
 
 import torch
 
-from nst_teach.bench import sync
+from nst_teach.bench_worker import sync
+from nst_teach.features import load_vgg19_features
 from nst_teach.objective import CONTENT_LAYER, STYLE_LAYERS, build_objective
 from nst_teach.precision import autocast_dtype, pick_device
-from nst_teach.weights import load_vgg19_features
 
 
 def time_pass(step, x: torch.Tensor, device: torch.device, repeats: int) -> tuple[float, float]:
@@ -67,7 +67,7 @@ def main() -> None:
             def loss(x: torch.Tensor, precision: str = precision, objective=objective) -> torch.Tensor:
                 with autocast_dtype(device, precision):
                     F = encoder(x, objective.layers)
-                return objective.terms(F, x)["total"]
+                return objective(F, x)["total"]
 
             fn = torch.compile(loss) if compiled else loss
 

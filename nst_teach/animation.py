@@ -11,6 +11,7 @@ be a multiple of that. The last frame is the result's image, held longer.
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import Callable
@@ -19,7 +20,7 @@ from PIL import Image
 
 from nst_teach.engine import Progress, Result
 from nst_teach.errors import NstTeachError
-from nst_teach.images import to_pil
+from nst_teach.images import to_pil, write_atomically
 
 __all__ = ["Animation"]
 
@@ -49,11 +50,7 @@ class Animation:
         frames = [*self.frames, *([self._frame(result.image)] if result is not None else [])]
         if not frames:
             raise NstTeachError("no frames to save: the run ended before its first frame (lower `every`).")
-        path = Path(path)
         durations = [ms_per_frame] * (len(frames) - 1) + [1000]
-        try:
-            frames[0].save(path, save_all=True, append_images=frames[1:], duration=durations, loop=0)
-        except (OSError, ValueError) as err:
-            raise NstTeachError(f"could not write the animation {path} ({err}); choose another path "
-                                "ending in .gif.") from err
-        return path
+        buffer = io.BytesIO()
+        frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0)
+        return write_atomically(path, buffer.getvalue())

@@ -207,8 +207,8 @@ def encoder_and_images(size: int = 32):
     run the same with or without the catalogue's images.
     """
     from nst_teach.data import skimage_image
+    from nst_teach.features import load_vgg19_features
     from nst_teach.images import resize
-    from nst_teach.weights import load_vgg19_features
 
     encoder = load_vgg19_features("caffe", pooling="avg")
     content = resize(skimage_image("astronaut"), (size, size + 8))
@@ -257,13 +257,14 @@ def encoder_layers() -> list[str]:
 
 def check_transfer_step(transfer_step: Callable) -> bool:
     """``transfer_step(encoder, x, optimizer, P, A, alpha, beta) -> loss``: one optimiser step with a closure."""
-    from nst_teach.objective import Objective
+    from nst_teach.objective import build_objective
 
     encoder, content, style = encoder_and_images()
     with torch.no_grad():
         P = {CONTENT_LAYER: encoder(content, [CONTENT_LAYER])[CONTENT_LAYER]}
         A = {l: losses.gram_matrix(f) for l, f in encoder(style, list(STYLE_LAYERS)).items()}
-    objective = Objective(P, A, {CONTENT_LAYER: 1.0}, {l: 1 / 5 for l in STYLE_LAYERS}, alpha=1e-3, beta=1.0)
+    objective = build_objective(encoder, content=content, style=style, content_layers=[CONTENT_LAYER],
+                                style_layers=STYLE_LAYERS, alpha=1e-3, beta=1.0)
 
     def run(step) -> tuple[Tensor, Tensor]:
         x = torch.rand(1, 3, *content.shape[-2:], generator=torch.Generator().manual_seed(3)).requires_grad_(True)
@@ -276,7 +277,7 @@ def check_transfer_step(transfer_step: Callable) -> bool:
     def reference(encoder, x, opt, P, A, alpha, beta):
         def closure():
             opt.zero_grad()
-            total = objective.terms(encoder(x, objective.layers), x)["total"]
+            total = objective(encoder(x, objective.layers), x)["total"]
             total.backward()
             return total
         return opt.step(closure)

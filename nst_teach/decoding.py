@@ -20,8 +20,9 @@ __all__ = ["MAX_PIXELS", "array_to_rgb", "open_image_file", "pil_to_rgb"]
 MAX_PIXELS: int = Image.MAX_IMAGE_PIXELS or 89_478_485
 
 
-def open_image_file(path: Path) -> Image.Image:
-    """Open and decode ``path`` with Pillow; every failure a user can cause is one :class:`ImageError`."""
+def open_image_file(path: Path, decode: bool = True) -> Image.Image:
+    """Open and decode ``path`` with Pillow (``decode=False``: only read its header); every failure a user can
+    cause is one :class:`ImageError`."""
     if not path.exists():
         raise ImageError(f"image not found: {path}. Check the path and the current folder ({Path.cwd()}).")
     if path.is_dir():
@@ -30,7 +31,8 @@ def open_image_file(path: Path) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(path)
-            image.load()  # decode now, so truncation shows here
+            if decode:
+                image.load()  # decode now, so truncation shows here
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
         raise ImageError(f"{path} is too large to be safe to decode ({err}). "
                          f"Resize it below {MAX_PIXELS:,} pixels first.") from err

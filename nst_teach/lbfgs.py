@@ -13,17 +13,16 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from nst_teach.settings import Settings
-
 __all__ = ["Evaluate", "projected_lbfgs"]
 
-#: An image -> (loss, gradient), called until it raises (step budget, stop, NaN). The gradient is fresh; an
-#: image handed over must not be changed in place afterwards (the engine keeps the best one without a copy).
+#: An image -> (loss, gradient). The gradient is fresh; an image handed over must not be changed in place
+#: afterwards (the engine keeps the best one without a copy).
 Evaluate = Callable[[Tensor], tuple[float, Tensor]]
 
 
-def projected_lbfgs(evaluate: Evaluate, x0: Tensor, settings: Settings) -> str:
-    r"""Projected L-BFGS in PyTorch: pixels kept in [0, 1], everything on the image's device.
+def projected_lbfgs(evaluate: Evaluate, x0: Tensor, budget: int, history_size: int = 20) -> str:
+    r"""Projected L-BFGS in PyTorch for ``budget`` evaluations: pixels kept in [0, 1], everything on the image's
+    device. Returns ``""`` when the budget is spent, or why it stopped sooner.
 
     Each iteration (Nocedal & Wright, *Numerical Optimization*, Alg. 7.4 and 7.5;
     the active set as in Bertsekas 1982 and Kim, Sra & Dhillon 2010):
@@ -45,9 +44,9 @@ def projected_lbfgs(evaluate: Evaluate, x0: Tensor, settings: Settings) -> str:
     """
     x = x0.detach().clone()
     f, g = evaluate(x)
-    memory: list[tuple[Tensor, Tensor, Tensor]] = []  # (s_k, y_k, 1 / s_k^T y_k), tensors: no host syncs
     evaluations = 1
-    while True:
+    memory: list[tuple[Tensor, Tensor, Tensor]] = []  # (s_k, y_k, 1 / s_k^T y_k), tensors: no host syncs
+    while evaluations < budget:
         # 1. Active set: pixels at a bound that the gradient pushes outwards stay where they are.
         free = ~(((x <= 0) & (g > 0)) | ((x >= 1) & (g < 0)))
         # 2. Direction d = -H g on the free pixels, by the two-loop recursion over the memory.
@@ -72,13 +71,12 @@ def projected_lbfgs(evaluate: Evaluate, x0: Tensor, settings: Settings) -> str:
                 return "the projected gradient is zero (a stationary point)"
             memory.clear()
             continue
-        # 3. Step along the projected path until the Armijo condition holds.
-        before = evaluations
+        # 3. Step along the projected path until the Armijo condition holds (or the budget is spent).
         while True:
             x_new = (x + t * d).clamp_(0, 1)
             f_new, g_new = evaluate(x_new)
             evaluations += 1
-            if f_new <= f + 1e-4 * float((g * (x_new - x)).sum()) or t < 1e-8:
+            if f_new <= f + 1e-4 * float((g * (x_new - x)).sum()) or t < 1e-8 or evaluations >= budget:
                 break
             excess = f_new - f - slope * t  # > 0: the parabola curves upwards
             t = min(max(-slope * t * t / (2 * excess), 0.1 * t), 0.5 * t) if excess > 0 else 0.5 * t
@@ -87,8 +85,7 @@ def projected_lbfgs(evaluate: Evaluate, x0: Tensor, settings: Settings) -> str:
         sy = (s_k * y_k).sum()
         if float(sy) > 1e-10 * float((y_k * y_k).sum()):
             memory.append((s_k, y_k, 1.0 / sy))
-            if len(memory) > settings.history_size:
+            if len(memory) > history_size:
                 memory.pop(0)
         x, f, g = x_new, f_new, g_new.detach()
-        if before < settings.low_precision_steps <= evaluations < settings.steps:  # crossed into the float32 tail (a line
-            memory.clear()  # search may step over the switch): low-precision gradients leave their mark
+    return ""

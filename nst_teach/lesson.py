@@ -17,10 +17,10 @@ from pathlib import Path
 
 import torch
 
-from nst_teach.features import Pooling, VGG19Features
+from nst_teach.features import VGG19Features, load_vgg19_features
 from nst_teach.precision import pick_device
 from nst_teach.settings import Settings
-from nst_teach.weights import load_vgg19_features
+from nst_teach.vgg19 import Pooling
 
 __all__ = ["LessonConfig", "lesson_config", "show_code"]
 

@@ -1,16 +1,28 @@
-"""How close one image is to another, in pixels: PSNR, for reconstructions (lesson 2, the benchmark, the tests).
+"""How a picture compares with its sources: PSNR for reconstructions, and two figure scores for a style transfer.
 
-A reconstruction's loss at a deep layer barely sees the speckle a noise start leaves; PSNR does,
-but it also prefers blur (a mean-colour image beats a speckled one). Neither judges a picture alone.
+A loss does not see what a reader sees: near its minimum the objective is flat, and images with
+the same loss can look very different. These numbers help judge a picture, beside your eyes:
+
+* :func:`psnr`: how close a reconstruction is to the photograph, in pixels. A deep layer's loss
+  barely sees the speckle a noise start leaves; PSNR does, but it also prefers blur.
+* :func:`structure` and :func:`palette`: does a transfer keep the photograph's layout, and take the
+  painting's colours? The same definitions as the course's ``figure_scores.py`` (a test compares
+  them when ``NST_TEACH_FIGURE_SCORES`` names that file): published renditions of the paper's gallery
+  score structure 0.45-0.70 and palette 0.6-0.9. One number alone can be gamed, never both.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
+from PIL import Image, ImageFilter
 from torch import Tensor
 
-__all__ = ["psnr"]
+__all__ = ["palette", "psnr", "structure"]
+
+#: Both figure scores compare pictures at this size (width, height), whatever their own.
+SCORE_SIZE = (256, 192)
 
 
 def psnr(x: Tensor, reference: Tensor) -> float:
@@ -21,3 +33,43 @@ def psnr(x: Tensor, reference: Tensor) -> float:
     20.0
     """
     return 10.0 * math.log10(1.0 / max(float((x.float() - reference.float()).pow(2).mean()), 1e-12))
+
+
+def _pil(image: Tensor | Image.Image) -> Image.Image:
+    from nst_teach.images import to_pil
+
+    return image if isinstance(image, Image.Image) else to_pil(image)
+
+
+def _grey_gradient(image: Tensor | Image.Image) -> np.ndarray:
+    grey = _pil(image).convert("L").resize(SCORE_SIZE, Image.Resampling.BICUBIC).filter(ImageFilter.GaussianBlur(2))
+    gy, gx = np.gradient(np.asarray(grey, dtype=np.float64))
+    g = np.hypot(gx, gy)
+    return g - g.mean()
+
+
+def structure(photo: Tensor | Image.Image, picture: Tensor | Image.Image) -> float:
+    """Does ``picture`` keep ``photo``'s layout? The correlation of the gradient magnitudes of the two, grey and
+    blurred (sigma 2 px) at 256 x 192: 1 for the photograph itself, about 0 for an unrelated painting."""
+    a, b = _grey_gradient(photo), _grey_gradient(picture)
+    return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
+
+
+def _rgb_stats(image: Tensor | Image.Image) -> tuple[np.ndarray, np.ndarray]:
+    x = np.asarray(_pil(image).convert("RGB").resize(SCORE_SIZE, Image.Resampling.BICUBIC), dtype=np.float64).reshape(-1, 3) / 255
+    return x.mean(0), np.cov(x.T)
+
+
+def _frechet(p: tuple[np.ndarray, np.ndarray], q: tuple[np.ndarray, np.ndarray]) -> float:
+    (m1, s1), (m2, s2) = p, q
+    root = np.sqrt(np.clip(np.linalg.eigvals(s1 @ s2).real, 0, None)).sum()
+    return float(np.sqrt(max(((m1 - m2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * root, 0.0)))
+
+
+def palette(photo: Tensor | Image.Image, painting: Tensor | Image.Image, picture: Tensor | Image.Image) -> float:
+    """Has ``picture`` taken ``painting``'s colours? With d the Frechet distance between Gaussian fits of the RGB
+    pixels, ``d(picture, photo) / (d(picture, photo) + d(picture, painting))``: 0 is the photograph's colours,
+    1 the painting's."""
+    stats = _rgb_stats(picture)
+    to_photo, to_painting = _frechet(stats, _rgb_stats(photo)), _frechet(stats, _rgb_stats(painting))
+    return to_photo / (to_photo + to_painting + 1e-12)

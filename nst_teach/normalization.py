@@ -8,15 +8,12 @@ uses this module.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import Callable, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
 
-from nst_teach.features import LAYER_NAMES
-
-if TYPE_CHECKING:
-    from nst_teach.features import VGG19Features
+from nst_teach.vgg19 import LAYER_NAMES
 
 __all__ = ["NORMALIZATION_IMAGES", "activation_means", "normalization_images", "normalize_activations"]
 
@@ -36,38 +33,40 @@ def normalization_images(size: int = 224) -> list[Tensor]:
 
 
 @torch.no_grad()
-def activation_means(encoder: VGG19Features, images: Sequence[Tensor]) -> dict[str, Tensor]:
-    r"""Each filter's mean rectified response over ``images`` and positions, per conv layer:
+def activation_means(encoder: Callable[[Tensor, list[str]], Mapping[str, Tensor]], images: Sequence[Tensor],
+                     layers: Sequence[str] | None = None) -> dict[str, Tensor]:
+    r"""Each filter's mean rectified response over ``images`` and positions, per layer:
 
     .. math:: m^l_i = \frac{1}{|images|} \sum_{images} \frac{1}{M_l} \sum_k \max(0, F^l_{ik})
 
-    ``{conv name: (N_l,)}``, for the convolutions this encoder still has.
+    ``{layer: (N_l,)}``; ``layers`` defaults to the 16 rectified convolutions ``relu1_1`` ... ``relu5_4``.
     """
-    convs = [name for name in LAYER_NAMES[: len(encoder.layers)] if name.startswith("conv")]
-    sums: dict[str, Tensor] = {name: torch.zeros(()) for name in convs}
+    layers = list(layers or [name for name in LAYER_NAMES if name.startswith("relu")])
+    sums: dict[str, Tensor] = {name: torch.zeros(()) for name in layers}
     for image in images:
-        for name, F in encoder(image, convs).items():
+        for name, F in encoder(image, layers).items():
             sums[name] = sums[name] + F.clamp_min(0).float().mean(dim=(0, 2, 3))
     return {name: total / len(images) for name, total in sums.items()}
 
 
 @torch.no_grad()
-def normalize_activations(encoder: VGG19Features, images: Sequence[Tensor]) -> VGG19Features:
+def normalize_activations(layers: nn.Sequential, preprocess: Callable[[Tensor], Tensor],
+                          images: Sequence[Tensor]) -> nn.Sequential:
     r"""The paper's normalisation (CVPR 2016, Sec. 2): each filter's mean activation becomes 1.
 
     For each conv layer l in turn, with :math:`m_l` each filter's mean rectified response
-    over ``images`` and positions (:func:`activation_means`),
+    over ``images`` (each made the network's input by ``preprocess``) and positions,
 
     .. math:: W^l_{ij} \leftarrow W^l_{ij} \, m^{l-1}_j / m^l_i, \qquad b^l_i \leftarrow b^l_i / m^l_i.
 
     Dividing by :math:`m^l_i` rescales filter i's output; multiplying by :math:`m^{l-1}_j`
     undoes the rescaling of the layer below at the input. ReLU and pooling are positively
     homogeneous, so every layer computes the same features as before, each filter divided
-    by its mean: "without changing its output" (CVPR 2016, Sec. 2). Returns ``encoder``, changed in place.
+    by its mean: "without changing its output" (CVPR 2016, Sec. 2). Returns ``layers``, changed in place.
     """
-    x = [encoder.preprocess(im) for im in images]  # one pass, layer by layer
+    x = [preprocess(im) for im in images]  # one pass, layer by layer
     previous: Tensor | None = None  # m of the conv layer below: what its output was divided by
-    for module in encoder.layers:
+    for module in layers:
         if isinstance(module, nn.Conv2d) and previous is not None:
             module.weight.mul_(previous.view(1, -1, 1, 1))  # its input is now F/m: undo that
         x = [module(x_b) for x_b in x]
@@ -78,8 +77,4 @@ def normalize_activations(encoder: VGG19Features, images: Sequence[Tensor]) -> V
             if module.bias is not None:
                 module.bias.div_(previous)
             x = [x_b / previous.view(1, -1, 1, 1) for x_b in x]
-    if not encoder.weights.endswith(", normalised"):
-        encoder.weights += ", normalised"
-    return encoder
-
-
+    return layers

@@ -1,24 +1,38 @@
-"""What the image should match: the paper's targets and Eq. 7, built once per run.
+r"""What the image should match: Eq. 7 as a list of terms, each carrying its layers, weight and targets.
 
-The three tasks (:mod:`nst_teach.tasks`) only differ in their :class:`Objective`.
+References:
+    Gatys, Ecker & Bethge, CVPR 2016, Eq. 1-7; :mod:`nst_teach.paper` writes them out plainly.
+
+.. math:: \mathcal L_{total} = \sum_t \lambda_t \mathcal L_t
+          = \alpha \mathcal L_{content} + \beta \mathcal L_{style} \;[+\; \lambda_{tv} \mathcal L_{tv}]
+
+A :class:`Term` knows which layers it reads, its weight :math:`\lambda_t` (alpha, beta, ...), its
+targets (computed once, detached, float32), and how to rebuild itself for images ``factor``
+times as large (:meth:`Term.resized`): coarse-to-fine asks every term, so none can be lost, and
+each term says how its weight changes with the image's size. A new term is one subclass; spatial
+control (:class:`nst_teach.spatial.GuidedStyle`) is one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence, Union
 
 import torch
 from torch import Tensor
 
 from nst_teach import losses
-from nst_teach.blend import blend_weights, blended_grams
-from nst_teach.features import VGG19Features, check_layers
+from nst_teach.errors import NstTeachError
+from nst_teach.images import resize
+from nst_teach.vgg19 import check_layers
 
-__all__ = ["CONTENT_LAYER", "DEFAULT_RATIO", "REFERENCE_PIXELS", "STYLE_LAYERS", "LayerWeight", "Objective",
-           "alpha_for_size", "build_objective", "layer_weights"]
+__all__ = ["CONTENT_LAYER", "DEFAULT_RATIO", "REFERENCE_PIXELS", "STYLE_LAYERS", "Content", "Encoder", "LayerWeight",
+           "Objective", "Style", "Term", "TotalVariation", "alpha_for_size", "build_objective", "layer_weights",
+           "scaled_size"]
 
-#: The paper's content layer (CVPR 2016, Fig. 2, its method, and Fig. 3). The paper's Caffe network rectified
+#: The paper's content layer (CVPR 2016, Fig. 2 and Sec. 3). The paper's Caffe network rectified
 #: in place, so its "conv4_2" is the response after the ReLU: ``relu4_2`` here.
 CONTENT_LAYER = "relu4_2"
 #: The paper's style layers, each with w_l = 1/5 (CVPR 2016, Fig. 2), rectified as above.
@@ -26,67 +40,14 @@ STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
 #: The image area at which this package quotes alpha/beta: the paper's 512 x 512 pixels.
 REFERENCE_PIXELS = 512 * 512
-#: The default alpha/beta at :data:`REFERENCE_PIXELS`, chosen by looking at Fig. 3 (the gallery) on the
-#: paper's network (README "Weights"): the houses stay, the painting's colours and strokes come.
+#: The default alpha/beta at :data:`REFERENCE_PIXELS`, chosen by looking at the gallery on the paper's network
+#: (README, "Defaults"): the houses stay, the painting's colours and strokes come.
 DEFAULT_RATIO = 2e-3
 
 #: A weight per layer: one number, or one per image of a batch (shape ``(B,)``).
 LayerWeight = Union[float, Tensor]
-
-
-@dataclass
-class Objective:
-    """What the image should match. Targets are computed once and detached.
-
-    The total is ``alpha * sum_l c_l L_content(F_l, P_l) + beta * sum_l w_l E_l + tv_weight * TV``
-    (CVPR 2016, Eq. 7; the TV term is an optional extra).
-    """
-
-    P: dict[str, Tensor] = field(default_factory=dict)  # content layer -> content features P_l
-    A: dict[str, Tensor] = field(default_factory=dict)  # style layer -> style Gram matrix A_l
-    content_weights: dict[str, LayerWeight] = field(default_factory=dict)  # c_l, usually {"relu4_2": 1}
-    style_weights: dict[str, LayerWeight] = field(default_factory=dict)  # w_l, the paper: 1/5 each
-    alpha: float = 1.0  # content weight
-    beta: float = 1.0  # style weight
-    tv_weight: float = 0.0  # total-variation weight (0: off, as in the paper)
-    content: Tensor | None = None  # the images the targets came from, kept for coarse-to-fine
-    style: Tensor | list[Tensor] | None = None  # one style image, or several blended
-    M_A: dict[str, int] = field(default_factory=dict)  # style layer -> positions M of the style's map (Eq. 4)
-    style_blend: tuple[float, ...] | None = None  # the blend's weights b_k, summing to 1 (None: one style)
-
-    @property
-    def layers(self) -> list[str]:
-        """Every layer the encoder must return."""
-        return list(dict.fromkeys([*self.content_weights, *self.style_weights]))
-
-    def terms(self, F: Mapping[str, Tensor], x: Tensor) -> dict[str, Tensor]:
-        """Loss terms for features ``F`` of image ``x``: content, style, tv and total.
-
-        Features are upcast to float32 first, so the losses are exact even when
-        the network ran in bfloat16.
-        """
-        F = {l: F[l].float() for l in self.layers}
-        zero = x.new_zeros((), dtype=torch.float32)
-        L_content = sum((losses.weighted(losses.content_loss, F[l], self.P[l], c_l)
-                         for l, c_l in self.content_weights.items()), zero)
-        L_style = self.style_term(F) if self.style_weights else zero
-        out = {"content": L_content, "style": L_style}
-        total = losses.total_loss(L_content, L_style, self.alpha, self.beta)
-        if self.tv_weight:
-            out["tv"] = losses.total_variation(x.float())
-            total = total + self.tv_weight * out["tv"]
-        out["total"] = total
-        return out
-
-    def style_term(self, F: Mapping[str, Tensor]) -> Tensor:
-        """Eq. 5, :math:`\\sum_l w_l E_l` (spatial control replaces it: :mod:`nst_teach.spatial`)."""
-        return losses.style_loss(F, self.A, self.style_weights, self.M_A)
-
-    @property
-    def rescalable(self) -> bool:
-        """True when the source images are known, so that coarse-to-fine can rebuild the targets at any size."""
-        knows_content = self.content is not None or not self.content_weights
-        return knows_content and (self.style is not None or not self.style_weights)
+#: What builds targets: an image ``(B, 3, H, W)`` and layer names -> ``{layer: F_l}`` (a VGG19Features or paper.Encoder).
+Encoder = torch.nn.Module
 
 
 def alpha_for_size(ratio: float, size: Sequence[int], reference: int = REFERENCE_PIXELS) -> float:
@@ -105,42 +66,18 @@ def alpha_for_size(ratio: float, size: Sequence[int], reference: int = REFERENCE
     return ratio * reference / (size[0] * size[1])
 
 
-@torch.no_grad()
-def build_objective(encoder: VGG19Features, *, content: Tensor | None = None,
-                    style: Tensor | Sequence[Tensor] | None = None,
-                    content_layers: Mapping[str, LayerWeight] | Sequence[str] = (),
-                    style_layers: Mapping[str, LayerWeight] | Sequence[str] = (), alpha: float = 1.0,
-                    beta: float = 1.0, tv_weight: float = 0.0, style_blend: Sequence[float] | None = None) -> Objective:
-    r"""Compute the targets ``P_l = F_l(content)`` and ``A_l = G(F_l(style))`` once, in float32.
+def scaled_size(size: Sequence[int], factor: float) -> tuple[int, int]:
+    """``(H, W)`` times ``factor``, rounded, at least 1 px.
 
-    Layer lists without weights get equal weights summing to 1 (the paper's
-    ``w_l = 1/5`` over five layers). ``content`` and ``style`` may be batches.
-
-    Several style images blend into one target, with the weights ``style_blend``
-    (:mod:`nst_teach.blend`; equal by default).
+    >>> scaled_size((384, 512), 0.25)
+    (96, 128)
     """
-    c_w = layer_weights(content_layers)
-    s_w = layer_weights(style_layers)
-    if c_w and content is None:
-        raise ValueError("content layers were given but no content image")
-    if s_w and style is None:
-        raise ValueError("style layers were given but no style image")
+    return (max(1, round(size[0] * factor)), max(1, round(size[1] * factor)))
 
-    def features(image: Tensor, layers: list[str]) -> dict[str, Tensor]:
-        return {l: F.float() for l, F in encoder(image.float(), layers).items()} if layers else {}
 
-    P = features(content, list(c_w)) if content is not None else {}
-    blend = None
-    if style is None or (isinstance(style, Tensor) and style_blend is None):
-        S = features(style, list(s_w)) if style is not None else {}
-        A = {l: losses.gram_matrix(F) for l, F in S.items()}
-        M_A = {l: F.shape[-2] * F.shape[-1] for l, F in S.items()}
-    else:  # several styles blended into one target (nst_teach.blend)
-        style = [style] if isinstance(style, Tensor) else list(style)
-        blend = blend_weights(style_blend if style_blend is not None else [1.0] * len(style), len(style))
-        A, M_A = blended_grams(encoder, style, blend, list(s_w)), {l: 1 for l in s_w}
-    return Objective(P, A, c_w, s_w, alpha, beta, tv_weight, content=content if c_w else None,
-                     style=style if s_w else None, M_A=M_A, style_blend=blend)
+def shrunk(image: Tensor, factor: float) -> Tensor:
+    """``image`` resized by ``factor`` (antialiased bilinear), as every term's sources are at a coarse level."""
+    return resize(image, scaled_size(image.shape[-2:], factor))
 
 
 def layer_weights(layers: Mapping[str, LayerWeight] | Sequence[str]) -> dict[str, LayerWeight]:
@@ -149,9 +86,211 @@ def layer_weights(layers: Mapping[str, LayerWeight] | Sequence[str]) -> dict[str
     >>> layer_weights(["relu1_1", "relu2_1"])
     {'relu1_1': 0.5, 'relu2_1': 0.5}
     """
-    names = list(layers)
-    if names:
-        check_layers(names)
+    names = check_layers(layers)
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise NstTeachError(f"layer {repeated[0]!r} is named twice: name each layer once")
     if isinstance(layers, Mapping):
+        for name, w in layers.items():
+            if not isinstance(w, Tensor) and not (math.isfinite(w) and w >= 0):
+                raise NstTeachError(f"the weight of layer {name!r} must be a finite number of at least 0, got {w!r}")
         return dict(layers)
     return {name: 1.0 / len(names) for name in names}
+
+
+@torch.no_grad()
+def features(encoder: Encoder, image: Tensor, layers: Sequence[str]) -> dict[str, Tensor]:
+    """``{layer: F_l}`` of ``image`` in float32, detached: what targets are made of."""
+    return {l: F.float() for l, F in encoder(image.float(), list(layers)).items()}
+
+
+class Term(ABC):
+    """One term of Eq. 7: ``weight * loss(F, x)``. ``name`` keys it in a run's history."""
+
+    name: str
+    weight: float
+
+    @property
+    @abstractmethod
+    def layers(self) -> list[str]:
+        """The layers whose features :meth:`loss` reads."""
+
+    @abstractmethod
+    def loss(self, F: Mapping[str, Tensor], x: Tensor) -> Tensor:
+        """The term's loss, unweighted, for features ``F`` (float32) of the image ``x``."""
+
+    @abstractmethod
+    def resized(self, encoder: Encoder, factor: float) -> Term:
+        """The same term for images ``factor`` times as large, targets and weight included."""
+
+
+@dataclass
+class Content(Term):
+    r"""Eq. 1 at each content layer, :math:`\mathcal L_{content} = \sum_l c_l \tfrac12 \sum_{ij} (F^l - P^l)^2_{ij}`."""
+
+    photo: Tensor  # p, kept so that the term can rebuild its targets at another size
+    layer_weights: dict[str, LayerWeight]  # c_l, usually {"relu4_2": 1}; a tensor (B,): one weight per image
+    P: dict[str, Tensor]  # the photograph's features P_l, float32, detached
+    weight: float = 1.0  # alpha
+    name: str = "content"
+
+    @classmethod
+    def of(cls, encoder: Encoder, photo: Tensor, layers: Mapping[str, LayerWeight] | Sequence[str],
+           alpha: float = 1.0) -> Content:
+        c = layer_weights(layers)
+        return cls(photo, c, features(encoder, photo, list(c)), alpha)
+
+    @property
+    def layers(self) -> list[str]:
+        return list(self.layer_weights)
+
+    def loss(self, F: Mapping[str, Tensor], x: Tensor) -> Tensor:
+        return sum((losses.weighted(losses.content_loss, F[l], self.P[l], c_l) for l, c_l in self.layer_weights.items()),
+                   x.new_zeros((), dtype=torch.float32))
+
+    def resized(self, encoder: Encoder, factor: float) -> Content:
+        """Eq. 1 sums over the :math:`N_l M_l` entries, :math:`E_l` does not: alpha grows as the area shrinks
+        (:func:`alpha_for_size`'s rule), so that the balance against the style holds at every level."""
+        return Content.of(encoder, shrunk(self.photo, factor), self.layer_weights, self.weight / factor**2)
+
+
+@dataclass
+class Style(Term):
+    r"""Eq. 5, :math:`\mathcal L_{style} = \sum_l w_l E_l`, for one painting or several blended.
+
+    Blended with weights :math:`b_k` (summing to 1), the target is their Gram matrices' weighted
+    mean per position, :math:`A_l = M_A \sum_k b_k G^l(a_k) / M^l_k`, at the first painting's
+    :math:`M_A` positions; with one painting it is the paper's :math:`A_l = G^l(a)`.
+    """
+
+    paintings: list[Tensor]  # a_k, kept so that the term can rebuild its targets at another size
+    blend: tuple[float, ...]  # b_k, summing to 1
+    layer_weights: dict[str, LayerWeight]  # w_l, the paper's 1/5 each
+    A: dict[str, Tensor]  # the target Gram matrices A_l, float32, detached
+    M_A: dict[str, int]  # the positions the targets are counted at (Eq. 4 compares per position when sizes differ)
+    weight: float = 1.0  # beta
+    name: str = "style"
+
+    @classmethod
+    def of(cls, encoder: Encoder, paintings: Tensor | Sequence[Tensor], layers: Mapping[str, LayerWeight] | Sequence[str],
+           beta: float = 1.0, blend: Sequence[float] | None = None) -> Style:
+        paintings = [paintings] if isinstance(paintings, Tensor) else list(paintings)
+        b = blend_weights(blend if blend is not None else [1.0] * len(paintings), len(paintings))
+        w = layer_weights(layers)
+        A: dict[str, Tensor] = {}
+        M_A: dict[str, int] = {}
+        for b_k, a in zip(b, paintings):
+            for l, F in features(encoder, a, list(w)).items():
+                M_k = F.shape[-2] * F.shape[-1]
+                M_A.setdefault(l, M_k)
+                G = losses.gram_matrix(F) * (b_k * M_A[l] / M_k)
+                A[l] = A[l] + G if l in A else G
+        return cls(paintings, b, w, A, M_A, beta)
+
+    @property
+    def layers(self) -> list[str]:
+        return list(self.layer_weights)
+
+    def loss(self, F: Mapping[str, Tensor], x: Tensor) -> Tensor:
+        return losses.style_loss(F, self.A, self.layer_weights, self.M_A)
+
+    def resized(self, encoder: Encoder, factor: float) -> Style:
+        """:math:`E_l` is the same at every size: only the targets are rebuilt."""
+        return Style.of(encoder, [shrunk(a, factor) for a in self.paintings], self.layer_weights, self.weight, self.blend)
+
+
+@dataclass
+class TotalVariation(Term):
+    r"""An optional smoothness prior, :math:`\mathcal L_{tv}` (:func:`~nst_teach.losses.total_variation`; not in the 2016 paper)."""
+
+    weight: float = 1.0
+    name: str = "tv"
+
+    @property
+    def layers(self) -> list[str]:
+        return []
+
+    def loss(self, F: Mapping[str, Tensor], x: Tensor) -> Tensor:
+        return losses.total_variation(x.float())
+
+    def resized(self, encoder: Encoder, factor: float) -> TotalVariation:
+        """Squared differences of a smooth image grow as its pixels grow apart, as fast as their number shrinks:
+        the same weight at every size."""
+        return self
+
+
+def blend_weights(weights: Sequence[float], n_styles: int) -> tuple[float, ...]:
+    """``weights`` for ``n_styles`` paintings, checked (one each, finite, non-negative, not all zero), summing to 1.
+
+    >>> blend_weights([0.7, 0.7], 2)
+    (0.5, 0.5)
+    """
+    weights = [float(w) for w in weights]
+    if n_styles < 1:
+        raise NstTeachError("a style needs at least one painting")
+    if len(weights) != n_styles:
+        raise NstTeachError(f"{len(weights)} style weights for {n_styles} style images: give one weight per style")
+    if not all(math.isfinite(w) and w >= 0 for w in weights) or not sum(weights) > 0:
+        raise NstTeachError(f"style weights must be finite, at least 0 and not all 0, got {weights}")
+    return tuple(w / sum(weights) for w in weights)
+
+
+@dataclass
+class Objective:
+    """Eq. 7: the weighted sum of its terms. ``objective(F, x)`` gives each term's loss (unweighted) and the total."""
+
+    terms: list[Term] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        names = [term.name for term in self.terms]
+        if len(set(names)) != len(names) or "total" in names:
+            raise NstTeachError(f"each term needs its own name, and none may be 'total'; got {names}")
+
+    @property
+    def layers(self) -> list[str]:
+        """Every layer the encoder must return."""
+        return list(dict.fromkeys(l for term in self.terms for l in term.layers))
+
+    def __call__(self, F: Mapping[str, Tensor], x: Tensor) -> dict[str, Tensor]:
+        """Each term's loss and ``"total"``. Features are upcast to float32 first, so the losses are exact even
+        when the network ran in bfloat16."""
+        F = {l: F[l].float() for l in self.layers}
+        out = {term.name: term.loss(F, x) for term in self.terms}
+        out["total"] = sum((term.weight * out[term.name] for term in self.terms), x.new_zeros((), dtype=torch.float32))
+        return out
+
+    def resized(self, encoder: Encoder, factor: float) -> Objective:
+        """The same objective for images ``factor`` times as large: every term rebuilt (coarse-to-fine)."""
+        return replace(self, terms=[term.resized(encoder, factor) for term in self.terms])
+
+    def term(self, name: str) -> Term | None:
+        """The term called ``name``, if there is one."""
+        return next((term for term in self.terms if term.name == name), None)
+
+
+def build_objective(encoder: Encoder, *, content: Tensor | None = None, style: Tensor | Sequence[Tensor] | None = None,
+                    content_layers: Mapping[str, LayerWeight] | Sequence[str] = (),
+                    style_layers: Mapping[str, LayerWeight] | Sequence[str] = (), alpha: float = 1.0,
+                    beta: float = 1.0, tv_weight: float = 0.0, style_blend: Sequence[float] | None = None) -> Objective:
+    r"""The paper's objective: a :class:`Content` term at ``content_layers``, a :class:`Style` term at
+    ``style_layers``, and a :class:`TotalVariation` term when ``tv_weight`` is not 0.
+
+    Layer lists without weights get equal weights summing to 1 (the paper's ``w_l = 1/5`` over five
+    layers). ``content`` and ``style`` may be batches; ``style`` may be several paintings, blended
+    with the weights ``style_blend`` (equal by default).
+    """
+    for name, value in (("alpha", alpha), ("beta", beta), ("tv_weight", tv_weight)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value >= 0):
+            raise NstTeachError(f"{name} must be a finite number of at least 0, got {value!r}")
+    terms: list[Term] = []
+    if content_layers:
+        if content is None:
+            raise NstTeachError("content layers were given but no content image")
+        terms.append(Content.of(encoder, content, content_layers, alpha))
+    if style_layers:
+        if style is None:
+            raise NstTeachError("style layers were given but no style image")
+        terms.append(Style.of(encoder, style, style_layers, beta, style_blend))
+    if tv_weight:
+        terms.append(TotalVariation(tv_weight))
+    return Objective(terms)

@@ -18,12 +18,12 @@ from PIL import Image
 from nst_teach.data import paper_image
 from nst_teach.engine import Progress, Result
 from nst_teach.errors import NstTeachError
-from nst_teach.features import LAYER_NAMES
 from nst_teach.images import load_image
 from nst_teach.lesson import LessonConfig
 from nst_teach.live import render_progress
-from nst_teach.objective import CONTENT_LAYER, DEFAULT_RATIO, STYLE_LAYERS, alpha_for_size
+from nst_teach.objective import CONTENT_LAYER, DEFAULT_RATIO, STYLE_LAYERS
 from nst_teach.tasks import style_transfer
+from nst_teach.vgg19 import LAYER_NAMES
 
 __all__ = ["TransferPanel"]
 
@@ -148,8 +148,7 @@ class TransferPanel:
             settings = self.config.settings(steps=self.steps.value, every=max(1, self.steps.value // 50))
             result = style_transfer(encoder, content, style, settings, content_layers=[self.content_layer.value],
                                     style_layers=list(self.style_layers.value) or list(STYLE_LAYERS),
-                                    alpha=alpha_for_size(10.0 ** self.log_ratio.value, content.shape[-2:]),
-                                    beta=1.0, style_blend=blend, preserve_colors=self.colors.value, callback=show,
+                                    ratio=10.0 ** self.log_ratio.value, style_blend=blend, preserve_colors=self.colors.value, callback=show,
                                     should_stop=self._stop.is_set)
             self.result = result
             self.image.value = _png(result.image)

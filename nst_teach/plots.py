@@ -7,8 +7,8 @@ from typing import Sequence
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from nst_teach.features import LAYER_NAMES, VGG19_BLOCKS
 from nst_teach.images import RANDOM_NOTE, to_pil
+from nst_teach.vgg19 import LAYER_NAMES, VGG19_BLOCKS
 
 __all__ = ["layer_table", "show_feature_maps", "show_images"]
 

@@ -22,7 +22,7 @@ from nst_teach.errors import NstTeachError
 if TYPE_CHECKING:
     from nst_teach.features import VGG19Features
 
-__all__ = ["autocast_dtype", "cpu_has_fast_bf16", "graphed", "is_channels_last", "layout", "pick_device",
+__all__ = ["autocast_dtype", "cpu_has_fast_bf16", "glibc", "graphed", "is_channels_last", "layout", "pick_device",
            "resolve_precision", "reuse_freed_memory"]
 
 
@@ -90,7 +90,7 @@ _runs_lock = threading.Lock()
 
 
 @lru_cache(maxsize=1)
-def _glibc() -> ctypes.CDLL | None:
+def glibc() -> ctypes.CDLL | None:
     """The C library when it is glibc (Linux), else None."""
     if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
         return None
@@ -117,7 +117,7 @@ def reuse_freed_memory(device: torch.device) -> Iterator[None]:
     on other devices or C libraries (macOS, Windows, musl).
     """
     global _runs
-    libc = _glibc() if device.type == "cpu" else None
+    libc = glibc() if device.type == "cpu" else None
     if libc is None:
         yield
         return

@@ -1,69 +1,84 @@
-"""The paper's three tasks, each an objective and one call of the engine.
+"""The paper's three tasks, each an objective, a start and one call of the engine.
 
-* content reconstruction (CVPR 2016, Fig. 1, bottom): ``alpha = 1``, ``beta = 0``, one content layer;
-* texture synthesis (Fig. 1, top): ``alpha = 0``, ``beta = 1``, style layers with ``w_l``;
-* style transfer (Fig. 3, 4): both, with the ratio ``alpha / beta``.
+* content reconstruction (CVPR 2016, Fig. 1, bottom): a content term alone, one layer;
+* texture synthesis (Fig. 1, top): a style term alone, the layers with their ``w_l``;
+* style transfer (Fig. 3, 4): both, with the ratio ``alpha / beta``; and the 2017 paper's
+  controls on the same path: a blend of paintings, a painting per region (masks), the photograph's colours.
+
+Every argument is checked here, where it enters: a bad one raises :class:`~nst_teach.errors.NstTeachError`
+naming it, before any work.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Literal, Mapping, Sequence, Union
+from typing import Callable, Iterable, Literal, Mapping, Sequence
 
 import torch
 from torch import Tensor
 
 from nst_teach import color
-from nst_teach.engine import Init, Progress, Result, initial_image, optimize
+from nst_teach.coarse_to_fine import most_levels, plan
+from nst_teach.engine import Progress, Result, optimize
+from nst_teach.errors import NstTeachError, check_number
 from nst_teach.features import VGG19Features
 from nst_teach.images import resize
 from nst_teach.objective import (
     CONTENT_LAYER,
     DEFAULT_RATIO,
     STYLE_LAYERS,
+    Content,
     LayerWeight,
     Objective,
+    Style,
+    Term,
+    TotalVariation,
     alpha_for_size,
-    build_objective,
+    layer_weights,
 )
 from nst_teach.settings import Settings
-
-#: A task's start: the engine's (:data:`~nst_teach.engine.Init`), or ``"recolored"``, the photograph in the
-#: painting's colours (:func:`~nst_teach.color.in_colors_of`).
-Start = Union[Init, Literal["recolored"]]
+from nst_teach.spatial import GuidedStyle
+from nst_teach.starts import NOISE_STARTS, START_CHOICES, Start, initial_image
+from nst_teach.vgg19 import deepest_layer, smallest_side
 
 #: Each task's start by default: white noise (in the source images' colours), but for a transfer the photograph
 #: in the painting's colours.
-DEFAULT_INIT: dict[str, Literal["noise", "recolored"]] = {"reconstruct": "noise", "texture": "noise",
-                                                          "transfer": "recolored"}
+DEFAULT_INIT: dict[str, Start] = {"reconstruct": "noise", "texture": "noise", "transfer": "recolored"}
+#: Ways to keep the photograph's colours (Gatys et al., CVPR 2017, Sec. 5; :mod:`nst_teach.color`).
+PRESERVE_COLORS = ("luminance", "histogram")
 
-__all__ = ["DEFAULT_INIT", "Start", "optimize_from", "reconstruct_content", "style_transfer", "synthesize_texture"]
+__all__ = ["DEFAULT_INIT", "PRESERVE_COLORS", "optimize_from", "reconstruct_content", "style_transfer",
+           "synthesize_texture"]
+
+Callback = Callable[[Progress], None]
 
 
-def optimize_from(encoder: VGG19Features, objective: Objective, init: Start, shape: Sequence[int],
-                  settings: Settings | None = None, callback: Callable[[Progress], None] | None = None,
-                  should_stop: Callable[[], bool] | None = None) -> Result:
-    """:func:`optimize` from ``initial_image(init, shape)``, made from the objective's own source images.
-
-    The three tasks below and the benchmark start this way. ``"recolored"`` is the objective's
-    photograph with the RGB mean and covariance of its style images, weighted as their blend. (A run
-    from the photograph, in its own colours or the painting's, stays at full size:
-    :func:`~nst_teach.coarse_to_fine.most_levels`.)
+def optimize_from(encoder: VGG19Features, objective: Objective, init: Start | Tensor, shape: Sequence[int],
+                  settings: Settings | None = None, callback: Callback | None = None,
+                  should_stop: Callable[[], bool] | None = None, *, content: Tensor | None = None,
+                  style: Tensor | Sequence[Tensor] | None = None, style_blend: Sequence[float] | None = None) -> Result:
+    """:func:`~nst_teach.engine.optimize` from ``initial_image(init, shape)``, made from the run's source images,
+    with the plan that suits the start: coarse levels only from noise (:func:`~nst_teach.coarse_to_fine.most_levels`).
+    The three tasks below and the benchmark start this way.
     """
     settings = settings or Settings()
+    if not isinstance(init, Tensor) and init not in START_CHOICES:
+        raise NstTeachError(f"init must be one of {', '.join(START_CHOICES)} or an image tensor; got {init!r}")
     device = next(encoder.parameters()).device
-    if isinstance(init, str) and init == "recolored":
-        if objective.content is None or objective.style is None:
-            raise ValueError("init='recolored' needs a content and a style image")
-        init = color.in_colors_of(objective.content, objective.style, objective.style_blend)
-    x0 = initial_image(init, shape, seed=settings.seed, content=objective.content, style=objective.style, device=device)
-    return optimize(encoder, objective, x0, settings, callback, should_stop)
+    x0 = initial_image(init, shape, seed=settings.seed, content=content, style=style, style_blend=style_blend,
+                       device=device)
+    from_noise = isinstance(init, str) and init in NOISE_STARTS
+    phases = plan(settings, shape[-2:], device, most_levels(objective, from_noise))
+    return optimize(encoder, objective, x0, settings, phases, callback, should_stop)
 
 
 def reconstruct_content(encoder: VGG19Features, image: Tensor, layer: str | Sequence[str] = CONTENT_LAYER,
-                        settings: Settings | None = None, *, init: Start = DEFAULT_INIT["reconstruct"],
-                        callback: Callable[[Progress], None] | None = None,
+                        settings: Settings | None = None, *, tv_weight: float = 0.0,
+                        init: Start | Tensor = DEFAULT_INIT["reconstruct"], callback: Callback | None = None,
                         should_stop: Callable[[], bool] | None = None) -> Result:
     """Find an image whose features at ``layer`` match ``image``'s (Fig. 1, bottom row).
+
+    ``tv_weight`` adds a total-variation term, the kind of image prior Mahendran & Vedaldi (2015) use to
+    invert a network and the paper does not.
 
     Several layers reconstruct as one batch, one image per layer: the
     content loss of image ``b`` uses only layer ``b`` (a per-image weight).
@@ -71,79 +86,146 @@ def reconstruct_content(encoder: VGG19Features, image: Tensor, layer: str | Sequ
     by orders of magnitude on the trained network, so the small ones barely
     move: for a figure, run one layer at a time (as lesson 2 does).
     """
-    names = [layer] if isinstance(layer, str) else list(layer)
+    _check_image("image", image)
+    names = layer_weights([layer] if isinstance(layer, str) else list(layer))
+    _check_size("image", image.shape, names)
     B = len(names)
     image = image.expand(B, *image.shape[1:]) if B > 1 else image
     weights = {l: torch.tensor([1.0 if b == i else 0.0 for b in range(B)]) for i, l in enumerate(names)}
-    objective = build_objective(encoder, content=image, content_layers=weights if B > 1 else names,
-                                alpha=1.0, beta=0.0)
-    return optimize_from(encoder, objective, init, image.shape, settings, callback, should_stop)
+    tv = _tv(tv_weight)
+    objective = Objective([Content.of(encoder, image, weights if B > 1 else list(names)), *tv])
+    return optimize_from(encoder, objective, init, image.shape, settings, callback, should_stop, content=image)
 
 
 def synthesize_texture(encoder: VGG19Features, image: Tensor,
                        layers: Mapping[str, LayerWeight] | Sequence[str] = STYLE_LAYERS,
                        settings: Settings | None = None, *, size: tuple[int, int] | None = None,
-                       init: Start = DEFAULT_INIT["texture"], callback: Callable[[Progress], None] | None = None,
-                       should_stop: Callable[[], bool] | None = None) -> Result:
-    """Synthesise a texture matching ``image``'s Gram matrices at ``layers`` (Fig. 1, top row)."""
-    objective = build_objective(encoder, style=image, style_layers=layers, alpha=0.0, beta=1.0)
+                       tv_weight: float = 0.0, init: Start | Tensor = DEFAULT_INIT["texture"],
+                       callback: Callback | None = None, should_stop: Callable[[], bool] | None = None) -> Result:
+    """Synthesise a texture matching ``image``'s Gram matrices at ``layers`` (Fig. 1, top row), of ``size = (H, W)``
+    (default: the image's); ``tv_weight`` adds a total-variation term."""
+    _check_image("image", image)
+    if size is not None:
+        if len(size) != 2:
+            raise NstTeachError(f"size must be (height, width); got {size!r}")
+        for side in size:
+            check_number("size", side, 16, 4096, whole=True)
+    _check_size("image", image.shape, layer_weights(layers))
+    _check_size("size", (1, 3, *(size or image.shape[-2:])), layer_weights(layers))
+    tv = _tv(tv_weight)
+    objective = Objective([Style.of(encoder, image, layers), *tv])
     shape = (image.shape[0], 3, *(size or image.shape[-2:]))
-    return optimize_from(encoder, objective, init, shape, settings, callback, should_stop)
+    return optimize_from(encoder, objective, init, shape, settings, callback, should_stop, style=image)
 
 
 def style_transfer(encoder: VGG19Features, content: Tensor, style: Tensor | Sequence[Tensor],
                    settings: Settings | None = None, *,
                    content_layers: Mapping[str, LayerWeight] | Sequence[str] = (CONTENT_LAYER,),
                    style_layers: Mapping[str, LayerWeight] | Sequence[str] = STYLE_LAYERS,
-                   alpha: float | None = None, beta: float = 1.0, tv_weight: float = 0.0,
-                   init: Start = DEFAULT_INIT["transfer"], keep_style_scale: bool = False,
+                   alpha: float | None = None, ratio: float | None = None, beta: float = 1.0, tv_weight: float = 0.0,
+                   init: Start | Tensor = DEFAULT_INIT["transfer"], keep_style_scale: bool = False,
                    preserve_colors: Literal["luminance", "histogram"] | None = None,
-                   style_blend: Sequence[float] | None = None,
-                   callback: Callable[[Progress], None] | None = None,
-                   should_stop: Callable[[], bool] | None = None) -> Result:
+                   style_blend: Sequence[float] | None = None, content_masks: Sequence[Tensor] | None = None,
+                   style_masks: Sequence[Tensor] | None = None, region_weights: Sequence[float] | None = None,
+                   callback: Callback | None = None, should_stop: Callable[[], bool] | None = None) -> Result:
     """Render ``content`` in the style of ``style`` (CVPR 2016, Fig. 3 and 4).
 
-    ``alpha`` is Eq. 7's, used as given. By default it is
-    ``alpha_for_size(DEFAULT_RATIO, content's size) * beta``: the same balance at every size.
+    **Balance.** ``alpha`` is Eq. 7's, used as given. Or give ``ratio``, alpha/beta as at 512 x 512 px,
+    scaled to the content's size (:func:`~nst_teach.objective.alpha_for_size`): the same balance at every
+    size. Neither: ``ratio = DEFAULT_RATIO``.
 
-    The run starts from the photograph in the painting's colours (``init="recolored"``: its RGB
-    mean and covariance made the painting's, :func:`~nst_teach.color.in_colors_of`). The
-    photograph is one of the paper's three starts (CVPR 2016, Sec. 3, "Initialisation of
-    gradient descent", Fig. 6), which "do not seem to have a strong effect on the outcome"; it
-    reaches a given loss in a third of the steps that white noise needs, and in the painting's
-    colours sooner again, since the uncentred Gram matrices of the low layers measure the mean
-    colour first (``benchmarks/README.md``). ``init="content"`` is the photograph as it is.
-    Only a noise start gives a new image for each seed: pass ``init="noise"`` for that, or to
-    reproduce the paper's figures, which start from white noise.
+    **Start.** By default the photograph in the painting's colours (``init="recolored"``: its RGB
+    mean and covariance made the painting's, :func:`~nst_teach.color.in_colors_of`). ``"content"`` is
+    the photograph as it is; ``"noise"`` white noise, the paper's start for its figures, and the
+    only start that gives a new image for each seed (:mod:`nst_teach.starts`).
 
-    As in the paper, the style image is resized to the content image's size
-    first, unless ``keep_style_scale`` (then its own size sets the scale of
-    the brush strokes).
+    **Scale.** As in the paper, each painting is resized to the content image's size first,
+    unless ``keep_style_scale`` (then its own size sets the scale of the brush strokes).
 
-    ``preserve_colors`` keeps the photograph's colours (Gatys et al., CVPR 2017, Sec. 5;
-    :mod:`nst_teach.color`): ``"luminance"`` transfers on the luminance alone (the live
-    images are grey) and puts back the content's colour channels at the end;
-    ``"histogram"`` first recolours the style image to the content's colour statistics.
+    **Controls** (Gatys et al., CVPR 2017), all on this one path and free to combine:
 
-    ``style`` may be several images, blended with the weights ``style_blend``
-    (:func:`build_objective`; equal weights by default).
+    * several paintings in ``style``, blended with the weights ``style_blend`` (equal by default);
+    * ``content_masks`` and ``style_masks``: painting r paints region ``content_masks[r]`` from its
+      region ``style_masks[r]`` (:class:`~nst_teach.spatial.GuidedStyle`; Sec. 4), weighted by
+      ``region_weights``;
+    * ``preserve_colors`` (Sec. 5): ``"luminance"`` transfers on the luminance alone (the live
+      images are grey) and puts back the content's colour channels at the end; ``"histogram"``
+      first recolours each painting to the content's colour statistics;
+    * ``tv_weight``: a total-variation term, a smoothness prior the paper does not use.
     """
-    if alpha is None:
-        alpha = alpha_for_size(DEFAULT_RATIO, content.shape[-2:]) * beta
-    if preserve_colors not in (None, "luminance", "histogram"):
-        raise ValueError(f"preserve_colors must be None, 'luminance' or 'histogram', got {preserve_colors!r}")
+    _check_image("content", content)
     styles = [style] if isinstance(style, Tensor) else list(style)
+    if not styles:
+        raise NstTeachError("style must be a painting, or a list of at least one")
+    layers = [*layer_weights(content_layers), *layer_weights(style_layers)]
+    _check_size("content", content.shape, layers)
+    for k, painting in enumerate(styles):
+        _check_image(f"style[{k}]" if len(styles) > 1 else "style", painting)
+        _check_size(f"style[{k}]" if len(styles) > 1 else "style", painting.shape, layers)
+    if alpha is not None and ratio is not None:
+        raise NstTeachError("give alpha or ratio, not both: alpha is used as given, ratio is scaled to the size")
+    for name, value in (("beta", beta), *((("alpha", alpha),) if alpha is not None else ())):
+        check_number(name, value, 0, 1e12)
+    tv = _tv(tv_weight)
+    if ratio is not None:
+        check_number("ratio", ratio, 0, 1e6, above=True)
+    alpha = alpha if alpha is not None else alpha_for_size(ratio or DEFAULT_RATIO, content.shape[-2:]) * beta
+    if alpha == 0 and beta == 0:
+        raise NstTeachError("alpha and beta are both 0: there is nothing to optimise")
+    if preserve_colors not in (None, *PRESERVE_COLORS):
+        raise NstTeachError(f"preserve_colors must be None, 'luminance' or 'histogram'; got {preserve_colors!r}")
+    masked = content_masks is not None or style_masks is not None
+    if masked and (content_masks is None or style_masks is None):
+        raise NstTeachError("spatial control needs both content_masks and style_masks, one of each per painting")
+    if masked and style_blend is not None:
+        raise NstTeachError("style_blend mixes the paintings everywhere, masks give each region its own painting: "
+                            "use one or the other")
+
+    photo = content
     if preserve_colors == "histogram":
         styles = [color.match_color_histogram(s, content) for s in styles]
     if preserve_colors == "luminance":
-        photo, content, styles = content, color.luminance(content), [color.match_luminance(s, content) for s in styles]
+        content, styles = color.luminance(content), [color.match_luminance(s, content) for s in styles]
     if not keep_style_scale:
         styles = [resize(s, tuple(content.shape[-2:])) for s in styles]
-    style = styles[0] if isinstance(style, Tensor) else styles
-    objective = build_objective(encoder, content=content, style=style, content_layers=content_layers,
-                                style_layers=style_layers, alpha=alpha, beta=beta, tv_weight=tv_weight,
-                                style_blend=style_blend)
-    result = optimize_from(encoder, objective, init, content.shape, settings, callback, should_stop)
+
+    terms: list[Term] = [Content.of(encoder, content, content_layers, alpha)]
+    start_blend = style_blend
+    if masked:
+        assert content_masks is not None and style_masks is not None  # checked above
+        masks = [m if keep_style_scale else _resize_mask(m, s.shape[-2:]) for m, s in zip(style_masks, styles)]
+        terms.append(GuidedStyle.of(encoder, content_masks, styles, masks, style_layers, beta, region_weights))
+        start_blend = [float(T.mean()) for T in content_masks]  # the start in the regions' paintings' colours
+    else:
+        terms.append(Style.of(encoder, styles, style_layers, beta, style_blend))
+    terms += tv
+    result = optimize_from(encoder, Objective(terms), init, content.shape, settings, callback, should_stop,
+                           content=content, style=styles, style_blend=start_blend)
     if preserve_colors == "luminance":
         result.image = color.with_colors_of(result.image, photo)
     return result
+
+
+def _tv(weight: float) -> list[Term]:
+    """The total-variation term, if asked for (``weight`` checked)."""
+    check_number("tv_weight", weight, 0, 1e12)
+    return [TotalVariation(weight)] if weight else []
+
+
+def _check_image(name: str, image: object) -> None:
+    if not isinstance(image, Tensor) or image.ndim != 4 or image.shape[1] != 3 or min(image.shape[-2:]) < 1:
+        shape = tuple(image.shape) if isinstance(image, Tensor) else type(image).__name__
+        raise NstTeachError(f"{name} must be an RGB image tensor of shape (B, 3, H, W), as load_image gives; got {shape}")
+
+
+def _check_size(name: str, shape: Sequence[int], layers: Iterable[str]) -> None:
+    """Refuse an image too small for the deepest layer: each pooling halves the map, and an empty map has no features."""
+    needed = smallest_side(layers)
+    if min(shape[-2:]) < needed:
+        raise NstTeachError(f"{name} is {shape[-1]} x {shape[-2]} px, too small for {deepest_layer(layers)}: its short "
+                            f"side must be at least {needed} px (each pooling halves it); use a larger image")
+
+
+def _resize_mask(mask: Tensor, size: Sequence[int]) -> Tensor:
+    """A region's mask at its painting's new size (nearest neighbour keeps it a mask)."""
+    return torch.nn.functional.interpolate(mask, size=tuple(size), mode="nearest")

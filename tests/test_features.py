@@ -1,73 +1,18 @@
+"""The engine's encoder: features by name, cut after the deepest layer, built by load_vgg19_features."""
+
 import os
 import subprocess
 import sys
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 from torchvision.models import vgg19
 
-from nst_teach import LAYER_INDEX, LAYER_NAMES, LayerError, WeightsError, layer_table, load_vgg19_features
-from nst_teach.features import vgg19_features_module
-from nst_teach.normalization import activation_means, normalize_activations
-from nst_teach.weights import IMAGENET_URL, imagenet_checkpoint_path
-
-
-def test_names_map_to_torchvision_modules():
-    features = vgg19(weights=None, init_weights=False).features
-    assert len(LAYER_NAMES) == len(features) == 37
-    assert LAYER_INDEX["conv4_2"] == 21 and LAYER_INDEX["conv5_1"] == 28
-    for name, index in LAYER_INDEX.items():
-        kind = {"conv": nn.Conv2d, "relu": nn.ReLU, "pool": nn.MaxPool2d}[name[:4]]
-        assert isinstance(features[index], kind), name
-    assert features[LAYER_INDEX["conv3_1"]].out_channels == 256
-
-
-def test_module_is_torchvisions_make_layers_module_for_module():
-    from torchvision.models.vgg import cfgs, make_layers
-
-    ours, theirs = vgg19_features_module(), make_layers(cfgs["E"], batch_norm=False)
-    assert [type(m) for m in ours] == [type(m) for m in theirs]
-    assert repr(ours) == repr(theirs)  # kernel sizes, padding, strides, in-place flags
-    assert {k: v.shape for k, v in ours.state_dict().items()} == {k: v.shape for k, v in theirs.state_dict().items()}
-
-
-def test_weights_load_without_importing_torchvision(tmp_path, full_state):
-    """torchvision pulls in torch._dynamo and triton (160 MB): no weights choice may import it."""
-    path = tmp_path / "vgg19.pth"
-    torch.save(full_state, path)
-    cached = tmp_path / "hub" / "checkpoints" / "vgg19-dcbb9e9d.pth"
-    cached.parent.mkdir(parents=True)
-    torch.save(full_state, cached)  # a random checkpoint under the real file name
-    code = ("import sys; from nst_teach import load_vgg19_features; "
-            f"load_vgg19_features({str(path)!r}); load_vgg19_features('random'); load_vgg19_features('imagenet'); "
-            "load_vgg19_features('caffe', normalized=True); "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torchvision', 'triton')))")
-    env = {**os.environ, "TORCH_HOME": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
-    assert out.strip() == "[]"
-
-
-def test_imagenet_file_is_torchvisions():
-    from torchvision.models import VGG19_Weights
-
-    assert IMAGENET_URL == VGG19_Weights.IMAGENET1K_V1.url
-
-
-def test_deepest_layer_is_by_network_order_not_by_name():
-    from nst_teach.features import deepest_layer
-
-    assert deepest_layer(["conv4_2", "relu4_1", "conv1_1"]) == "conv4_2"
-    assert deepest_layer(["pool3", "conv3_4"]) == "pool3"
-    with pytest.raises(LayerError, match="conv9_9"):
-        deepest_layer(["conv1_1", "conv9_9"])
-
-
-def test_layer_table_lists_channels_and_sizes():
-    rows = {r["name"]: r for r in layer_table(224, 224)}
-    assert rows["conv1_1"]["N_l"] == 64 and rows["conv1_1"]["M_l"] == 224 * 224
-    assert rows["conv4_2"]["N_l"] == 512 and rows["conv4_2"]["H_l"] == 28
-    assert rows["pool5"]["H_l"] == 7
+from nst_teach import LAYER_INDEX, LayerError, NstTeachError, WeightsError, load_vgg19_features
+from nst_teach.weights import imagenet_checkpoint_path
 
 
 def test_forward_returns_requested_layers_with_shapes(encoder):
@@ -103,7 +48,7 @@ def test_pooling_choice_and_frozen_eval():
     assert not any(p.requires_grad for p in avg.parameters())
     avg.train()
     assert not avg.training
-    with pytest.raises(ValueError, match="pooling"):
+    with pytest.raises(NstTeachError, match="pooling"):
         load_vgg19_features("random", pooling="min")
 
 
@@ -114,23 +59,16 @@ def test_random_weights_are_seeded_and_labelled():
     assert a.is_random and "random" in a.weights
 
 
-def test_normalisation_makes_mean_activation_one(photo):
-    enc = normalize_activations(load_vgg19_features("random", pooling="avg"), [photo])
-    F = enc(photo, ["relu1_1", "relu3_1", "relu5_1"])
-    for f in F.values():
-        means = f.mean(dim=(0, 2, 3))
-        alive = means > 0
-        torch.testing.assert_close(means[alive], torch.ones_like(means[alive]), rtol=1e-3, atol=1e-3)
-    assert enc.weights.endswith(", normalised")
-
-
-def test_normalisation_works_on_a_truncated_encoder(photo):
-    """The CLI cuts the network after the deepest layer used; normalising must not need the layer after it."""
-    enc = normalize_activations(load_vgg19_features("random", pooling="avg").truncate("conv5_1"), [photo])
-    means = activation_means(enc, [photo])
-    assert set(means) == {n for n in LAYER_NAMES[: LAYER_INDEX["conv5_1"] + 1] if n.startswith("conv")}
-    alive = means["conv5_1"] > 0
-    torch.testing.assert_close(means["conv5_1"][alive], torch.ones_like(means["conv5_1"][alive]), rtol=1e-3, atol=1e-3)
+@settings(max_examples=30, derandomize=True, deadline=None)
+@given(argument=st.sampled_from(["weights", "pooling", "seed", "normalized"]),
+       value=st.one_of(st.none(), st.booleans(), st.integers(-2, 2), st.floats(allow_nan=True), st.text(max_size=6)))
+def test_bad_arguments_are_refused_by_name(argument, value):
+    try:
+        load_vgg19_features(**{"weights": "random", argument: value})
+    except WeightsError as err:  # a string that is no weights name: read as a file path
+        assert argument == "weights" and "weights file not found" in str(err)
+    except NstTeachError as err:
+        assert str(err).startswith(argument), str(err)
 
 
 def _random_vgg19_state(seed=3):
@@ -141,6 +79,22 @@ def _random_vgg19_state(seed=3):
 @pytest.fixture(scope="module")
 def full_state():
     return _random_vgg19_state()
+
+
+def test_weights_load_without_importing_torchvision(tmp_path, full_state):
+    """torchvision pulls in torch._dynamo and triton (160 MB): no weights choice may import it."""
+    path = tmp_path / "vgg19.pth"
+    torch.save(full_state, path)
+    cached = tmp_path / "hub" / "checkpoints" / "vgg19-dcbb9e9d.pth"
+    cached.parent.mkdir(parents=True)
+    torch.save(full_state, cached)  # a random checkpoint under the real file name
+    code = ("import sys; from nst_teach import load_vgg19_features; "
+            f"load_vgg19_features({str(path)!r}); load_vgg19_features('random'); load_vgg19_features('imagenet'); "
+            "load_vgg19_features('caffe', normalized=True); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torchvision', 'triton')))")
+    env = {**os.environ, "TORCH_HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    assert out.strip() == "[]"
 
 
 def test_local_file_full_or_features_only(tmp_path, full_state):
@@ -159,7 +113,7 @@ def test_bad_weight_files_get_clear_errors(tmp_path):
         load_vgg19_features(tmp_path / "missing.pth")
     junk = tmp_path / "junk.pth"
     junk.write_bytes(b"not a checkpoint")
-    with pytest.raises(WeightsError, match="weights_only=True"):
+    with pytest.raises(WeightsError, match="is not a weights file"):
         load_vgg19_features(junk)
     wrong = tmp_path / "wrong.pth"
     torch.save({"fc.weight": torch.zeros(2, 2)}, wrong)

@@ -100,3 +100,29 @@ def test_decompression_bomb(tmp_path, monkeypatch):
     with pytest.raises(ImageError, match=r"bomb\.png is too large"):
         load_image(path)
     assert MAX_PIXELS > 10_000_000
+
+
+def test_a_file_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    from nst_teach import NstTeachError
+    from nst_teach.images import write_atomically
+
+    path = write_atomically(tmp_path / "new" / "a.json", b"{}")
+    assert path.read_bytes() == b"{}" and [p.name for p in path.parent.iterdir()] == ["a.json"]
+
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.replace", full_disk)
+    with pytest.raises(NstTeachError, match="could not write .*No space left on device"):
+        save_image(torch.rand(1, 3, 4, 4), tmp_path / "b.png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new"]  # no partial b.png, no temporary file
+
+
+def test_image_size_reads_only_the_header_and_applies_the_exif_rotation(tmp_path):
+    from nst_teach.images import image_size
+
+    path = tmp_path / "tall.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated 90 degrees: width and height swap
+    Image.new("RGB", (40, 30)).save(path, exif=exif)
+    assert image_size(path) == load_image(path).shape[-2:] == (40, 30)

@@ -1,35 +1,63 @@
-"""The package's shape: a core a student reads in one sitting, and helpers that build on it."""
+"""The package's shape: the paper in one short file, an engine path with no classroom helpers, no import cycles."""
 
 import ast
+from functools import cache
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "nst_teach"
-#: image -> features -> losses -> objective -> optimiser -> image, and the loop that runs it.
-CORE = ("images", "features", "losses", "objective", "settings", "lbfgs", "engine")
-#: Helpers for notebooks, the classroom and the command line: the core must not need them.
-HELPERS = ("animation", "assignments", "bench", "checks", "cli", "data", "lesson", "live", "loop_checks", "panel",
-           "plots", "scale", "spatial", "color", "tasks")
+MODULES = sorted(path.stem for path in PACKAGE.glob("*.py") if path.stem not in ("__init__", "__main__"))
+#: Helpers for notebooks, the classroom, the command line and the benchmark: the engine path must not need them.
+HELPERS = {"animation", "assignments", "bench", "bench_worker", "checks", "cli", "data", "lesson", "live", "loop_checks",
+           "panel", "plots"}
 
 
-def _imports(module: str) -> set[str]:
-    tree = ast.parse((PACKAGE / f"{module}.py").read_text())
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("nst_teach"):
+@cache
+def imports(module: str) -> frozenset[str]:
+    """The package's modules that ``module`` imports, anywhere in it (inside functions and TYPE_CHECKING too)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse((PACKAGE / f"{module}.py").read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "nst_teach":
             names |= {node.module.split(".")[1]} if "." in node.module else {a.name for a in node.names}
         elif isinstance(node, ast.Import):
             names |= {a.name.split(".")[1] for a in node.names if a.name.startswith("nst_teach.")}
-    return names
+    return frozenset(names & set(MODULES))
 
 
-def test_the_core_path_reads_in_one_sitting():
-    lines = {m: len((PACKAGE / f"{m}.py").read_text().splitlines()) for m in CORE}
-    assert sum(lines.values()) < 1000, lines
+def closure(module: str) -> set[str]:
+    """``module`` and every package module it imports, transitively: what a reader of it must read."""
+    seen, todo = set(), [module]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo += imports(name)
+    return seen
 
 
-def test_the_core_needs_no_notebook_classroom_or_command_line_helper():
-    for module in CORE:
-        assert not _imports(module) & set(HELPERS), module
+def lines(modules) -> int:
+    return sum(len((PACKAGE / f"{m}.py").read_text().splitlines()) for m in modules)
+
+
+def test_the_paper_reads_in_one_sitting():
+    """nst_teach/paper.py and everything it imports from the package: at most 600 lines."""
+    assert closure("paper") == {"paper", "vgg19", "weights", "errors"}
+    assert lines(closure("paper")) <= 600, {m: lines([m]) for m in closure("paper")}
+
+
+def test_the_engine_path_needs_no_notebook_classroom_or_command_line_helper():
+    path = closure("tasks")
+    assert not path & HELPERS, path & HELPERS
+    assert lines(path) <= 2600, {m: lines([m]) for m in sorted(path)}  # the fast path, all of it (README): a budget
+
+
+def test_no_import_cycle():
+    for module in MODULES:
+        for other in imports(module):
+            assert module not in closure(other), f"{module} -> {other} -> ... -> {module}"
+
+
+def test_no_module_over_450_lines():
+    assert {m: lines([m]) for m in MODULES if lines([m]) > 450} == {}
 
 
 def test_no_module_reaches_for_another_modules_private_names():

@@ -1,4 +1,4 @@
-"""nbgrader for real: generate the student version and autograde, in a temporary course folder."""
+"""nbgrader for real: generate the student version and autograde it and the solution, in a temporary course folder."""
 
 import csv
 import json
@@ -62,3 +62,9 @@ def test_autograde_gives_the_solution_full_marks_and_the_release_zero(course, na
     scores = {row["student_id"]: float(row["raw_score"])
               for row in csv.DictReader((course / "grades.csv").open()) if row["assignment"] == name}
     assert auto > 0 and scores == {"solved": auto, "unsolved": 0.0}
+    # the student version ran top to bottom and its checks said what is still to do
+    graded = nbformat.read(course / "autograded" / "unsolved" / name / notebook.name, as_version=4)
+    out = "".join(o.get("text", "") for c in graded.cells if c.cell_type == "code" for o in c.outputs)
+    checked = sum(1 for c in graded.cells if c.metadata.get("nbgrader", {}).get("grade")
+                  and not c.metadata["nbgrader"].get("solution") and c.cell_type == "code")
+    assert out.count("not implemented yet") >= checked and f"0 of {checked} exercises pass" in out

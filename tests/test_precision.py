@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from nst_teach.precision import _glibc
+from nst_teach.precision import glibc as find_glibc
 
-glibc = _glibc()
+glibc = find_glibc()
 needs_glibc = pytest.mark.skipif(glibc is None, reason="mallopt is glibc's (Linux); elsewhere the context does nothing")
 
 

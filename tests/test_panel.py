@@ -1,0 +1,43 @@
+"""The interactive panel: Run and Stop in a background thread, the live image, a second style, the photo's colours."""
+
+import time
+
+from nst_teach.lesson import lesson_config
+
+
+def test_panel_runs_and_stops_keeping_its_image(monkeypatch):
+    from nst_teach.panel import TransferPanel
+
+    monkeypatch.setenv("NST_TEACH_QUICK", "1")
+    panel = TransferPanel(lesson_config(quick_size=48))
+    placeholder = panel.image.value
+    assert placeholder[:4] == b"\x89PNG"  # before the first run: a picture that says what to do, not a broken icon
+    assert all(w.style.description_width == "110px" for w in (panel.content_layer, panel.log_ratio))
+    panel.content.value, panel.style.value = "astronaut", "brick"
+    panel.steps.value, panel.size.value = 1000, 64
+    panel.run()
+    deadline = time.time() + 60
+    while panel.updates < 3 and time.time() < deadline:
+        time.sleep(0.05)
+    assert panel.updates >= 3 and panel.image.value[:4] == b"\x89PNG" and panel.image.value != placeholder
+    panel.stop()
+    panel._thread.join(60)  # a guard against a hang, not a timing
+    assert not panel.running
+    assert panel.result.status == "stopped" and panel.result.steps < 1000
+    assert "stopped" in panel.status.value and not panel.run_button.disabled
+
+
+def test_panel_blends_a_second_style_and_keeps_the_photos_colours(monkeypatch):
+    from nst_teach.color import rgb_to_yiq
+    from nst_teach.panel import TransferPanel
+
+    monkeypatch.setenv("NST_TEACH_QUICK", "1")
+    panel = TransferPanel(lesson_config(quick_size=48))
+    panel.content.value, panel.style.value, panel.style2.value = "astronaut", "brick", "grass"
+    panel.blend.value, panel.colors.value = 0.3, "luminance"
+    panel.steps.value, panel.size.value = 5, 48
+    panel.run(wait=True)
+    assert panel.result is not None and panel.result.status == "finished", panel.status.value
+    photo = panel._load("astronaut")
+    IQ, IQ_photo = rgb_to_yiq(panel.result.image)[:, 1:], rgb_to_yiq(photo)[:, 1:]
+    assert (IQ - IQ_photo).abs().mean() < 0.02  # the photo's colours, though both paintings are grey
