@@ -101,6 +101,7 @@ def run(sizes: list[int], tasks: list[str], steps: int, device_name: str, out: P
     """Every (size, task, picture pair): the loop, then each engine contender, each in its own process."""
     from nst_teach.precision import pick_device
     from nst_teach.settings import Settings
+    from nst_teach.tasks import DEFAULT_INIT
 
     device = pick_device(device_name)
     out.mkdir(parents=True, exist_ok=True)
@@ -114,6 +115,9 @@ def run(sizes: list[int], tasks: list[str], steps: int, device_name: str, out: P
                         "style": style, "out": str(out / "images")}
                 results = {"loop (paper.py)": _in_subprocess({**base, "contender": "baseline", "steps": steps})}
                 for name, (init, settings, runs_on) in CONTENDERS.items():
+                    same_as_default = not settings and (init or DEFAULT_INIT[task]) == DEFAULT_INIT[task]
+                    if name != "engine default" and same_as_default:
+                        continue
                     if task in runs_on and (not contenders or name in contenders or name == "engine default"):
                         results[name] = _in_subprocess({**base, "contender": name, "init": init, "settings": settings,
                                                         "steps": engine_steps or Settings().steps})

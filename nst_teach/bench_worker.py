@@ -159,7 +159,7 @@ def _baseline(config: dict, wl: Workload, content: Tensor, style: Tensor, device
         if step % every == 0 or step == config["steps"]:
             trace.add(seconds, x)
 
-    x = paper.synthesize(loss, content.shape, config["steps"], seed=0, callback=snapshot)
+    x = paper.synthesize(loss, content.shape, config["steps"], seed=0, callback=snapshot, device=device)
     return x, in_memory[-1][0], len(in_memory), trace, in_memory, started_at
 
 

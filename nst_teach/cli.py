@@ -5,6 +5,7 @@
     nst-teach transfer CONTENT STYLE -o out.png --metrics-json m.json
     nst-teach weights [--download]
     nst-teach images [--download DIR | --check]
+    nst-teach lessons DIR
     nst-teach bench [--quick]
 
 Every flag is checked before any work (:func:`check`). A user's mistake prints one line and exits
@@ -136,6 +137,10 @@ def _parser() -> argparse.ArgumentParser:
     action.add_argument("--check", action="store_true",
                         help="maintainers: download every image afresh and check its hash ('skipped: offline' "
                              "without internet)")
+
+    p = sub.add_parser("lessons", help="write the five lessons and the two student assignments into DIR")
+    p.add_argument("folder", type=Path, metavar="DIR")
+    p.add_argument("--force", action="store_true", help="overwrite files that are already there")
 
     from nst_teach.bench import add_arguments
 
@@ -391,6 +396,15 @@ def _images(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lessons(args: argparse.Namespace) -> int:
+    from nst_teach.course import write_course
+
+    for path in write_course(args.folder, args.force):
+        print(f"wrote {path}")
+    print(f"Open them with: jupyter lab {args.folder}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
@@ -402,6 +416,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _weights(args)
         if args.command == "images":
             return _images(args)
+        if args.command == "lessons":
+            return _lessons(args)
         if args.command == "bench":
             from nst_teach.bench import main as bench_main
 

@@ -14,6 +14,7 @@ bfloat16 and then, for the level's last steps, in float32 (:data:`Phase.precisio
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal, Sequence
 
@@ -25,9 +26,10 @@ from nst_teach.images import resize
 from nst_teach.objective import Content, Objective, scaled_size
 from nst_teach.precision import resolve_precision
 from nst_teach.settings import Resampling, Settings
-from nst_teach.vgg19 import LAYER_INDEX, LAYER_NAMES, deepest_layer
+from nst_teach.vgg19 import LAYER_INDEX, LAYER_NAMES, deepest_layer, smallest_side
 
-__all__ = ["MIN_ANY_SIDE", "MIN_COARSE_SIDE", "Phase", "level_size", "levels", "most_levels", "plan", "resample"]
+__all__ = ["MIN_ANY_SIDE", "MIN_COARSE_SIDE", "Phase", "level_size", "levels", "most_levels", "plan", "resample",
+           "room_for_levels"]
 
 #: The smallest short side a coarse level may have (VGG19 halves it four times before conv5_1).
 MIN_COARSE_SIDE = 48
@@ -44,9 +46,10 @@ class Phase:
     precision: Literal["bfloat16", "float32"]
 
 
-def plan(settings: Settings, size: Sequence[int], device: torch.device, most: int = 0) -> list[Phase]:
+def plan(settings: Settings, size: Sequence[int], device: torch.device, most: int = 0, room: int = 4) -> list[Phase]:
     """The phases of a run of ``settings.steps`` steps on an image of ``size``: each level of :func:`levels`
-    (up to ``most`` coarse ones unless ``settings.coarse_levels`` says), in bfloat16 where ``settings.precision``
+    (up to ``most`` coarse ones unless ``settings.coarse_levels`` says; never more than ``room``, what the source
+    images allow: :func:`room_for_levels`), in bfloat16 where ``settings.precision``
     resolves to it on ``device``, its last ``float32_tail`` of the steps in float32.
 
     >>> [(p.level, p.steps, p.precision) for p in plan(Settings(steps=100, precision="bfloat16"), (384, 512), torch.device("cpu"), 2)]
@@ -54,29 +57,30 @@ def plan(settings: Settings, size: Sequence[int], device: torch.device, most: in
     """
     low = resolve_precision(settings.precision, device) is not None
     phases = []
-    for level, steps in levels(settings, size, most):
+    for level, steps in levels(settings, size, most, room):
         tail = round(settings.float32_tail * steps) if low else steps
         phases += [Phase(level, steps - tail, "bfloat16"), Phase(level, tail, "float32")]
     return [phase for phase in phases if phase.steps > 0]
 
 
-def levels(settings: Settings, size: Sequence[int], most: int = 2) -> list[tuple[int, int]]:
+def levels(settings: Settings, size: Sequence[int], most: int = 0, room: int = 4) -> list[tuple[int, int]]:
     """The coarse-to-fine levels for an image of ``size``: ``[(level, steps), ...]``, coarsest first.
 
     There are up to ``most`` coarse levels (:func:`most_levels`), as long as the short side stays
     at least :data:`MIN_COARSE_SIDE` px there; they share ``coarse_share`` of the steps, and the full
-    size gets the rest. An asked-for ``coarse_levels`` is cut to the levels whose short side is at
-    least :data:`MIN_ANY_SIDE` px.
+    size gets the rest (at least one). An asked-for ``coarse_levels`` is cut to the levels whose short
+    side is at least :data:`MIN_ANY_SIDE` px, and to ``room``.
 
-    >>> levels(Settings(steps=100), (384, 512))
+    >>> levels(Settings(steps=100), (384, 512), most=2)
     [(2, 25), (1, 25), (0, 50)]
     """
     count = settings.coarse_levels
     if count is None:
         count = next((k for k in range(most, 0, -1) if min(size) / 2**k >= MIN_COARSE_SIDE), 0)
+    count = min(count, room)
     while count and min(size) / 2**count < MIN_ANY_SIDE:  # asked for more than the image has room for
         count -= 1
-    coarse = round(settings.coarse_share * settings.steps) if count else 0
+    coarse = min(round(settings.coarse_share * settings.steps), settings.steps - 1) if count else 0
     steps = [(k, coarse // count + (k == count) * (coarse % count)) for k in range(count, 0, -1)]
     return [(k, n) for k, n in steps if n > 0] + [(0, settings.steps - coarse)]
 
@@ -109,6 +113,15 @@ def most_levels(objective: Objective, from_noise: bool) -> int:
         return 2
     deepest = LAYER_INDEX[deepest_layer(objective.layers)] if objective.layers else 0
     return min(2, sum(name.startswith("pool") for name in LAYER_NAMES[:deepest]))
+
+
+def room_for_levels(objective: Objective) -> int:
+    """How many times the objective's source images (photograph, paintings) can be halved and still reach its
+    deepest layer (:func:`~nst_teach.vgg19.smallest_side`): a coarse level shrinks them with the image."""
+    if not objective.images or not objective.layers:
+        return 4
+    shortest, needed = min(min(im.shape[-2:]) for im in objective.images), smallest_side(objective.layers)
+    return max(0, min(4, int(math.log2(shortest / needed)))) if shortest >= needed else 0
 
 
 def resample(image: Tensor, size: tuple[int, int], mode: Resampling = "bilinear") -> Tensor:

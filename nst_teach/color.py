@@ -25,6 +25,8 @@ from typing import Literal, Sequence
 import torch
 from torch import Tensor
 
+from nst_teach.errors import NstTeachError
+
 __all__ = ["in_colors_of", "luminance", "match_color_histogram", "match_luminance", "rgb_to_yiq", "with_colors_of", "yiq_to_rgb"]
 
 #: RGB -> YIQ (NTSC 1953): Y is the luminance, I and Q the colour.
@@ -84,7 +86,7 @@ def match_color_histogram(style: Tensor, content: Tensor, mode: Literal["cholesk
     the network takes it as a target as it is, and clamping would move its statistics again.
     """
     if mode != "cholesky":
-        raise ValueError(f"mode must be 'cholesky', got {mode!r}")
+        raise NstTeachError(f"mode must be 'cholesky', got {mode!r}")
     return _linear_transfer(style, [content])
 
 
@@ -114,12 +116,11 @@ def _linear_transfer(x: Tensor, references: Sequence[Tensor], weights: Sequence[
     pixels, reference k with weight ``weights[k]`` (equal by default)."""
 
     def moments(image: Tensor) -> tuple[Tensor, Tensor]:  # the mean (3, 1) and the second moment E[p p^T] (3, 3)
-        pixels = image.to(x.device).movedim(1, 0).flatten(1).double()
+        pixels = image.detach().cpu().movedim(1, 0).flatten(1).double()  # float64 on the CPU: MPS has none
         return pixels.mean(1, keepdim=True), pixels @ pixels.T / pixels.shape[1]
 
     def mean_and_covariance(images: Sequence[Tensor], b: Sequence[float]) -> tuple[Tensor, Tensor]:
-        mu, second = torch.zeros(3, 1, dtype=torch.float64, device=x.device), 1e-5 * torch.eye(3, dtype=torch.float64,
-                                                                                              device=x.device)
+        mu, second = torch.zeros(3, 1, dtype=torch.float64), 1e-5 * torch.eye(3, dtype=torch.float64)
         for b_k, image in zip(b, images):  # the mixture: weighted sums of the images' moments
             mu_k, second_k = moments(image)
             mu, second = mu + b_k * mu_k, second + b_k * second_k
@@ -129,5 +130,5 @@ def _linear_transfer(x: Tensor, references: Sequence[Tensor], weights: Sequence[
     mu_x, cov_x = mean_and_covariance([x], [1.0])
     mu_r, cov_r = mean_and_covariance(references, b)
     A = torch.linalg.cholesky(cov_r) @ torch.linalg.inv(torch.linalg.cholesky(cov_x))
-    mapped = (A @ (x.movedim(1, 0).flatten(1).double() - mu_x) + mu_r).to(x.dtype)
-    return mapped.view(3, x.shape[0], *x.shape[-2:]).movedim(0, 1).contiguous()
+    mapped = (A @ (x.detach().cpu().movedim(1, 0).flatten(1).double() - mu_x) + mu_r).to(x.dtype)
+    return mapped.view(3, x.shape[0], *x.shape[-2:]).movedim(0, 1).contiguous().to(x.device)

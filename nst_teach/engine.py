@@ -50,7 +50,8 @@ class Result:
     """The outcome of :func:`optimize`. ``image`` is the best one seen at the last level."""
 
     image: Tensor
-    history: list[dict[str, float]]  # one entry per step: step, level, each term's loss (unweighted) and the total
+    history: list[dict[str, float]]  # one entry per step: step, level, phase (index into the plan), each term's
+    # loss (unweighted) and the total
     status: Status
     message: str
     steps: int
@@ -58,8 +59,9 @@ class Result:
 
     @property
     def losses(self) -> dict[str, float]:
-        """The history entry of the best image (losses of different levels differ in scale: the last level's)."""
-        last = [h for h in self.history if h["level"] == self.history[-1]["level"]]
+        """The history entry of the best image: the best of the last phase (losses of other sizes and precisions
+        are not comparable; a phase starts from the best image before it)."""
+        last = [h for h in self.history if h["phase"] == self.history[-1]["phase"]]
         return min(last, key=lambda h: h["total"]) if last else {}
 
 
@@ -85,20 +87,21 @@ def optimize(encoder: VGG19Features, objective: Objective, x0: Tensor, settings:
     settings = settings or Settings()
     size = (int(x0.shape[-2]), int(x0.shape[-1]))
     plan = plan or make_plan(settings, size, x0.device)
-    run = _Run(encoder, settings, size, sum(phase.steps for phase in plan), callback, should_stop)
     x = x0.detach().float().clamp(0, 1)
+    run = _Run(encoder, settings, size, sum(phase.steps for phase in plan), x, callback, should_stop)
     status: Status = "finished"
-    message = f"finished {run.steps} steps"
+    early = ""
     try:
         with reuse_freed_memory(x.device), layout(encoder, settings.channels_last):
             objectives = {level: objective if level == 0 else objective.resized(encoder, 0.5**level)
                           for level in dict.fromkeys(phase.level for phase in plan)}
-            for phase in plan:
-                early = run.phase(objectives[phase.level], resample(x, level_size(size, phase.level),
-                                                                     settings.resampling), phase)
+            for index, phase in enumerate(plan):
+                reason = run.phase(objectives[phase.level], resample(x, level_size(size, phase.level),
+                                                                     settings.resampling), phase, index)
                 x = run.best_image
-                if early and phase.level == 0:
-                    message = f"the optimiser stopped after {len(run.history)} steps: {early}"
+                if reason:
+                    early = f"; the optimiser stopped early at step {len(run.history)}: {reason}"
+        message = f"finished {len(run.history)} steps{early}"
     except _Stopped:
         status, message = "stopped", f"stopped at step {len(run.history)}; kept the best image so far"
     except KeyboardInterrupt:
@@ -115,23 +118,27 @@ def optimize(encoder: VGG19Features, objective: Objective, x0: Tensor, settings:
 class _Run:
     """One :func:`optimize` call's state across its phases: history, clock, and the best image of the level."""
 
-    def __init__(self, encoder: VGG19Features, settings: Settings, size: tuple[int, int], steps: int,
+    def __init__(self, encoder: VGG19Features, settings: Settings, size: tuple[int, int], steps: int, x0: Tensor,
                  callback: Callable[[Progress], None] | None, should_stop: Callable[[], bool] | None) -> None:
         self.encoder, self.settings, self.size, self.steps = encoder, settings, size, steps
         self.callback, self.should_stop = callback, should_stop
         self.history: list[dict[str, float]] = []
-        self.level = -1
-        self.best_loss, self.best_image = math.inf, torch.empty(0)
+        self.level, self.index = -1, -1
+        self.best_loss, self.best_image = math.inf, x0  # the start, until a step does better
         self.scale = 1.0  # the optimiser sees the loss over its value at the level's first step
         self.start = time.perf_counter()
         self.graphs: dict[object, object] = {}  # captured CUDA graphs, per level: see loss_terms
 
-    def phase(self, objective: Objective, x0: Tensor, phase: Phase) -> str:
-        """Run the optimiser for ``phase.steps`` steps from ``x0``; returns why it stopped early, or ``""``."""
+    def phase(self, objective: Objective, x0: Tensor, phase: Phase, index: int) -> str:
+        """Run the optimiser for ``phase.steps`` steps from ``x0``; returns why it stopped early, or ``""``.
+
+        Each phase's first step evaluates its start, the best image so far, in the phase's own precision: the
+        best image is then chosen among losses of one size and one precision."""
         if self.settings.channels_last:  # the optimiser's element-wise updates keep it: no step copies the image
             x0 = x0.contiguous(memory_format=torch.channels_last)
         if phase.level != self.level:  # a new size: losses of another scale
-            self.level, self.best_loss, self.best_image, self.scale = phase.level, math.inf, x0.clone(), 0.0
+            self.scale = 0.0
+        self.level, self.index, self.best_loss, self.best_image = phase.level, index, math.inf, x0
 
         def evaluate(x: Tensor) -> tuple[float, Tensor]:
             """The loss (scaled) and its gradient at ``x``: the optimiser's view of the objective."""
@@ -150,9 +157,11 @@ class _Run:
         only place the network runs (on CUDA in float32, replayed as CUDA graphs: :func:`~nst_teach.precision.graphed`)."""
 
         def terms(x: Tensor) -> dict[str, Tensor]:
-            with autocast_dtype(x.device, phase.precision):
-                F = self.encoder(x.contiguous(memory_format=torch.channels_last) if self.settings.channels_last
-                                 else x, objective.layers)
+            F: dict[str, Tensor] = {}
+            if objective.layers:  # a term may read no layer at all (total variation)
+                with autocast_dtype(x.device, phase.precision):
+                    F = self.encoder(x.contiguous(memory_format=torch.channels_last) if self.settings.channels_last
+                                     else x, objective.layers)
             return objective(F, x)
 
         if self.settings.cuda_graphs and phase.precision == "float32":
@@ -169,7 +178,7 @@ class _Run:
     def record(self, x: Tensor, values: dict[str, float]) -> None:
         """Record the step, keep the best image, report progress, and stop if asked."""
         step = len(self.history) + 1
-        self.history.append({"step": step, "level": self.level, **values})
+        self.history.append({"step": step, "level": self.level, "phase": self.index, **values})
         if values["total"] < self.best_loss:
             self.best_loss, self.best_image = values["total"], x.detach()  # kept, not copied: see lbfgs.Evaluate
         if self.callback and (step % self.settings.every == 0 or step == self.steps):

@@ -7,6 +7,7 @@ them instead of a traceback, and Python code can catch them as the value errors 
 from __future__ import annotations
 
 import math
+import numbers
 
 __all__ = ["ImageError", "LayerError", "NstTeachError", "WeightsError", "check_number"]
 
@@ -40,7 +41,9 @@ def check_number(name: str, value: object, low: float = -math.inf, high: float =
     ...
     nst_teach.errors.NstTeachError: alpha must be a finite number, at least 0; got nan
     """
-    number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):  # a 0-d tensor or array
+        value = value.item()
+    number = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
     if whole:
         number = number and float(value).is_integer()  # type: ignore[arg-type]  # a number, checked above
     inside = number and (value > low if above else value >= low) and value <= high  # type: ignore[operator]

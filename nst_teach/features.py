@@ -20,6 +20,7 @@ from torch import Tensor, nn
 
 from nst_teach.errors import LayerError, NstTeachError
 from nst_teach.normalization import normalization_images, normalize_activations
+from nst_teach.precision import pick_device
 from nst_teach.vgg19 import LAYER_INDEX, LAYER_NAMES, InputConvention, Pooling, check_layers, deepest_layer, vgg19_layers
 from nst_teach.weights import WEIGHTS_CHOICES, read_state
 
@@ -127,6 +128,7 @@ def load_vgg19_features(
         raise NstTeachError(f"weights must be one of {', '.join(WEIGHTS_CHOICES)} or a file path, got {weights!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise NstTeachError(f"seed must be a whole number of at least 0, got {seed!r}")
+    device = pick_device(device)
     state, convention, label = read_state(weights, seed=seed, progress=progress)
     if normalized:
         if label not in _NORMALIZED:

@@ -117,6 +117,9 @@ def write_atomically(path: str | os.PathLike[str], data: bytes) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         try:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.fchmod(handle, 0o666 & ~umask)  # as open() would make it, not mkstemp's private 0600
             with os.fdopen(handle, "wb") as f:
                 f.write(data)
             os.replace(temporary, path)

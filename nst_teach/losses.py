@@ -21,13 +21,15 @@ from typing import Callable, Mapping
 import torch
 from torch import Tensor
 
+from nst_teach.errors import NstTeachError
+
 __all__ = ["content_loss", "SymmetricGram", "gram_matrix", "style_layer_loss", "style_loss", "total_loss",
            "total_variation", "weighted"]
 
 
 def _check_maps(name: str, x: Tensor) -> None:
     if x.ndim != 4:
-        raise ValueError(f"{name} must be feature maps of shape (B, N, H, W), got {tuple(x.shape)}")
+        raise NstTeachError(f"{name} must be feature maps of shape (B, N, H, W), got {tuple(x.shape)}")
 
 
 def gram_matrix(F: Tensor) -> Tensor:
@@ -91,7 +93,7 @@ def content_loss(F: Tensor, P: Tensor) -> Tensor:
     """
     _check_maps("F", F)
     if F.shape != P.shape:
-        raise ValueError(f"F and P must have the same shape, got {tuple(F.shape)} and {tuple(P.shape)}")
+        raise NstTeachError(f"F and P must have the same shape, got {tuple(F.shape)} and {tuple(P.shape)}")
     return 0.5 * (F - P).pow(2).sum()
 
 
@@ -124,7 +126,7 @@ def style_layer_loss(F: Tensor, A: Tensor, M_A: int | None = None) -> Tensor:
     _check_maps("F", F)
     B, N, H, W = F.shape
     if A.shape[-2:] != (N, N):
-        raise ValueError(f"A must be a Gram matrix (B, {N}, {N}) for F with {N} channels, got {tuple(A.shape)}")
+        raise NstTeachError(f"A must be a Gram matrix (B, {N}, {N}) for F with {N} channels, got {tuple(A.shape)}")
     M = H * W
     G = gram_matrix(F)
     if M_A is None or M_A == M:
@@ -188,7 +190,7 @@ def total_variation(x: Tensor) -> Tensor:
     tensor(0.)
     """
     if x.ndim not in (3, 4):
-        raise ValueError(f"expected an image (C, H, W) or (B, C, H, W), got {tuple(x.shape)}")
+        raise NstTeachError(f"expected an image (C, H, W) or (B, C, H, W), got {tuple(x.shape)}")
     dh = x[..., 1:, :] - x[..., :-1, :]
     dw = x[..., :, 1:] - x[..., :, :-1]
     return dh.pow(2).sum() + dw.pow(2).sum()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Mapping, Sequence, Union
 
 import torch
@@ -80,13 +80,13 @@ def shrunk(image: Tensor, factor: float) -> Tensor:
     return resize(image, scaled_size(image.shape[-2:], factor))
 
 
-def layer_weights(layers: Mapping[str, LayerWeight] | Sequence[str]) -> dict[str, LayerWeight]:
-    """Layer names, checked, with their weights: as given, or equal and summing to 1.
+def layer_weights(layers: Mapping[str, LayerWeight] | Sequence[str] | str) -> dict[str, LayerWeight]:
+    """Layer names, checked, with their weights: as given, or equal and summing to 1 (one name: weight 1).
 
     >>> layer_weights(["relu1_1", "relu2_1"])
     {'relu1_1': 0.5, 'relu2_1': 0.5}
     """
-    names = check_layers(layers)
+    names = check_layers([layers] if isinstance(layers, str) else layers)
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise NstTeachError(f"layer {repeated[0]!r} is named twice: name each layer once")
@@ -105,7 +105,11 @@ def features(encoder: Encoder, image: Tensor, layers: Sequence[str]) -> dict[str
 
 
 class Term(ABC):
-    """One term of Eq. 7: ``weight * loss(F, x)``. ``name`` keys it in a run's history."""
+    """One term of Eq. 7: ``weight * loss(F, x)``. ``name`` keys it in a run's history.
+
+    A subclass keeps its fields when it rebuilds itself (``dataclasses.replace`` in :meth:`resized`),
+    so that a student's variant of a term stays itself at every coarse level.
+    """
 
     name: str
     weight: float
@@ -114,6 +118,11 @@ class Term(ABC):
     @abstractmethod
     def layers(self) -> list[str]:
         """The layers whose features :meth:`loss` reads."""
+
+    @property
+    def images(self) -> list[Tensor]:
+        """The source images its targets come from (none by default): a coarse level shrinks them too."""
+        return []
 
     @abstractmethod
     def loss(self, F: Mapping[str, Tensor], x: Tensor) -> Tensor:
@@ -148,10 +157,15 @@ class Content(Term):
         return sum((losses.weighted(losses.content_loss, F[l], self.P[l], c_l) for l, c_l in self.layer_weights.items()),
                    x.new_zeros((), dtype=torch.float32))
 
+    @property
+    def images(self) -> list[Tensor]:
+        return [self.photo]
+
     def resized(self, encoder: Encoder, factor: float) -> Content:
         """Eq. 1 sums over the :math:`N_l M_l` entries, :math:`E_l` does not: alpha grows as the area shrinks
         (:func:`alpha_for_size`'s rule), so that the balance against the style holds at every level."""
-        return Content.of(encoder, shrunk(self.photo, factor), self.layer_weights, self.weight / factor**2)
+        photo = shrunk(self.photo, factor)
+        return replace(self, photo=photo, P=features(encoder, photo, self.layers), weight=self.weight / factor**2)
 
 
 @dataclass
@@ -177,15 +191,21 @@ class Style(Term):
         paintings = [paintings] if isinstance(paintings, Tensor) else list(paintings)
         b = blend_weights(blend if blend is not None else [1.0] * len(paintings), len(paintings))
         w = layer_weights(layers)
+        return cls(paintings, b, w, *cls.targets(encoder, paintings, b, list(w)), weight=beta)
+
+    @staticmethod
+    def targets(encoder: Encoder, paintings: Sequence[Tensor], b: Sequence[float],
+                layers: list[str]) -> tuple[dict[str, Tensor], dict[str, int]]:
+        """``(A, M_A)``: each layer's blended Gram matrix, counted at the first painting's positions."""
         A: dict[str, Tensor] = {}
         M_A: dict[str, int] = {}
         for b_k, a in zip(b, paintings):
-            for l, F in features(encoder, a, list(w)).items():
+            for l, F in features(encoder, a, layers).items():
                 M_k = F.shape[-2] * F.shape[-1]
                 M_A.setdefault(l, M_k)
                 G = losses.gram_matrix(F) * (b_k * M_A[l] / M_k)
                 A[l] = A[l] + G if l in A else G
-        return cls(paintings, b, w, A, M_A, beta)
+        return A, M_A
 
     @property
     def layers(self) -> list[str]:
@@ -194,9 +214,15 @@ class Style(Term):
     def loss(self, F: Mapping[str, Tensor], x: Tensor) -> Tensor:
         return losses.style_loss(F, self.A, self.layer_weights, self.M_A)
 
+    @property
+    def images(self) -> list[Tensor]:
+        return list(self.paintings)
+
     def resized(self, encoder: Encoder, factor: float) -> Style:
         """:math:`E_l` is the same at every size: only the targets are rebuilt."""
-        return Style.of(encoder, [shrunk(a, factor) for a in self.paintings], self.layer_weights, self.weight, self.blend)
+        paintings = [shrunk(a, factor) for a in self.paintings]
+        A, M_A = self.targets(encoder, paintings, self.blend, self.layers)
+        return replace(self, paintings=paintings, A=A, M_A=M_A)
 
 
 @dataclass
@@ -239,10 +265,12 @@ def blend_weights(weights: Sequence[float], n_styles: int) -> tuple[float, ...]:
 class Objective:
     """Eq. 7: the weighted sum of its terms. ``objective(F, x)`` gives each term's loss (unweighted) and the total."""
 
-    terms: list[Term] = field(default_factory=list)
+    terms: list[Term]
 
     def __post_init__(self) -> None:
         names = [term.name for term in self.terms]
+        if not names:
+            raise NstTeachError("an objective needs at least one term")
         if len(set(names)) != len(names) or "total" in names:
             raise NstTeachError(f"each term needs its own name, and none may be 'total'; got {names}")
 
@@ -250,6 +278,11 @@ class Objective:
     def layers(self) -> list[str]:
         """Every layer the encoder must return."""
         return list(dict.fromkeys(l for term in self.terms for l in term.layers))
+
+    @property
+    def images(self) -> list[Tensor]:
+        """Every source image of its terms' targets."""
+        return [image for term in self.terms for image in term.images]
 
     def __call__(self, F: Mapping[str, Tensor], x: Tensor) -> dict[str, Tensor]:
         """Each term's loss and ``"total"``. Features are upcast to float32 first, so the losses are exact even

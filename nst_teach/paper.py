@@ -33,8 +33,8 @@ from torch import Tensor, nn
 from nst_teach.vgg19 import LAYER_INDEX, LAYER_NAMES, Pooling, deepest_layer, vgg19_layers
 from nst_teach.weights import read_state
 
-__all__ = ["CONTENT_LAYERS", "STYLE_LAYERS", "Encoder", "Loss", "content_loss", "gram_matrix", "guided_gram_matrix",
-           "style_layer_loss", "synthesize", "total_loss"]
+__all__ = ["CONTENT_LAYERS", "STYLE_LAYERS", "Encoder", "Loss", "content_loss", "gram_matrix", "guided_style_layer_loss",
+           "mask_at", "style_layer_loss", "synthesize", "total_loss"]
 
 #: The paper's layers (CVPR 2016, Fig. 2 and Sec. 3): content at conv4_2, style at conv1_1 ... conv5_1 with
 #: w_l = 1/5. The Caffe network rectified in place, so its "conv4_2" is the rectified response: relu4_2.
@@ -47,6 +47,8 @@ STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 class Encoder(nn.Module):
     """``Encoder("caffe")(x, ["relu4_2"])`` returns ``{"relu4_2": F}``, ``F`` of shape ``(B, N_l, H_l, W_l)``.
 
+    Pooling is by the average, the paper's choice for synthesis ("replacing the maximum pooling operation by
+    average pooling yields slightly more appealing results", Sec. 2).
     ``x`` is RGB in [0, 1]; the weights' own input (for Caffe: BGR, 0-255, minus the mean pixel) is made inside.
     """
 
@@ -89,21 +91,28 @@ def gram_matrix(F: Tensor) -> Tensor:
     return F @ F.transpose(1, 2)
 
 
-def guided_gram_matrix(F: Tensor, T: Tensor) -> tuple[Tensor, Tensor]:
-    r"""CVPR 2017, Sec. 4: the Gram matrix of region r, :math:`G_r = (T_r \circ F)(T_r \circ F)^\top`, and its
-    size :math:`m_r = \sum_k T_{r,k}^2`. ``T`` ``(1, 1, H, W)`` is the region's mask at ``F``'s resolution."""
-    return gram_matrix(F * T), (T * T).sum()
+def style_layer_loss(F: Tensor, A: Tensor) -> Tensor:
+    r"""Eq. 4, :math:`E_l = \frac{1}{4 N_l^2 M_l^2} \sum_{ij} (G^l_{ij} - A^l_{ij})^2`, with ``G = gram_matrix(F)``.
 
-
-def style_layer_loss(F: Tensor, A: Tensor, M_A: float | None = None) -> Tensor:
-    r"""Eq. 4, :math:`E_l = \frac{1}{4 N_l^2 M_l^2} \sum_{ij} (G^l_{ij} - A^l_{ij})^2` with ``G = gram_matrix(F)``.
-
-    The painting's map may have another number of positions ``M_A``; then each Gram matrix is taken per
-    position, :math:`E_l = \frac{1}{4 N_l^2} \sum_{ij} (G_{ij} / M_l - A_{ij} / M_A)^2`: Eq. 4 when ``M_A = M_l``.
+    Written per position: ``A`` is the painting's Gram matrix over its own ``M_A`` positions, and
+    :math:`E_l = \frac{1}{4 N_l^2} \sum_{ij} (G_{ij} / M_l - A_{ij})^2`. That is the paper's formula when the
+    painting has the image's size, as in the paper, and still compares them per position when not.
     """
     _, N, H, W = F.shape
-    M = H * W
-    return ((gram_matrix(F) / M - A / (M_A or M)) ** 2).sum() / (4 * N**2)
+    return ((gram_matrix(F) / (H * W) - A) ** 2).sum() / (4 * N**2)
+
+
+def mask_at(mask: Tensor, F: Tensor) -> Tensor:
+    """A region's mask ``(1, 1, H, W)`` at the resolution of the feature map ``F``, by area averaging."""
+    return nn.functional.interpolate(mask, size=F.shape[-2:], mode="area")
+
+
+def guided_style_layer_loss(F: Tensor, T: Tensor, A: Tensor) -> Tensor:
+    r"""CVPR 2017, Sec. 4: Eq. 4 inside region r only. With :math:`F_r = T_r \circ F` (``T`` the region's mask),
+    :math:`G_r = F_r F_r^\top` over the region's size :math:`m_r = \sum_k T_{r,k}^2`, against ``A``, the painting's
+    region's Gram matrix over its size: :math:`E^l_r = \frac{1}{4 N_l^2} \sum_{ij} (G_{r,ij} / m_r - A_{ij})^2`."""
+    T = mask_at(T, F)
+    return ((gram_matrix(F * T) / (T * T).sum() - A) ** 2).sum() / (4 * F.shape[1] ** 2)
 
 
 # 4. The sum (Eq. 5 and 7): alpha/beta trades the photograph's layout against the painting's style.
@@ -118,11 +127,11 @@ def total_loss(L_content: Tensor, L_style: Tensor, alpha: float, beta: float) ->
 class Loss:
     r"""Eq. 7 for an image ``x``: ``Loss(...)(x)`` gives ``{"content", "style", "total"}``.
 
-    ``style`` is one painting, or several blended with weights ``blend`` (summing to 1):
-    :math:`A_l = \sum_k b_k G^l(a_k) / M^l_k`. With ``masks = (content_masks, style_masks)``, painting k
-    paints the region ``content_masks[k]`` of the photograph, from its region ``style_masks[k]`` (CVPR 2017,
-    Sec. 4): :math:`E_l = \sum_k \frac{1}{4 N_l^2} \sum_{ij} (G_{k,ij} / m_k - A_{k,ij} / m^A_k)^2`.
-    ``style_weights`` are the w_l of Eq. 5 (default 1/5 each).
+    ``style`` is one painting, or several blended with weights ``blend`` (summing to 1): the target is their Gram
+    matrices' mean, per position, :math:`A_l = \sum_k b_k G^l(a_k) / M^l_k`. With ``masks = (content_masks,
+    style_masks)``, painting k paints the region ``content_masks[k]`` of the image, from its own region
+    ``style_masks[k]`` (CVPR 2017, Sec. 4), and Eq. 5 sums over the regions too. ``style_weights`` are Eq. 5's
+    :math:`w_l` (the paper: 1/5 on each of its five layers).
     """
 
     def __init__(self, net: Encoder, *, content: Tensor | None = None, style: Tensor | Sequence[Tensor] | None = None,
@@ -134,59 +143,49 @@ class Loss:
         self.content_layers = list(content_layers) if content is not None else []
         self.style_layers = list(style_layers) if style is not None else []
         n = len(self.style_layers)
-        self.w = dict(zip(self.style_layers, style_weights or [1 / n] * n if n else []))  # the paper: 1/5 each
+        self.w = dict(zip(self.style_layers, style_weights or [1 / max(n, 1)] * n))
         paintings = [style] if isinstance(style, Tensor) else list(style or [])
-        b = blend or [1 / max(1, len(paintings))] * len(paintings)
+        b = blend or [1 / max(len(paintings), 1)] * len(paintings)
         with torch.no_grad():
-            self.P = net(content, self.content_layers) if content is not None else {}
-            # one target per layer, per position: the paintings' weighted mean, A_l = sum_k b_k G(a_k) / M_k
-            self.A = {l: torch.stack([b_k * self._per_position_gram(a, l) for b_k, a in zip(b, paintings)]).sum(0)
-                      for l in self.style_layers if masks is None}
-            # or one target per region: A_k = G(S_k o F(a_k)) / m^A_k
-            self.A_regions = [self._guided_targets(a, S) for a, S in zip(paintings, masks[1])] if masks else []
+            self.P = net(content, self.content_layers) if self.content_layers else {}  # P_l
+            if masks is None:  # A_l, per position; for several paintings their weighted mean
+                self.A = {l: torch.stack([b_k * self.gram_per_position(a, l) for b_k, a in zip(b, paintings)]).sum(0)
+                          for l in self.style_layers}
+            else:  # A_l of each region k: painting k's Gram matrix inside its mask S_k, over the region's size
+                self.A_regions = [{l: self.gram_per_position(a, l, S) for l in self.style_layers}
+                                  for a, S in zip(paintings, masks[1])]
 
-    def _per_position_gram(self, a: Tensor, layer: str) -> Tensor:
+    def gram_per_position(self, a: Tensor, layer: str, S: Tensor | None = None) -> Tensor:
+        """The Gram matrix of ``a``'s features at ``layer`` (inside the mask ``S``), over their positions."""
         F = self.net(a, [layer])[layer]
-        return gram_matrix(F) / (F.shape[-2] * F.shape[-1])
-
-    def _guided_targets(self, a: Tensor, S: Tensor) -> dict[str, Tensor]:
-        out = {}
-        for l, F in self.net(a, self.style_layers).items():
-            G, m = guided_gram_matrix(F, _mask_at(S, F))
-            out[l] = G / m
-        return out
+        T = mask_at(S, F) if S is not None else torch.ones_like(F[:, :1])
+        return gram_matrix(F * T) / (T * T).sum()
 
     def __call__(self, x: Tensor) -> dict[str, Tensor]:
         F = self.net(x, self.content_layers + self.style_layers)
         zero = x.new_zeros(())
         L_content = sum((content_loss(F[l], self.P[l]) for l in self.content_layers), zero)
-        if self.masks is None:  # self.A holds Gram matrices per position, so M_A = 1
-            L_style = sum((self.w[l] * style_layer_loss(F[l], self.A[l], M_A=1) for l in self.style_layers), zero)
+        if self.masks is None:
+            L_style = sum((self.w[l] * style_layer_loss(F[l], self.A[l]) for l in self.style_layers), zero)
         else:
-            L_style = zero
-            for T, A in zip(self.masks[0], self.A_regions):
-                for l in self.style_layers:
-                    G, m = guided_gram_matrix(F[l], _mask_at(T, F[l]))
-                    L_style = L_style + self.w[l] * ((G / m - A[l]) ** 2).sum() / (4 * F[l].shape[1] ** 2)
+            L_style = sum((self.w[l] * guided_style_layer_loss(F[l], T, A[l])
+                           for T, A in zip(self.masks[0], self.A_regions) for l in self.style_layers), zero)
         return {"content": L_content, "style": L_style, "total": total_loss(L_content, L_style, self.alpha, self.beta)}
-
-
-def _mask_at(mask: Tensor, F: Tensor) -> Tensor:
-    """A mask ``(1, 1, H, W)`` at the resolution of the feature map ``F``, by area averaging."""
-    return nn.functional.interpolate(mask, size=F.shape[-2:], mode="area")
 
 
 # 6. Gradient descent from white noise (Sec. 2.3, 3): L-BFGS on the pixels, nothing else.
 
 def synthesize(loss: Callable[[Tensor], Mapping[str, Tensor]], shape: Sequence[int], steps: int = 500, seed: int = 0,
-               callback: Callable[[int, Tensor, dict[str, float]], None] | None = None) -> Tensor:
-    """Start from white noise and let L-BFGS change the pixels for ``steps`` evaluations of ``loss``.
+               callback: Callable[[int, Tensor, dict[str, float]], None] | None = None,
+               device: torch.device | str = "cpu") -> Tensor:
+    """Start from white noise, U(0, 1), and let L-BFGS change the pixels for ``steps`` evaluations of ``loss``.
 
-    As the authors' PyTorch code does (``optim.LBFGS``, its defaults, no line search), and without
-    clamping: pixels may leave [0, 1] while the optimiser runs (a PNG clamps them when saved).
-    ``callback(step, x, losses)`` sees each evaluation. Returns the last image, ``(B, 3, H, W)``.
+    As the authors' PyTorch code does: ``optim.LBFGS`` with its step of 1 and no line search, a history of
+    100, and no clamping, so pixels may leave [0, 1] while it runs (a PNG clamps them when saved). Its
+    tolerances are off, so that it runs all its steps. ``callback(step, x, losses)`` sees each evaluation.
+    Returns the last image, ``(B, 3, H, W)``, on ``device``.
     """
-    x = torch.rand(tuple(shape), generator=torch.Generator().manual_seed(seed)).requires_grad_(True)
+    x = torch.rand(tuple(shape), generator=torch.Generator().manual_seed(seed)).to(device).requires_grad_(True)
     optimizer = torch.optim.LBFGS([x], max_iter=steps, max_eval=steps, history_size=100,
                                   tolerance_grad=0.0, tolerance_change=0.0)
     step = 0
@@ -198,7 +197,7 @@ def synthesize(loss: Callable[[Tensor], Mapping[str, Tensor]], shape: Sequence[i
         terms["total"].backward()
         step += 1
         if callback is not None:
-            callback(step, x.detach(), {k: float(v) for k, v in terms.items()})
+            callback(step, x.detach(), {k: float(v.detach()) for k, v in terms.items()})
         return terms["total"]
 
     optimizer.step(closure)

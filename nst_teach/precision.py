@@ -13,27 +13,32 @@ import platform
 import sys
 import threading
 from functools import lru_cache
-from typing import TYPE_CHECKING, Callable, Hashable, Iterator
+from typing import Callable, Hashable, Iterator
 
 import torch
 
 from nst_teach.errors import NstTeachError
 
-if TYPE_CHECKING:
-    from nst_teach.features import VGG19Features
-
 __all__ = ["autocast_dtype", "cpu_has_fast_bf16", "glibc", "graphed", "is_channels_last", "layout", "pick_device",
            "resolve_precision", "reuse_freed_memory"]
 
 
-def pick_device(override: str | None = None) -> torch.device:
+def pick_device(override: str | torch.device | None = None) -> torch.device:
     """``override`` if given (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``), else CUDA > MPS > CPU."""
-    if override and override != "auto":
-        device = torch.device(override)
+    if override is not None and str(override) != "auto":
+        try:
+            device = torch.device(override)
+        except (RuntimeError, TypeError):
+            raise NstTeachError(f"unknown device {override!r}: use auto, cpu, cuda, cuda:N or mps.") from None
         if device.type == "cuda" and not torch.cuda.is_available():
             raise NstTeachError(f"device {override!r} was asked for, but CUDA is not available here; use --device cpu.")
+        if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+            raise NstTeachError(f"device {override!r} was asked for, but this machine has {torch.cuda.device_count()} "
+                                "CUDA device(s), numbered from 0.")
         if device.type == "mps" and not torch.backends.mps.is_available():
             raise NstTeachError(f"device {override!r} was asked for, but MPS is not available here; use --device cpu.")
+        if device.type not in ("cpu", "cuda", "mps"):
+            raise NstTeachError(f"unsupported device {override!r}: use auto, cpu, cuda, cuda:N or mps.")
         return device
     if torch.cuda.is_available():
         return torch.device("cuda")
@@ -67,7 +72,7 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype | Non
         return torch.bfloat16
     if precision == "auto":
         return torch.bfloat16 if device.type == "cpu" and cpu_has_fast_bf16() else None
-    raise ValueError(f"precision must be 'auto', 'float32' or 'bfloat16', got {precision!r}")
+    raise NstTeachError(f"precision must be 'auto', 'float32' or 'bfloat16', got {precision!r}")
 
 
 @contextlib.contextmanager
@@ -137,14 +142,14 @@ def reuse_freed_memory(device: torch.device) -> Iterator[None]:
                 libc.malloc_trim(0)
 
 
-def is_channels_last(encoder: VGG19Features) -> bool:
+def is_channels_last(encoder: torch.nn.Module) -> bool:
     """True when the encoder's convolution weights are in the NHWC layout (the engine's default)."""
-    conv = next(m for m in encoder.layers if isinstance(m, torch.nn.Conv2d))
+    conv = next(m for m in encoder.modules() if isinstance(m, torch.nn.Conv2d))
     return conv.weight.is_contiguous(memory_format=torch.channels_last)
 
 
 @contextlib.contextmanager
-def layout(encoder: VGG19Features, channels_last: bool) -> Iterator[VGG19Features]:
+def layout(encoder: torch.nn.Module, channels_last: bool) -> Iterator[torch.nn.Module]:
     """Run ``encoder`` in the NHWC (``channels_last``) or NCHW layout for a while, then go back.
 
     The layout picks which convolution kernels run, and their float32 results

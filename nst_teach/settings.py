@@ -63,7 +63,8 @@ class Settings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise NstTeachError(f"{name} must be a whole number from {low} to {high:,}; got {value!r}")
-        if self.coarse_levels is not None and (isinstance(self.coarse_levels, bool) or self.coarse_levels not in range(5)):
+        if self.coarse_levels is not None and (not isinstance(self.coarse_levels, int) or isinstance(self.coarse_levels, bool)
+                                               or self.coarse_levels not in range(5)):
             raise NstTeachError(f"coarse_levels must be None or a whole number from 0 to 4; got {self.coarse_levels!r}")
         for name in ("coarse_share", "float32_tail"):
             value = getattr(self, name)

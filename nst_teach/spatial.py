@@ -21,7 +21,7 @@ is that term; :func:`nst_teach.tasks.style_transfer` uses it when given masks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping, Sequence
 
 import torch
@@ -29,7 +29,7 @@ import torch.nn.functional as nnf
 from torch import Tensor
 
 from nst_teach import losses
-from nst_teach.errors import NstTeachError
+from nst_teach.errors import NstTeachError, check_number
 from nst_teach.objective import Encoder, LayerWeight, Term, features, layer_weights, scaled_size, shrunk
 
 __all__ = ["GuidedStyle", "guided_gram", "label_masks", "mask_at", "regions_from_labels"]
@@ -77,6 +77,7 @@ class GuidedStyle(Term):
     region_weights: list[float]  # lambda_r
     layer_weights: dict[str, LayerWeight]  # w_l
     A: list[dict[str, Tensor]]  # per region: layer -> the painting's guided Gram matrix over its region's size
+    T: list[dict[str, Tensor]]  # per region: layer -> its content mask at that layer's resolution, made once
     weight: float = 1.0  # beta
     name: str = "style"
 
@@ -85,44 +86,77 @@ class GuidedStyle(Term):
            style_masks: Sequence[Tensor], layers: Mapping[str, LayerWeight] | Sequence[str], beta: float = 1.0,
            region_weights: Sequence[float] | None = None) -> GuidedStyle:
         n = len(content_masks)
-        if not (len(paintings) == len(style_masks) == n) or n == 0:
-            raise NstTeachError(f"spatial control needs one style image and one style mask per content region: "
-                                f"got {n} regions, {len(paintings)} styles and {len(style_masks)} style masks")
-        for a, S in zip(paintings, style_masks):
-            if tuple(S.shape[-2:]) != tuple(a.shape[-2:]):
-                raise NstTeachError(f"a style mask of {tuple(S.shape[-2:])} px for a style image of "
-                                    f"{tuple(a.shape[-2:])} px: a mask must have its image's size")
+        lam = [1.0] * n if region_weights is None else list(region_weights)
+        if not (len(paintings) == len(style_masks) == len(lam) == n) or n == 0:
+            raise NstTeachError(f"spatial control needs one style image, one style mask and one weight per content "
+                                f"region: got {n} regions, {len(paintings)} styles, {len(style_masks)} style masks "
+                                f"and {len(lam)} weights")
+        for k, value in enumerate(lam):
+            check_number(f"region_weights[{k}]", value, 0, 1e12)
+        for name, masks, images in (("content_masks", content_masks, None), ("style_masks", style_masks, paintings)):
+            for k, mask in enumerate(masks):
+                size = tuple(images[k].shape[-2:]) if images is not None else tuple(content_masks[0].shape[-2:])
+                if not isinstance(mask, Tensor) or mask.ndim != 4 or mask.shape[:2] != (1, 1) or tuple(mask.shape[-2:]) != size:
+                    shape = tuple(mask.shape) if isinstance(mask, Tensor) else type(mask).__name__
+                    raise NstTeachError(f"{name}[{k}] must be a mask of shape (1, 1, H, W) of its image's size "
+                                        f"{size}; got {shape}")
+                if not (float(mask.min()) >= 0 and float(mask.max()) <= 1 and float(mask.sum()) > 0):
+                    raise NstTeachError(f"{name}[{k}] must have values in [0, 1] and cover some pixels")
         w = layer_weights(layers)
+        device = next(iter(encoder.parameters())).device
+        content_masks, style_masks = [T.to(device) for T in content_masks], [S.to(device) for S in style_masks]
+        return cls(content_masks, list(paintings), style_masks, [float(v) for v in lam], w,
+                   cls.targets(encoder, paintings, style_masks, list(w)), cls.masks_at_layers(encoder, content_masks, list(w)),
+                   beta)
+
+    @staticmethod
+    def targets(encoder: Encoder, paintings: Sequence[Tensor], style_masks: Sequence[Tensor],
+                layers: list[str]) -> list[dict[str, Tensor]]:
+        """Per region, each layer's guided Gram matrix of its painting, divided by its region's size."""
         A = []
         for a, S in zip(paintings, style_masks):
             targets = {}
-            for l, F in features(encoder, a, list(w)).items():
-                G, m = guided_gram(F, mask_at(S, F.shape[-2:]))
+            for l, F in features(encoder, a, layers).items():
+                G, m = guided_gram(F, mask_at(S.to(F), F.shape[-2:]))
                 targets[l] = G / m.clamp_min(1e-8)
             A.append(targets)
-        lam = [float(v) for v in region_weights] if region_weights is not None else [1.0] * n
-        return cls(list(content_masks), list(paintings), list(style_masks), lam, w, A, beta)
+        return A
+
+    @staticmethod
+    def masks_at_layers(encoder: Encoder, content_masks: Sequence[Tensor], layers: list[str]) -> list[dict[str, Tensor]]:
+        """Each content mask at each layer's resolution (what the layer's map of an image of its size has)."""
+        T0 = content_masks[0]
+        probe = torch.zeros(1, 3, *T0.shape[-2:], device=T0.device)
+        sizes = {l: F.shape[-2:] for l, F in features(encoder, probe, layers).items()}
+        return [{l: mask_at(T, size) for l, size in sizes.items()} for T in content_masks]
 
     @property
     def layers(self) -> list[str]:
         return list(self.layer_weights)
 
+    @property
+    def images(self) -> list[Tensor]:
+        return list(self.paintings)
+
     def loss(self, F: Mapping[str, Tensor], x: Tensor) -> Tensor:
         total = x.new_zeros((), dtype=torch.float32)
-        for T, A, lam in zip(self.content_masks, self.A, self.region_weights):
+        for T, A, lam in zip(self.T, self.A, self.region_weights):
             for l, w in self.layer_weights.items():
-                G, m = guided_gram(F[l], mask_at(T.to(F[l]), F[l].shape[-2:]))
+                G, m = guided_gram(F[l], T[l])
                 N = F[l].shape[1]
                 total = total + lam * w * (G / m.clamp_min(1e-8) - A[l]).pow(2).sum() / (4.0 * N**2)
         return total
 
     def resized(self, encoder: Encoder, factor: float) -> GuidedStyle:
         """Masks shrink with their images (area averaging); :math:`E_l` is the same at every size."""
-        def mask(T: Tensor) -> Tensor:
-            return nnf.interpolate(T, size=scaled_size(T.shape[-2:], factor), mode="area")
+        def mask(M: Tensor) -> Tensor:
+            return nnf.interpolate(M, size=scaled_size(M.shape[-2:], factor), mode="area")
 
-        return GuidedStyle.of(encoder, [mask(T) for T in self.content_masks], [shrunk(a, factor) for a in self.paintings],
-                              [mask(S) for S in self.style_masks], self.layer_weights, self.weight, self.region_weights)
+        content_masks, style_masks = [mask(T) for T in self.content_masks], [mask(S) for S in self.style_masks]
+        paintings = [shrunk(a, factor) for a in self.paintings]
+        return replace(self, content_masks=content_masks, paintings=paintings, style_masks=style_masks,
+                       A=self.targets(encoder, paintings, style_masks, self.layers),
+                       T=self.masks_at_layers(encoder, content_masks, self.layers))
 
 
 def regions_from_labels(content_labels: Tensor, styles: Sequence[Tensor], style_labels: Sequence[Tensor]

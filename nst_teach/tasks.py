@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from nst_teach import color
-from nst_teach.coarse_to_fine import most_levels, plan
+from nst_teach.coarse_to_fine import most_levels, plan, room_for_levels
 from nst_teach.engine import Progress, Result, optimize
 from nst_teach.errors import NstTeachError, check_number
 from nst_teach.features import VGG19Features
@@ -63,11 +63,11 @@ def optimize_from(encoder: VGG19Features, objective: Objective, init: Start | Te
     settings = settings or Settings()
     if not isinstance(init, Tensor) and init not in START_CHOICES:
         raise NstTeachError(f"init must be one of {', '.join(START_CHOICES)} or an image tensor; got {init!r}")
-    device = next(encoder.parameters()).device
+    device = _device(encoder)
     x0 = initial_image(init, shape, seed=settings.seed, content=content, style=style, style_blend=style_blend,
                        device=device)
     from_noise = isinstance(init, str) and init in NOISE_STARTS
-    phases = plan(settings, shape[-2:], device, most_levels(objective, from_noise))
+    phases = plan(settings, shape[-2:], device, most_levels(objective, from_noise), room_for_levels(objective))
     return optimize(encoder, objective, x0, settings, phases, callback, should_stop)
 
 
@@ -90,6 +90,9 @@ def reconstruct_content(encoder: VGG19Features, image: Tensor, layer: str | Sequ
     names = layer_weights([layer] if isinstance(layer, str) else list(layer))
     _check_size("image", image.shape, names)
     B = len(names)
+    if B > 1 and image.shape[0] > 1:
+        raise NstTeachError("several layers reconstruct one photograph, one image per layer: give one image, not a batch")
+    image = image.to(_device(encoder))
     image = image.expand(B, *image.shape[1:]) if B > 1 else image
     weights = {l: torch.tensor([1.0 if b == i else 0.0 for b in range(B)]) for i, l in enumerate(names)}
     tv = _tv(tv_weight)
@@ -106,12 +109,14 @@ def synthesize_texture(encoder: VGG19Features, image: Tensor,
     (default: the image's); ``tv_weight`` adds a total-variation term."""
     _check_image("image", image)
     if size is not None:
-        if len(size) != 2:
-            raise NstTeachError(f"size must be (height, width); got {size!r}")
+        if not isinstance(size, (tuple, list)) or len(size) != 2:
+            raise NstTeachError(f"size must be (height, width), two whole numbers; got {size!r}")
         for side in size:
             check_number("size", side, 16, 4096, whole=True)
+        size = (int(size[0]), int(size[1]))
     _check_size("image", image.shape, layer_weights(layers))
     _check_size("size", (1, 3, *(size or image.shape[-2:])), layer_weights(layers))
+    image = image.to(_device(encoder))
     tv = _tv(tv_weight)
     objective = Objective([Style.of(encoder, image, layers), *tv])
     shape = (image.shape[0], 3, *(size or image.shape[-2:]))
@@ -180,7 +185,13 @@ def style_transfer(encoder: VGG19Features, content: Tensor, style: Tensor | Sequ
     if masked and style_blend is not None:
         raise NstTeachError("style_blend mixes the paintings everywhere, masks give each region its own painting: "
                             "use one or the other")
+    for k, T in enumerate(content_masks or []):
+        if not isinstance(T, Tensor) or T.ndim != 4 or tuple(T.shape[-2:]) != tuple(content.shape[-2:]):
+            raise NstTeachError(f"content_masks[{k}] must be a mask of shape (1, 1, H, W), the content image's size "
+                                f"{tuple(content.shape[-2:])}; got {tuple(T.shape) if isinstance(T, Tensor) else T!r}")
 
+    device = _device(encoder)
+    content, styles = content.to(device), [s.to(device) for s in styles]
     photo = content
     if preserve_colors == "histogram":
         styles = [color.match_color_histogram(s, content) for s in styles]
@@ -204,6 +215,11 @@ def style_transfer(encoder: VGG19Features, content: Tensor, style: Tensor | Sequ
     if preserve_colors == "luminance":
         result.image = color.with_colors_of(result.image, photo)
     return result
+
+
+def _device(encoder: VGG19Features) -> torch.device:
+    """Where the network is: the images go there too."""
+    return next(encoder.parameters()).device
 
 
 def _tv(weight: float) -> list[Term]:

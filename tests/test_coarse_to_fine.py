@@ -101,3 +101,10 @@ def test_levels_move_by_bilinear_resizing_unless_told(encoder, photo):
         return all(torch.equal(image[..., dy::2, dx::2], image[..., ::2, ::2]) for dy, dx in ((0, 1), (1, 0), (1, 1)))
 
     assert not blocky(full_size_start()) and blocky(full_size_start(resampling="nearest"))
+
+
+def test_levels_leave_the_sources_large_enough_and_the_full_size_at_least_one_step(encoder):
+    """A coarse level shrinks the painting too: a 32 px source for a 256 px texture has no room to halve for relu5_1."""
+    result = synthesize_texture(encoder, torch.rand(1, 3, 32, 32), settings=Settings(steps=4), size=(256, 256))
+    assert result.status == "finished" and {h["level"] for h in result.history} == {0, 1}  # 16 px: one halving
+    assert levels(Settings(steps=10, coarse_share=0.95), (384, 512), most=2)[-1] == (0, 1)

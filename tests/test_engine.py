@@ -24,7 +24,8 @@ def test_the_phases_run_in_order_and_the_history_says_each_steps_level(encoder, 
     assert [h["level"] for h in result.history] == [1, 1, 1, 1, 0, 0, 0, 0] and result.steps == 8
     assert [h["step"] for h in result.history] == list(range(1, 9)) and [p.steps for p in seen] == [8] * 8
     assert {p.image.shape for p in seen} == {photo.shape} and result.image.shape == photo.shape  # full size always
-    assert result.message == "finished 8 steps" and result.losses == min(result.history[4:], key=lambda h: h["total"])
+    assert result.message == "finished 8 steps" and result.losses == min(result.history[6:], key=lambda h: h["total"])
+    assert [h["phase"] for h in result.history] == [0, 0, 0, 1, 2, 2, 3, 3]  # the best image: of the last phase
 
 
 def test_callback_every_k_steps(encoder, texture):
@@ -148,3 +149,12 @@ def test_the_same_call_twice_gives_the_same_image(texture, channels_last):
     assert [h["total"] for h in first.history] == [h["total"] for h in second.history]
     assert torch.equal(first.image, second.image)
     assert is_channels_last(encoder)  # back to its own layout after a run in NCHW
+
+
+def test_a_term_that_reads_no_layer_needs_no_network(encoder):
+    """Total variation alone smooths the image; the network is not run at all."""
+    from nst_teach.objective import TotalVariation
+
+    noisy = torch.rand(1, 3, 32, 32)
+    result = optimize(encoder, Objective([TotalVariation(1.0)]), noisy, Settings(steps=10))
+    assert result.history[-1]["tv"] < result.history[0]["tv"] / 2

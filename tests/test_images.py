@@ -126,3 +126,14 @@ def test_image_size_reads_only_the_header_and_applies_the_exif_rotation(tmp_path
     exif[0x0112] = 6  # rotated 90 degrees: width and height swap
     Image.new("RGB", (40, 30)).save(path, exif=exif)
     assert image_size(path) == load_image(path).shape[-2:] == (40, 30)
+
+
+def test_files_are_written_with_the_usual_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        path = save_image(torch.rand(1, 3, 4, 4), tmp_path / "o.png")
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644  # as open() makes them: readable by others on a shared hub

@@ -150,3 +150,21 @@ def test_a_blend_with_weights_1_0_is_the_first_painting_alone(encoder, photo, pa
     for l in STYLE_LAYERS:
         torch.testing.assert_close(alone.A[l], blended.A[l])
     assert Content.of(encoder, photo, {CONTENT_LAYER: 2.0}).layer_weights == {CONTENT_LAYER: 2.0}
+
+
+@dataclass
+class Doubled(Content):
+    """A student's variant of a term: it must stay itself, with its own name, at every coarse level."""
+
+    name: str = "doubled content"
+
+    def loss(self, F, x):
+        return 2 * super().loss(F, x)
+
+
+def test_a_subclass_keeps_its_class_and_name_at_a_coarse_level(encoder, photo):
+    term = Doubled.of(encoder, photo, [CONTENT_LAYER], 3.0)
+    half = term.resized(encoder, 0.5)
+    assert type(half) is Doubled and half.name == "doubled content" and half.weight == pytest.approx(12.0)
+    objective = Objective([term, Content.of(encoder, photo, ["relu2_1"])])
+    assert [t.name for t in objective.resized(encoder, 0.5).terms] == ["doubled content", "content"]

@@ -78,3 +78,14 @@ def test_auto_precision_is_bfloat16_only_on_a_cpu_that_computes_it_fast():
     assert resolve_precision("auto", torch.device("cuda")) is None  # float32 there: its steps replay as CUDA graphs
     assert resolve_precision("float32", torch.device("cpu")) is None
     assert resolve_precision("bfloat16", torch.device("cuda")) is torch.bfloat16
+
+
+def test_an_unknown_or_absent_device_is_one_clear_error():
+    from nst_teach import NstTeachError, load_vgg19_features
+    from nst_teach.precision import pick_device
+
+    for device, needle in (("gpu", "unknown device 'gpu'"), ("xpu", "unsupported device"), ("cuda:7", "CUDA")):
+        with pytest.raises(NstTeachError, match=needle):
+            pick_device(device)
+    with pytest.raises(NstTeachError, match="unknown device"):
+        load_vgg19_features("random", device="gpu")

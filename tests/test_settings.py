@@ -33,3 +33,8 @@ def test_any_value_is_accepted_or_refused_by_name(name, value):
         assert str(err).startswith(f"{name} must be"), str(err)
     else:
         assert getattr(made, name) == value or value != value  # kept as given (a NaN is never equal to itself)
+
+
+def test_a_float_where_a_whole_number_belongs_is_refused():
+    with pytest.raises(NstTeachError, match="coarse_levels must be None or a whole number"):
+        Settings(coarse_levels=2.0)

@@ -96,6 +96,13 @@ def test_ratio_scales_alpha_with_the_size_and_alpha_is_used_as_given(encoder, ph
     assert seen[3] == pytest.approx(2 * alpha_for_size(1e-2, (H, W)))  # ratio is alpha / beta
 
 
+def test_a_single_layer_name_and_numpy_numbers_are_understood(encoder, photo, texture):
+    import numpy as np
+
+    result = style_transfer(encoder, photo, texture, Settings(steps=1), style_layers="relu2_1", ratio=np.float32(1e-3))
+    assert result.status == "finished"
+
+
 def test_adam_also_descends(encoder, texture):
     result = synthesize_texture(encoder, texture, ["conv1_1"], Settings(optimizer="adam", steps=30, lr=0.05))
     assert result.history[-1]["total"] < result.history[0]["total"] / 2
@@ -175,6 +182,12 @@ def test_style_transfer_refuses_bad_weights_by_name_or_runs(encoder, name, value
     (lambda e, p: synthesize_texture(e, p, ["relu1_1", "relu1_1"]), "named twice"),
     (lambda e, p: reconstruct_content(e, p, "relu4_2", tv_weight=-1), "tv_weight must be"),
     (lambda e, p: style_transfer(e, p[..., :12, :], p), "content is 32 x 12 px, too small for relu5_1"),
+    (lambda e, p: synthesize_texture(e, p, size=256), "size must be \\(height, width\\)"),
+    (lambda e, p: reconstruct_content(e, p.expand(2, -1, -1, -1), ["relu1_1", "relu2_1"]), "give one image"),
+    (lambda e, p: style_transfer(e, p, [p, p], content_masks=[p[:, :1]] * 2, style_masks=[p[:, :1]] * 2,
+                                 region_weights=[1.0]), "and 1 weights"),
+    (lambda e, p: style_transfer(e, p, p, content_masks=[p[:, :1] * 0], style_masks=[p[:, :1]]), "cover some pixels"),
+    (lambda e, p: style_transfer(e, p, p, content_masks=[p[:, :1, :8]], style_masks=[p[:, :1]]), "content_masks\\[0\\]"),
 ])
 def test_each_mistake_is_one_nst_teach_error_naming_it(encoder, call, needle):
     with pytest.raises(NstTeachError, match=needle):
