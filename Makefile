@@ -7,7 +7,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup lab test browser notebooks students bench figures
+.PHONY: setup lab test browser notebooks students bench figures site site-quick
 
 setup: $(STAMP)
 
@@ -43,3 +43,12 @@ bench: $(STAMP)
 # The README's pictures on the paper's network (docs/*.png), with the settings that made them.
 figures: $(STAMP)
 	$(PY) tools/figures.py
+
+# The rendered course (Sphinx + myst-nb): the lessons with their outputs, run in full CPU mode (cached: an
+# unchanged lesson is not run again), the API reference and the instructor pages. Open site/_build/html/index.html.
+site: $(STAMP)
+	$(VENV)/bin/sphinx-build -q -b html -c site . site/_build/html
+
+# The same in quick mode (small images, few steps), as the tests build it.
+site-quick: $(STAMP)
+	NST_TEACH_QUICK=1 $(VENV)/bin/sphinx-build -q -b html -c site . site/_build/html-quick

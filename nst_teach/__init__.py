@@ -25,6 +25,7 @@ from nst_teach.objective import (
     Term,
     TotalVariation,
     alpha_for_size,
+    balanced_layer_weights,
     build_objective,
 )
 from nst_teach.plots import layer_table, show_feature_maps, show_images
@@ -40,7 +41,7 @@ __all__ = [
     "Animation", "coarse_to_fine", "color", "lbfgs", "losses", "normalization", "paper", "scale", "spatial", "starts",
     "CONTENT_LAYER", "DEFAULT_RATIO", "LAYER_INDEX", "REFERENCE_PIXELS", "LAYER_NAMES", "STYLE_LAYERS",
     "Content", "ImageError", "LayerError", "NstTeachError", "Objective", "Progress", "Result", "Settings", "Style", "Term",
-    "TotalVariation", "VGG19Features", "WeightsError", "alpha_for_size", "build_objective", "content_loss",
+    "TotalVariation", "VGG19Features", "WeightsError", "alpha_for_size", "balanced_layer_weights", "build_objective", "content_loss",
     "gram_matrix", "initial_image", "layer_table", "load_image", "load_vgg19_features", "optimize", "palette",
     "pick_device", "psnr", "reconstruct_content", "resize", "save_image", "show_feature_maps", "show_images",
     "structure", "style_layer_loss", "style_loss", "style_transfer", "synthesize_texture", "to_pil", "total_loss",

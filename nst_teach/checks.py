@@ -168,10 +168,12 @@ def check_style_layer_loss(style_layer_loss: Callable[[Tensor, Tensor], Tensor])
     calls = []
     for i, (name, B, N, H, W) in enumerate(_SHAPES):
         M = H * W
-        hints = _ratio_hints({"did you forget the 1/(4 N_l^2 M_l^2) of Eq. 4?": 4.0 * N**2 * M**2,
-                              "the 1/4 of Eq. 4 is missing.": 4.0,
-                              "a mean where the paper has a sum: the sum over i, j is divided by 4 N^2 M^2 only.":
-                                  1.0 / (B * N * N)})
+        known = {"did you forget the 1/(4 N_l^2 M_l^2) of Eq. 4?": 4.0 * N**2 * M**2,
+                 "the 1/4 of Eq. 4 is missing.": 4.0,
+                 "a mean where the paper has a sum: the sum over i, j is divided by 4 N^2 M^2 only.": 1.0 / (B * N * N)}
+        if B > 1:
+            known["a mean over the batch: the loss sums over the batch's images, as it sums over i, j."] = 1.0 / B
+        hints = _ratio_hints(known)
         calls.append((name, (c[f"F{i}"].clone(), c[f"A{i}"].clone()), c[f"style_layer{i}"], hints))
     return _run("style_layer_loss", style_layer_loss, calls)
 

@@ -86,7 +86,7 @@ def check_synthesize(synthesize: Callable) -> bool:
         return report("synthesize", f"raised {type(err).__name__}: {err}", 1)
     if not isinstance(x, Tensor) or x.shape != x0.shape:
         return report("synthesize", f"return the image, a tensor of shape {tuple(x0.shape)}.", 1)
-    if len(problem.seen) > 60:
+    if len(problem.seen) > 61:  # max_eval is checked between iterations: a line search may make one more
         return report("synthesize", f"{len(problem.seen)} evaluations for steps=60: a step is one evaluation "
                        "of the loss; limit them (LBFGS's max_eval).", 1)
     at_bounds = max(float(((s == 0) | (s == 1)).float().mean()) for s in problem.seen)

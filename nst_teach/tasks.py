@@ -40,9 +40,10 @@ from nst_teach.spatial import GuidedStyle
 from nst_teach.starts import NOISE_STARTS, START_CHOICES, Start, initial_image
 from nst_teach.vgg19 import deepest_layer, smallest_side
 
-#: Each task's start by default: white noise (in the source images' colours), but for a transfer the photograph
-#: in the painting's colours.
-DEFAULT_INIT: dict[str, Start] = {"reconstruct": "noise", "texture": "noise", "transfer": "recolored"}
+#: Each task's start by default: white noise in the source images' colours, as the paper starts (CVPR 2016, Sec. 3.3).
+#: For a transfer chosen by pictures (README, "Defaults"): from the photograph in the painting's colours the sky of a
+#: night photograph came out in colours that are in neither image, and the pictures kept more of the photograph.
+DEFAULT_INIT: dict[str, Start] = {"reconstruct": "noise", "texture": "noise", "transfer": "noise"}
 #: Ways to keep the photograph's colours (Gatys et al., CVPR 2017, Sec. 5; :mod:`nst_teach.color`).
 PRESERVE_COLORS = ("luminance", "histogram")
 
@@ -139,10 +140,11 @@ def style_transfer(encoder: VGG19Features, content: Tensor, style: Tensor | Sequ
     scaled to the content's size (:func:`~nst_teach.objective.alpha_for_size`): the same balance at every
     size. Neither: ``ratio = DEFAULT_RATIO``.
 
-    **Start.** By default the photograph in the painting's colours (``init="recolored"``: its RGB
-    mean and covariance made the painting's, :func:`~nst_teach.color.in_colors_of`). ``"content"`` is
-    the photograph as it is; ``"noise"`` white noise, the paper's start for its figures, and the
-    only start that gives a new image for each seed (:mod:`nst_teach.starts`).
+    **Start.** By default white noise in the two images' colours (``init="noise"``), as the paper starts, and
+    the only start that gives a new image for each seed; coarse-to-fine settles its layout cheaply.
+    ``"content"`` is the photograph as it is, ``"recolored"`` the photograph in the painting's colours
+    (its RGB mean and covariance made the painting's, :func:`~nst_teach.color.in_colors_of`), ``"style"``
+    the painting (:mod:`nst_teach.starts`).
 
     **Scale.** As in the paper, each painting is resized to the content image's size first,
     unless ``keep_style_scale`` (then its own size sets the scale of the brush strokes).

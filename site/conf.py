@@ -29,19 +29,21 @@ extensions = [
 ]
 
 root_doc = "site/index"
-include_patterns = ["site/*.md", "lessons/*.md", "instructor/*.md", "README.md", "benchmarks/README.md", "docs/*.png"]
+include_patterns = ["site/*.md", "lessons/*.md", "instructor/*.md", "README.md", "benchmarks/*.md", "docs/*.md", "docs/*.png"]
 exclude_patterns = ["site/_build/**"]
 
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
 myst_heading_anchors = 3
 nb_execution_mode = "cache"  # run a lesson only when its source changed since the last build of this mode
-nb_execution_cache_path = str(ROOT / "site" / "_build" / (".jupyter_cache-quick" if QUICK else ".jupyter_cache-full"))
+nb_execution_cache_path = os.environ.get("NST_TEACH_SITE_CACHE") or str(
+    ROOT / "site" / "_build" / (".jupyter_cache-quick" if QUICK else ".jupyter_cache-full"))
 nb_execution_timeout = 600 if QUICK else 7200
 nb_execution_raise_on_error = True  # a lesson that fails is a failed build
 nb_execution_show_tb = True
 nb_merge_streams = True
 
 autodoc_member_order = "bysource"
+autodoc_inherit_docstrings = False  # torch's own docstrings (nn.Module, autograd.Function) are not ours to render
 autodoc_typehints = "description"
 napoleon_google_docstring = True
 
@@ -49,4 +51,5 @@ html_theme = "sphinx_book_theme"
 html_title = "nst-teach: neural style transfer, by doing it" + (" (quick mode)" if QUICK else "")
 html_theme_options = {"show_toc_level": 2, "use_download_button": True}
 html_static_path: list[str] = []
+html_extra_path = ["_extra"]  # index.html at the top, leading to site/index.html
 suppress_warnings = ["myst.header", "mystnb.unknown_mime_type"]

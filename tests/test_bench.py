@@ -36,13 +36,13 @@ def test_scores_see_the_image_as_a_png_stores_it(tmp_path):
 
 
 def test_benchmark_runs_tiny_and_writes_its_table(tmp_path):
-    assert main(["bench", "--quick", "--out", str(tmp_path), "--contenders", "engine, white-noise start"]) == 0
+    assert main(["bench", "--quick", "--out", str(tmp_path), "--contenders", "engine, photograph as it is"]) == 0
     table = (tmp_path / "results.md").read_text()
     report = json.loads((tmp_path / "results.json").read_text())
     assert "| task | px | pictures | contender |" in table and "loop (paper.py)" in table and "engine default" in table
     assert {"float32", "bfloat16"} <= set(report["matmul_peak_gflops"])
     assert report["weights"] == "caffe" and "Weights: caffe" in table  # the trained network by default
-    assert [r["contender"] for r in report["rows"]] == ["loop (paper.py)", "engine default", "engine, white-noise start"]
+    assert [r["contender"] for r in report["rows"]] == ["loop (paper.py)", "engine default", "engine, photograph as it is"]
     loop = report["rows"][0]
     assert loop["evaluations"] == 4 and loop["to_in_memory_ratio"] == 1
     for row in report["rows"]:

@@ -58,7 +58,7 @@ def test_the_network_is_cut_after_the_deepest_layer_used(pictures, tmp_path, mon
     assert seen == [LAYER_INDEX[deepest] + 1]
 
 
-@pytest.mark.parametrize(("command", "start"), [(["transfer"], "recolored"), (["transfer", "--init", "noise"], "noise"),
+@pytest.mark.parametrize(("command", "start"), [(["transfer"], "noise"), (["transfer", "--init", "recolored"], "recolored"),
                                                (["reconstruct"], "noise"), (["texture"], "noise")])
 def test_each_task_starts_from_its_default_unless_told(pictures, tmp_path, monkeypatch, command, start):
     from nst_teach import tasks

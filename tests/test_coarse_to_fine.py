@@ -104,7 +104,11 @@ def test_levels_move_by_bilinear_resizing_unless_told(encoder, photo):
 
 
 def test_levels_leave_the_sources_large_enough_and_the_full_size_at_least_one_step(encoder):
-    """A coarse level shrinks the painting too: a 32 px source for a 256 px texture has no room to halve for relu5_1."""
-    result = synthesize_texture(encoder, torch.rand(1, 3, 32, 32), settings=Settings(steps=4), size=(256, 256))
+    """A coarse level shrinks the painting too: a 32 px source has room to halve once for relu5_1 (16 px), even when
+    two levels are asked for; by default, none (a source below 2 x 48 px is not halved)."""
+    result = synthesize_texture(encoder, torch.rand(1, 3, 32, 32), settings=Settings(steps=4, coarse_levels=2),
+                                size=(256, 256))
     assert result.status == "finished" and {h["level"] for h in result.history} == {0, 1}  # 16 px: one halving
     assert levels(Settings(steps=10, coarse_share=0.95), (384, 512), most=2)[-1] == (0, 1)
+    default = synthesize_texture(encoder, torch.rand(1, 3, 32, 32), settings=Settings(steps=4), size=(256, 256))
+    assert {h["level"] for h in default.history} == {0}

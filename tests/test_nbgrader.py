@@ -62,6 +62,10 @@ def test_autograde_gives_the_solution_full_marks_and_the_release_zero(course, na
     scores = {row["student_id"]: float(row["raw_score"])
               for row in csv.DictReader((course / "grades.csv").open()) if row["assignment"] == name}
     assert auto > 0 and scores == {"solved": auto, "unsolved": 0.0}
+    # the solution ran top to bottom without an error, every cell of it (as nbval would run it)
+    solved = nbformat.read(course / "autograded" / "solved" / name / notebook.name, as_version=4)
+    errors = [o for c in solved.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors, [e.get("ename") for e in errors]
     # the student version ran top to bottom and its checks said what is still to do
     graded = nbformat.read(course / "autograded" / "unsolved" / name / notebook.name, as_version=4)
     out = "".join(o.get("text", "") for c in graded.cells if c.cell_type == "code" for o in c.outputs)

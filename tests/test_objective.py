@@ -168,3 +168,18 @@ def test_a_subclass_keeps_its_class_and_name_at_a_coarse_level(encoder, photo):
     assert type(half) is Doubled and half.name == "doubled content" and half.weight == pytest.approx(12.0)
     objective = Objective([term, Content.of(encoder, photo, ["relu2_1"])])
     assert [t.name for t in objective.resized(encoder, 0.5).terms] == ["doubled content", "content"]
+
+
+def test_balanced_layer_weights_give_every_layer_the_same_share_of_the_start(caffe, photo, painting):
+    from nst_teach import balanced_layer_weights, style_layer_loss
+
+    start = initial_image("noise", photo.shape, content=photo, style=painting)
+    w = balanced_layer_weights(caffe, painting, start)
+    style = Style.of(caffe, painting, w)
+    with torch.no_grad():
+        F = caffe(start, STYLE_LAYERS)
+    E = {l: float(style_layer_loss(F[l], style.A[l], style.M_A[l])) for l in STYLE_LAYERS}
+    parts = [w[l] * E[l] for l in STYLE_LAYERS]
+    assert max(parts) / min(parts) == pytest.approx(1.0, rel=1e-4)
+    assert sum(parts) == pytest.approx(sum(E.values()) / 5, rel=1e-4)  # the paper's total, 1/5 each
+    assert w["relu1_1"] > 10 * w["relu4_1"]  # on the trained network, relu4_1's E_l is by far the largest
