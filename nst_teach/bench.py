@@ -44,6 +44,7 @@ STYLES = ("the_scream", "composition_vii")
 #: (tasks.DEFAULT_INIT); a contender equal to the default on a task is left out.
 CONTENDERS: dict[str, tuple[str | None, dict, tuple[str, ...]]] = {
     "engine default": (None, {}, TASKS),
+    "engine default, 600 steps": (None, {"steps": 600}, TASKS),  # where the default's curve goes on
     "engine float32": (None, {"precision": "float32"}, TASKS),
     "engine, white-noise start": ("noise", {}, ("transfer",)),  # the paper's start
     "engine, photograph as it is": ("content", {}, ("transfer",)),
@@ -119,8 +120,10 @@ def run(sizes: list[int], tasks: list[str], steps: int, device_name: str, out: P
                     if name != "engine default" and same_as_default:
                         continue
                     if task in runs_on and (not contenders or name in contenders or name == "engine default"):
-                        results[name] = _in_subprocess({**base, "contender": name, "init": init, "settings": settings,
-                                                        "steps": engine_steps or Settings().steps})
+                        steps_of = {"steps": engine_steps or Settings().steps, **settings}  # a contender may set its own
+                        results[name] = _in_subprocess({**base, "contender": name, "init": init,
+                                                        "settings": {k: v for k, v in steps_of.items() if k != "steps"},
+                                                        "steps": steps_of["steps"]})
                 for name, result in results.items():
                     rows.append(_row(name, result, results["loop (paper.py)"]))
                     log(_row_md(rows[-1]))
