@@ -29,7 +29,10 @@ extensions = [
 ]
 
 root_doc = "site/index"
-include_patterns = ["site/*.md", "lessons/*.md", "instructor/*.md", "README.md", "benchmarks/*.md", "docs/*.md", "docs/*.png", "benchmarks/*.jpg"]
+include_patterns = [
+    "site/*.md", "lessons/*.md", "instructor/*.md", "README.md",
+    "benchmarks/*.md", "benchmarks/*.jpg", "docs/*.md", "docs/*.png",
+]
 exclude_patterns = ["site/_build/**"]
 
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
