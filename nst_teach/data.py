@@ -68,7 +68,7 @@ CATALOGUE: dict[str, CatalogueEntry] = {
         "sha256:f3075cddeb974a9ee1d6418f7f33fd05185a7ac7dcb4288bd2805d499a9dcaee"),
     # Not in neural-style's inputs: Wikimedia Commons' file, as pystiche's replication of the paper lists it.
     "composition_vii": CatalogueEntry(
-        "composition_vii.jpg", "Composition VII (Fig. 3F; style of Fig. 4)", "Wassily Kandinsky, 1913",
+        "composition_vii.jpg", "Composition VII (Fig. 3F; arXiv Fig. 3)", "Wassily Kandinsky, 1913",
         "public domain", "coffee",
         "https://upload.wikimedia.org/wikipedia/commons/b/b4/Vassily_Kandinsky%2C_1913_-_Composition_7.jpg",
         "md5:bfcbc420684bf27d2d8581fa8cc9522f"),

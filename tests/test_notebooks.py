@@ -56,7 +56,7 @@ def test_jupytext_pairs_each_notebook_with_its_source():
 def test_lessons_cite_the_papers_figures():
     text = {p.name: p.read_text() for p in NOTEBOOKS if p.name[:2].isdigit()}
     assert "Fig. 1" in text["02_content_reconstruction.ipynb"] and "Fig. 1" in text["03_texture_synthesis.ipynb"]
-    for figure in ("Fig. 3", "Fig. 4", "Fig. 5", "Fig. 6"):  # CVPR 2016 numbering: gallery, grid, layer, init
+    for figure in ("Fig. 3", "Fig. 4", "Fig. 5", "Fig. 6"):  # CVPR 2016 numbering: gallery, ratio sweep, content layer, start
         assert figure in text["04_style_transfer.ipynb"], figure
     assert "CVPR 2016" in text["01_vgg19_tour.ipynb"] and "Fig. 2 " not in text["04_style_transfer.ipynb"]
     for section in ("Sec. 4", "Sec. 5", "Sec. 6"):  # the 2017 paper's controls: space, colour, scale
