@@ -3,12 +3,15 @@
 One display output is created and then *updated* (``display(..., display_id=True)``
 and ``handle.update``), so a run of hundreds of steps leaves one picture, not
 hundreds, in JupyterLab and in a notebook executed by nbclient or nbval. The
-figure's title doubles as a progress bar.
+figure's title doubles as a progress bar. A frame takes about a tenth of a second to draw,
+so the view draws at most one frame every ``min_interval`` seconds during a run (the eye sees no
+more), and always the finished run.
 """
 
 from __future__ import annotations
 
 import io
+import time
 from typing import Sequence
 
 from matplotlib.figure import Figure
@@ -76,12 +79,15 @@ class LiveView:
         view.finish(result)
     """
 
-    def __init__(self, title: str = "", *, random_weights: bool = False, labels: Sequence[str] | None = None) -> None:
+    def __init__(self, title: str = "", *, random_weights: bool = False, labels: Sequence[str] | None = None,
+                 min_interval: float = 0.5) -> None:
         from IPython.display import HTML, display
 
         self.title, self.random_weights, self.labels = title, random_weights, labels
+        self.min_interval = min_interval  # seconds between frames during a run; 0 draws every callback
         self.history: list[dict[str, float]] = []
         self.updates = 0
+        self._last_frame = -float("inf")
         self._handle = display(HTML(f"<b>{title}</b>: starting..."), display_id=True)
 
     def restart(self, title: str, labels: Sequence[str] | None = None) -> "LiveView":
@@ -91,7 +97,8 @@ class LiveView:
 
     def __call__(self, progress: Progress) -> None:
         self.history.append(progress.losses)
-        self._show(progress.image, progress.steps, progress.seconds, self.title)
+        if time.monotonic() - self._last_frame >= self.min_interval:
+            self._show(progress.image, progress.steps, progress.seconds, self.title)
 
     def finish(self, result: Result) -> Result:
         """Show the best image and the full history, with how the run ended."""
@@ -106,3 +113,4 @@ class LiveView:
                               random_weights=self.random_weights, labels=self.labels)
         self._handle.update(Image(png))
         self.updates += 1
+        self._last_frame = time.monotonic()

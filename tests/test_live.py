@@ -24,10 +24,24 @@ def test_live_view_updates_one_display(monkeypatch):
             shown.append(obj)
 
     monkeypatch.setattr("IPython.display.display", lambda *a, **k: Handle())
-    view = LiveView("x")
+    view = LiveView("x", min_interval=0)
     for step in (1, 2, 3):
         view(Progress(step, 3, torch.rand(1, 3, 8, 8), {"step": step, "total": 1.0 / step}, 0.1))
     assert view.updates == 3 and len(shown) == 3
+
+
+def test_live_view_draws_at_most_one_frame_per_interval_and_always_the_finished_run(monkeypatch):
+    from nst_teach.engine import Result
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda *a, **k: type("Handle", (), {"update": shown.append})())
+    view = LiveView("x", min_interval=3600)
+    for step in (1, 2, 3):  # within the hour: the first frame only
+        view(Progress(step, 3, torch.rand(1, 3, 8, 8), {"step": step, "total": 1.0 / step}, 0.1))
+    assert view.updates == 1 and len(view.history) == 3  # every step's losses kept for the plot
+    result = Result(torch.rand(1, 3, 8, 8), view.history, "finished", "finished 3 steps", 3, 0.3)
+    view.finish(result)
+    assert view.updates == 2 and len(shown) == 2
 
 
 def test_loss_plot_marks_each_coarse_to_fine_switch():
