@@ -87,7 +87,7 @@ def test_weights_load_without_importing_torchvision(tmp_path, full_state):
     torch.save(full_state, path)
     cached = tmp_path / "hub" / "checkpoints" / "vgg19-dcbb9e9d.pth"
     cached.parent.mkdir(parents=True)
-    torch.save(full_state, cached)  # a random checkpoint under the real file name
+    os.link(path, cached)  # a random checkpoint under the real file name (the same 548 MB, not written twice)
     code = ("import sys; from nst_teach import load_vgg19_features; "
             f"load_vgg19_features({str(path)!r}); load_vgg19_features('random'); load_vgg19_features('imagenet'); "
             "load_vgg19_features('caffe', normalized=True); "
