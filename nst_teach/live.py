@@ -3,8 +3,8 @@
 One display output is created and then *updated* (``display(..., display_id=True)``
 and ``handle.update``), so a run of hundreds of steps leaves one picture, not
 hundreds, in JupyterLab and in a notebook executed by nbclient or nbval. The
-figure's title doubles as a progress bar. A frame takes about a tenth of a second to draw,
-so the view draws at most one frame every ``min_interval`` seconds during a run (the eye sees no
+figure's title doubles as a progress bar. A frame takes 0.1-0.2 s to draw on a CPU core, so
+the view draws at most one frame every ``min_interval`` seconds during a run (the eye sees no
 more), and always the finished run.
 """
 

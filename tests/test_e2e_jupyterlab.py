@@ -33,10 +33,10 @@ def _live_and_panel(lesson: Path, out: Path) -> None:
     """Lesson 4 without the code cells between its gallery and its panel: the browser test needs the gallery's
     live view and the panel, and nbval and the site already run the whole lesson (this saves half a minute)."""
     nb = json.loads(lesson.read_text())
-    code = [i for i, cell in enumerate(nb["cells"]) if cell["cell_type"] == "code"]
-    gallery = next(i for i in code if "PAPER_RATIOS" in "".join(nb["cells"][i]["source"]))
-    panel = next(i for i in code if "TransferPanel(" in "".join(nb["cells"][i]["source"]))
-    nb["cells"] = [cell for i, cell in enumerate(nb["cells"]) if i not in code or i <= gallery or i >= panel]
+    sources = ["".join(cell["source"]) for cell in nb["cells"]]
+    gallery = next(i for i, source in enumerate(sources) if "PAPER_RATIOS = " in source)
+    panel = next(i for i, source in enumerate(sources) if "TransferPanel(" in source)
+    nb["cells"] = [cell for i, cell in enumerate(nb["cells"]) if cell["cell_type"] != "code" or not gallery < i < panel]
     out.write_text(json.dumps(nb))
 
 

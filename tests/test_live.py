@@ -16,14 +16,20 @@ def test_render_progress_is_a_png_with_the_random_note():
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
 
 
-def test_live_view_updates_one_display(monkeypatch):
-    shown = []
+def _displayed(monkeypatch) -> list:
+    """What a LiveView shows, in order: IPython's display replaced by a handle that records each update."""
+    shown: list = []
 
     class Handle:
         def update(self, obj):
             shown.append(obj)
 
     monkeypatch.setattr("IPython.display.display", lambda *a, **k: Handle())
+    return shown
+
+
+def test_live_view_updates_one_display(monkeypatch):
+    shown = _displayed(monkeypatch)
     view = LiveView("x", min_interval=0)
     for step in (1, 2, 3):
         view(Progress(step, 3, torch.rand(1, 3, 8, 8), {"step": step, "total": 1.0 / step}, 0.1))
@@ -33,8 +39,7 @@ def test_live_view_updates_one_display(monkeypatch):
 def test_live_view_draws_at_most_one_frame_per_interval_and_always_the_finished_run(monkeypatch):
     from nst_teach.engine import Result
 
-    shown = []
-    monkeypatch.setattr("IPython.display.display", lambda *a, **k: type("Handle", (), {"update": shown.append})())
+    shown = _displayed(monkeypatch)
     view = LiveView("x", min_interval=3600)
     for step in (1, 2, 3):  # within the hour: the first frame only
         view(Progress(step, 3, torch.rand(1, 3, 8, 8), {"step": step, "total": 1.0 / step}, 0.1))
