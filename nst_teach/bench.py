@@ -98,15 +98,18 @@ def _pairs(task: str, contents: list[str], styles: list[str]) -> list[tuple[str,
 
 def run(sizes: list[int], tasks: list[str], steps: int, device_name: str, out: Path, engine_steps: int | None = None,
         log=print, weights: str = "caffe", contents: list[str] | None = None, styles: list[str] | None = None,
-        contenders: list[str] | None = None) -> dict:
-    """Every (size, task, picture pair): the loop, then each engine contender, each in its own process."""
+        contenders: list[str] | None = None, peak_n: int | None = None) -> dict:
+    """Every (size, task, picture pair): the loop, then each engine contender, each in its own process.
+
+    ``peak_n``: the side of the matmuls that measure the device's peak (default: 2048 on a CPU, 8192 on a GPU).
+    """
     from nst_teach.precision import pick_device
     from nst_teach.settings import Settings
     from nst_teach.tasks import DEFAULT_INIT
 
     device = pick_device(device_name)
     out.mkdir(parents=True, exist_ok=True)
-    peaks = {str(dt).replace("torch.", ""): matmul_peak_gflops(dt, device) for dt in (torch.float32, torch.bfloat16)}
+    peaks = {str(dt).replace("torch.", ""): matmul_peak_gflops(dt, device, peak_n) for dt in (torch.float32, torch.bfloat16)}
     log(f"matmul peak on {device}: " + ", ".join(f"{k} {v:.0f} GFLOPS" for k, v in peaks.items()))
     rows = []
     for size in sizes:
@@ -209,7 +212,8 @@ def main(args: argparse.Namespace) -> int:
     bad = set(tasks) - set(TASKS)
     if bad or not all(isinstance(s, int) and 16 <= s <= 4096 for s in sizes) or not 1 <= steps <= 100_000:
         raise NstTeachError(f"--tasks must be among {', '.join(TASKS)}, --sizes from 16 to 4096 and --steps at least 1")
+    # quick: small matmuls for the peak, since a CPU without fast bfloat16 emulates it (minutes at 2048)
     report = run(sizes, tasks, steps, args.device, args.out, engine_steps, weights=args.weights, contents=contents,
-                 styles=styles, contenders=args.contenders)
+                 styles=styles, contenders=args.contenders, peak_n=256 if args.quick else None)
     print(f"wrote {args.out / 'results.md'} and results.json ({len(report['rows'])} rows)")
     return 0 if all(math.isfinite(r["final_loss_f32"]) for r in report["rows"]) else 1

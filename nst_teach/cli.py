@@ -79,10 +79,12 @@ def _parser() -> argparse.ArgumentParser:
                           "in the style's colours; white noise in the colours of the input images otherwise; content: "
                           "the photograph as it is; uniform: plain U(0, 1) noise; style: the painting)")
     run.add_argument("--seed", type=int, default=0, help="seed for the noise and for random weights")
-    run.add_argument("--device", default="auto", help="auto | cpu | cuda | mps")
+    run.add_argument("--device", default="auto", help="auto | cpu | cuda | mps (auto: $NST_TEACH_DEVICE if set, "
+                                                          "else CUDA, MPS, the CPU)")
     run.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
                      help="the network's compute type; losses stay float32 (default auto: bfloat16 on a CPU "
-                          "that computes it fast, the last tenth of the steps in float32; else float32)")
+                          "that computes it fast, the last tenth of the steps in float32, unless "
+                          "NST_TEACH_BFLOAT16=0; else float32)")
     run.add_argument("--tv", type=float, default=0.0, help="total-variation weight (default 0, as in the paper)")
     run.add_argument("--animate", type=Path, metavar="OUT.gif",
                      help="also write an animated GIF of the run, a frame every --animate-every steps")

@@ -29,7 +29,7 @@ from nst_teach.optimizers import OPTIMIZERS
 from nst_teach.precision import autocast_dtype, graphed, layout, reuse_freed_memory
 from nst_teach.settings import Settings
 
-__all__ = ["Progress", "Result", "Status", "optimize"]
+__all__ = ["Progress", "Result", "Status", "loss_terms", "optimize"]
 
 Status = Literal["finished", "interrupted", "stopped", "diverged"]
 
@@ -63,6 +63,17 @@ class Result:
         are not comparable; a phase starts from the best image before it)."""
         last = [h for h in self.history if h["phase"] == self.history[-1]["phase"]]
         return min(last, key=lambda h: h["total"]) if last else {}
+
+
+def loss_terms(encoder: VGG19Features, objective: Objective, x: Tensor, precision: str = "float32",
+               channels_last: bool = True) -> dict[str, Tensor]:
+    """The network on ``x`` ``(B, 3, H, W)`` in ``precision`` (bfloat16: autocast), NHWC if ``channels_last``, then the
+    objective's terms and ``"total"``, float32 (float64 on a float64 network): the only place a run calls the network."""
+    F: dict[str, Tensor] = {}
+    if objective.layers:  # a term may read no layer at all (total variation)
+        with autocast_dtype(x.device, precision):
+            F = encoder(x.contiguous(memory_format=torch.channels_last) if channels_last else x, objective.layers)
+    return objective(F, x)
 
 
 class _Stopped(Exception):
@@ -153,16 +164,11 @@ class _Run:
         return OPTIMIZERS[self.settings.optimizer](evaluate, x0, phase.steps, self.settings)
 
     def loss_terms(self, objective: Objective, x: Tensor, phase: Phase) -> dict[str, Tensor]:
-        """The network on ``x``, in the phase's precision and the run's layout, then the objective's terms: the
-        only place the network runs (on CUDA in float32, replayed as CUDA graphs: :func:`~nst_teach.precision.graphed`)."""
+        """:func:`loss_terms` in the phase's precision and the run's layout (on CUDA in float32, replayed as CUDA
+        graphs: :func:`~nst_teach.precision.graphed`)."""
 
         def terms(x: Tensor) -> dict[str, Tensor]:
-            F: dict[str, Tensor] = {}
-            if objective.layers:  # a term may read no layer at all (total variation)
-                with autocast_dtype(x.device, phase.precision):
-                    F = self.encoder(x.contiguous(memory_format=torch.channels_last) if self.settings.channels_last
-                                     else x, objective.layers)
-            return objective(F, x)
+            return loss_terms(self.encoder, objective, x, phase.precision, self.settings.channels_last)
 
         if self.settings.cuda_graphs and phase.precision == "float32":
             return graphed(self.graphs, (id(objective), phase.level), terms, x)

@@ -13,7 +13,10 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-__all__ = ["Evaluate", "projected_lbfgs"]
+__all__ = ["Evaluate", "SMALLEST_MOVE", "projected_lbfgs"]
+
+#: A line search gives up when its step would move no pixel by more than this (float32 resolves about 6e-8 near 1).
+SMALLEST_MOVE = 1e-7
 
 #: An image -> (loss, gradient). The gradient is fresh; an image handed over must not be changed in place
 #: afterwards (the engine keeps the best one without a copy).
@@ -37,7 +40,9 @@ def projected_lbfgs(evaluate: Evaluate, x0: Tensor, budget: int, history_size: i
        :math:`f(x^+) \le f(x) + 10^{-4}\, g^\top (x^+ - x)` (Armijo on the projected path).
        A rejected :math:`t` is replaced by the minimiser of the parabola through
        :math:`f(x)`, the slope :math:`g^\top d` and :math:`f(x^+)`, kept within
-       :math:`[0.1\,t, 0.5\,t]` (Nocedal & Wright, Sec. 3.5).
+       :math:`[0.1\,t, 0.5\,t]` (Nocedal & Wright, Sec. 3.5). If no step moving a pixel by over :data:`SMALLEST_MOVE`
+       is lower, none is taken; then the gradient itself is tried, and if it fails too, x is stationary to the
+       loss's precision (bfloat16's rounding hides an exact zero gradient).
 
     Unlike clamping after a plain L-BFGS step, the curvature pairs describe the
     step actually taken, so the memory stays consistent.
@@ -72,14 +77,21 @@ def projected_lbfgs(evaluate: Evaluate, x0: Tensor, budget: int, history_size: i
             memory.clear()
             continue
         # 3. Step along the projected path until the Armijo condition holds (or the budget is spent).
+        largest = float(d.abs().max())
         while True:
             x_new = (x + t * d).clamp_(0, 1)
             f_new, g_new = evaluate(x_new)
             evaluations += 1
-            if f_new <= f + 1e-4 * float((g * (x_new - x)).sum()) or t < 1e-8 or evaluations >= budget:
+            lower = f_new <= f + 1e-4 * float((g * (x_new - x)).sum())
+            if lower or evaluations >= budget or t * largest < SMALLEST_MOVE:  # the last: nothing lower along d
                 break
             excess = f_new - f - slope * t  # > 0: the parabola curves upwards
             t = min(max(-slope * t * t / (2 * excess), 0.1 * t), 0.5 * t) if excess > 0 else 0.5 * t
+        if not lower and evaluations < budget:  # keep x: try the gradient itself, or stop where nothing is lower
+            if not memory:
+                return "no step along the gradient lowers the loss (a stationary point, to the loss's precision)"
+            memory.clear()
+            continue
         # Remember the step actually taken, if its curvature s^T y is positive.
         s_k, y_k = x_new - x, g_new.detach() - g
         sy = (s_k * y_k).sum()

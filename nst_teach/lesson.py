@@ -60,7 +60,7 @@ def lesson_config(quick_size: int = 64, quick_steps: int = 25, cpu_size: int = 2
                   gpu_size: int = 512, gpu_steps: int = 500) -> LessonConfig:
     """Read the environment once per notebook; each lesson may pass its own budgets."""
     quick = os.environ.get("NST_TEACH_QUICK", "") not in ("", "0", "false", "False")
-    device = pick_device(os.environ.get("NST_TEACH_DEVICE"))
+    device = pick_device()  # $NST_TEACH_DEVICE, else CUDA > MPS > CPU
     if quick:
         size, steps = quick_size, quick_steps
     elif device.type == "cpu":

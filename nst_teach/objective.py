@@ -98,10 +98,15 @@ def layer_weights(layers: Mapping[str, LayerWeight] | Sequence[str] | str) -> di
     return {name: 1.0 / len(names) for name in names}
 
 
+def exact(t: Tensor) -> Tensor:
+    """``t`` in the losses' precision: float32 whatever the network ran in; float64 stays (the oracle tests' network)."""
+    return t if t.dtype == torch.float64 else t.float()
+
+
 @torch.no_grad()
 def features(encoder: Encoder, image: Tensor, layers: Sequence[str]) -> dict[str, Tensor]:
-    """``{layer: F_l}`` of ``image`` in float32, detached: what targets are made of."""
-    return {l: F.float() for l, F in encoder(image.float(), list(layers)).items()}
+    """``{layer: F_l}`` of ``image`` in float32 (float64 for a float64 image), detached: what targets are made of."""
+    return {l: exact(F) for l, F in encoder(exact(image), list(layers)).items()}
 
 
 class Term(ABC):
@@ -155,7 +160,7 @@ class Content(Term):
 
     def loss(self, F: Mapping[str, Tensor], x: Tensor) -> Tensor:
         return sum((losses.weighted(losses.content_loss, F[l], self.P[l], c_l) for l, c_l in self.layer_weights.items()),
-                   x.new_zeros((), dtype=torch.float32))
+                   exact(x).new_zeros(()))
 
     @property
     def images(self) -> list[Tensor]:
@@ -237,7 +242,7 @@ class TotalVariation(Term):
         return []
 
     def loss(self, F: Mapping[str, Tensor], x: Tensor) -> Tensor:
-        return losses.total_variation(x.float())
+        return losses.total_variation(exact(x))
 
     def resized(self, encoder: Encoder, factor: float) -> TotalVariation:
         """Squared differences of a smooth image grow as its pixels grow apart, as fast as their number shrinks:
@@ -285,11 +290,11 @@ class Objective:
         return [image for term in self.terms for image in term.images]
 
     def __call__(self, F: Mapping[str, Tensor], x: Tensor) -> dict[str, Tensor]:
-        """Each term's loss and ``"total"``. Features are upcast to float32 first, so the losses are exact even
-        when the network ran in bfloat16."""
-        F = {l: F[l].float() for l in self.layers}
+        """Each term's loss and ``"total"``. Features are upcast to float32 first (:func:`exact`), so the losses are
+        exact even when the network ran in bfloat16."""
+        F = {l: exact(F[l]) for l in self.layers}
         out = {term.name: term.loss(F, x) for term in self.terms}
-        out["total"] = sum((term.weight * out[term.name] for term in self.terms), x.new_zeros((), dtype=torch.float32))
+        out["total"] = sum((term.weight * out[term.name] for term in self.terms), exact(x).new_zeros(()))
         return out
 
     def resized(self, encoder: Encoder, factor: float) -> Objective:

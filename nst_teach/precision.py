@@ -9,22 +9,32 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import os
 import platform
 import sys
 import threading
+import warnings
 from functools import lru_cache
+from pathlib import Path
 from typing import Callable, Hashable, Iterator
 
 import torch
 
 from nst_teach.errors import NstTeachError
 
-__all__ = ["autocast_dtype", "cpu_has_fast_bf16", "glibc", "graphed", "is_channels_last", "layout", "pick_device",
-           "resolve_precision", "reuse_freed_memory"]
+__all__ = ["BFLOAT16_SWITCH", "DEVICE_SWITCH", "autocast_dtype", "cpu_has_fast_bf16", "glibc", "graphed",
+           "is_channels_last", "layout", "pick_device", "resolve_precision", "reuse_freed_memory"]
+
+
+#: When set, what ``"auto"`` means: for the lessons, the CLI and every subprocess (the tests pin the CPU with it).
+DEVICE_SWITCH = "NST_TEACH_DEVICE"
 
 
 def pick_device(override: str | torch.device | None = None) -> torch.device:
-    """``override`` if given (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``), else CUDA > MPS > CPU."""
+    """``override`` if given (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``), else ``$NST_TEACH_DEVICE`` if set,
+    else CUDA > MPS > CPU."""
+    if override is None or str(override) == "auto":
+        override = os.environ.get(DEVICE_SWITCH, "").strip() or None
     if override is not None and str(override) != "auto":
         try:
             device = torch.device(override)
@@ -47,15 +57,35 @@ def pick_device(override: str | torch.device | None = None) -> torch.device:
     return torch.device("cpu")
 
 
+#: Set to ``0`` (``false``, ``no``, ``off``) and ``precision="auto"`` runs float32 on every CPU, as on a laptop
+#: without fast bfloat16. Read each time ``"auto"`` is resolved, so notebooks and subprocesses honour it.
+BFLOAT16_SWITCH = "NST_TEACH_BFLOAT16"
+#: oneDNN's ISA caps (``ONEDNN_MAX_CPU_ISA``) below which it has no bfloat16 matrix instructions to use.
+_ONEDNN_WITHOUT_BF16 = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI")
+
+
 @lru_cache(maxsize=1)
+def _cpu_has_bf16_instructions() -> bool:
+    """AMX or AVX512-BF16 on this CPU, as PyTorch's cpuinfo sees it (Linux, Windows, macOS); else Linux's flags."""
+    probes = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    if all(callable(probe) for probe in probes):
+        return any(probe() for probe in probes)  # type: ignore[misc]
+    flags = Path("/proc/cpuinfo").read_text(encoding="utf-8") if Path("/proc/cpuinfo").is_file() else ""
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
 def cpu_has_fast_bf16() -> bool:
-    """True when the CPU has bfloat16 matrix instructions (AMX-BF16 or AVX512-BF16)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            flags = f.read()
-        return "amx_bf16" in flags or "avx512_bf16" in flags
-    except OSError:
-        return False
+    """True when the CPU computes bfloat16 fast (AMX-BF16, AVX512-BF16) and ``ONEDNN_MAX_CPU_ISA`` lets oneDNN use
+    it. Elsewhere bfloat16 is emulated, slower than float32 (most laptops' AVX2, Apple silicon)."""
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
+    return _cpu_has_bf16_instructions() and cap not in _ONEDNN_WITHOUT_BF16
+
+
+@lru_cache(maxsize=1)
+def _warn_emulated() -> None:  # once per process
+    warnings.warn("precision='bfloat16' on a CPU without fast bfloat16 (AMX or AVX512-BF16, or with ONEDNN_MAX_CPU_ISA "
+                  "capping it): it is emulated, slower than float32. Use precision='auto' or 'float32'.", RuntimeWarning,
+                  stacklevel=3)
 
 
 def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
@@ -63,15 +93,20 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype | Non
 
     ``"auto"`` is bfloat16 on a CPU that computes it fast (:func:`cpu_has_fast_bf16`): there
     a step costs 0.6 of a float32 one, and the run reaches a given loss sooner. Everywhere
-    else it is float32: on CUDA the float32 steps are replayed as CUDA graphs (:func:`graphed`),
-    which bfloat16 did not beat on an H100 (``benchmarks/RESULTS-gpu.md``).
+    else, and wherever ``NST_TEACH_BFLOAT16=0`` (:data:`BFLOAT16_SWITCH`), it is float32: on CUDA
+    the float32 steps are replayed as CUDA graphs (:func:`graphed`), which bfloat16 did not beat on an
+    H100 (``benchmarks/RESULTS-gpu.md``). ``"bfloat16"`` is bfloat16 everywhere; on a CPU that can only
+    emulate it, it warns once.
     """
     if precision == "float32":
         return None
     if precision == "bfloat16":
+        if device.type == "cpu" and not cpu_has_fast_bf16():
+            _warn_emulated()
         return torch.bfloat16
     if precision == "auto":
-        return torch.bfloat16 if device.type == "cpu" and cpu_has_fast_bf16() else None
+        switched_off = os.environ.get(BFLOAT16_SWITCH, "").strip().lower() in ("0", "false", "no", "off")
+        return torch.bfloat16 if device.type == "cpu" and not switched_off and cpu_has_fast_bf16() else None
     raise NstTeachError(f"precision must be 'auto', 'float32' or 'bfloat16', got {precision!r}")
 
 

@@ -30,7 +30,7 @@ from torch import Tensor
 
 from nst_teach import losses
 from nst_teach.errors import NstTeachError, check_number
-from nst_teach.objective import Encoder, LayerWeight, Term, features, layer_weights, scaled_size, shrunk
+from nst_teach.objective import Encoder, LayerWeight, Term, exact, features, layer_weights, scaled_size, shrunk
 
 __all__ = ["GuidedStyle", "guided_gram", "label_masks", "mask_at", "regions_from_labels"]
 
@@ -126,7 +126,7 @@ class GuidedStyle(Term):
     def masks_at_layers(encoder: Encoder, content_masks: Sequence[Tensor], layers: list[str]) -> list[dict[str, Tensor]]:
         """Each content mask at each layer's resolution (what the layer's map of an image of its size has)."""
         T0 = content_masks[0]
-        probe = torch.zeros(1, 3, *T0.shape[-2:], device=T0.device)
+        probe = exact(torch.zeros(1, 3, *T0.shape[-2:], device=T0.device, dtype=T0.dtype))
         sizes = {l: F.shape[-2:] for l, F in features(encoder, probe, layers).items()}
         return [{l: mask_at(T, size) for l, size in sizes.items()} for T in content_masks]
 
@@ -139,7 +139,7 @@ class GuidedStyle(Term):
         return list(self.paintings)
 
     def loss(self, F: Mapping[str, Tensor], x: Tensor) -> Tensor:
-        total = x.new_zeros((), dtype=torch.float32)
+        total = exact(x).new_zeros(())
         for T, A, lam in zip(self.T, self.A, self.region_weights):
             for l, w in self.layer_weights.items():
                 G, m = guided_gram(F[l], T[l])

@@ -132,13 +132,17 @@ def _torchvision_features(state: Mapping[str, Tensor], source: str) -> dict[str,
 
 
 def _random_state(seed: int) -> dict[str, Tensor]:
-    """torchvision's initialisation of VGG's convolutions (He, fan out), seeded."""
-    generator = torch.Generator().manual_seed(seed)
+    """torchvision's initialisation of VGG's convolutions (He, fan out), seeded, drawn by NumPy: the same bits on
+    every CPU (``torch.normal_``'s vectorised kernel differs in the last bits between AVX2 and AVX-512 builds)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
     state = vgg19_layers().state_dict()
     for key, value in state.items():
         if key.endswith(".weight"):
             fan_out = value.shape[0] * value.shape[2] * value.shape[3]
-            value.normal_(0.0, (2.0 / fan_out) ** 0.5, generator=generator)
+            draw = rng.standard_normal(value.numel(), dtype=np.float32) * np.float32((2.0 / fan_out) ** 0.5)
+            value.copy_(torch.from_numpy(draw).view_as(value))
         else:
             value.zero_()
     return state

@@ -1,10 +1,12 @@
-"""Shared fixtures. Every test runs offline, on the CPU; random weights unless it asks for the trained network."""
+"""Shared fixtures. Every test runs offline, on the CPU (the root conftest pins it); random weights unless it asks for
+the trained network."""
 
 from __future__ import annotations
 
 import os
 import shutil
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import torch
@@ -12,7 +14,8 @@ import torch
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 from nst_teach import load_vgg19_features  # noqa: E402
-from nst_teach.data import paper_image  # noqa: E402
+from nst_teach import precision as _precision  # noqa: E402
+from nst_teach.data import skimage_image  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -27,22 +30,53 @@ def caffe():
     return load_vgg19_features("caffe", pooling="avg")
 
 
+#: Whether this CPU computes bfloat16 fast, before any test switches the detection.
+FAST_BF16_HERE = _precision.cpu_has_fast_bf16()
+
+
+@pytest.fixture(params=["bfloat16", "float32"], ids=["fast-bf16-cpu", "laptop-cpu"])
+def cpu_kind(request, monkeypatch):
+    """Both kinds of CPU, whichever one runs the test: one computes bfloat16 fast, so ``precision="auto"`` runs the
+    network in bfloat16 with a float32 tail; a laptop's does not (float32 throughout). Returns the precision "auto"
+    gives. (On a CPU without fast bfloat16 the first is emulated: slower, the same arithmetic.)"""
+    from nst_teach import precision
+
+    monkeypatch.delenv(precision.BFLOAT16_SWITCH, raising=False)
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    monkeypatch.setattr(precision, "_cpu_has_bf16_instructions", lambda: request.param == "bfloat16")
+    assert (precision.resolve_precision("auto", torch.device("cpu")) is torch.bfloat16) == (request.param == "bfloat16")
+    return request.param
+
+
+@pytest.fixture
+def cpu_kind_heavy(cpu_kind):
+    """:func:`cpu_kind` for a test of many steps through the network: its bfloat16 case runs where the CPU computes
+    bfloat16 fast, and is skipped, with the reason, where it would be emulated (15-20x slower: 20-70 s for one such
+    test at 64 px, minutes at 128 px). The float32 case runs everywhere, and the cheaper tests run both everywhere."""
+    if cpu_kind == "bfloat16" and not FAST_BF16_HERE:
+        pytest.skip("bfloat16 is emulated on this CPU (no AMX or AVX512-BF16): the machines with it run this case")
+    return cpu_kind
+
+
+# The fixtures' pictures are scikit-image's, whatever else is there ($NST_TEACH_IMAGES, the image cache or
+# neither): a test sees the same pixels on every machine.
+
 @pytest.fixture(scope="session")
 def photo():
-    """A real photograph at 64 px: Tübingen from $NST_TEACH_IMAGES, else scikit-image's astronaut."""
-    return paper_image("tubingen", 64).image
+    """A real photograph at 64 px: scikit-image's astronaut (Tübingen's stand-in)."""
+    return skimage_image("astronaut", 64)
 
 
 @pytest.fixture(scope="session")
 def texture():
-    """A real texture at 64 px (scikit-image's brick)."""
-    return paper_image("brick", 64).image
+    """A real texture at 64 px: scikit-image's brick."""
+    return skimage_image("brick", 64)
 
 
 @pytest.fixture(scope="session")
 def painting():
-    """A real painting at 64 px: The Starry Night from $NST_TEACH_IMAGES, else scikit-image's gravel."""
-    return paper_image("starry_night", 64).image
+    """A real painting's stand-in at 64 px: scikit-image's grass (The Starry Night's stand-in)."""
+    return skimage_image("grass", 64)
 
 
 #: Debian's Chromium, quiet on a closed network (shared/notes/browser.md).
@@ -50,15 +84,47 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
+def missing(reason: str) -> NoReturn:
+    """A tool a test needs is not there: in CI (``CI=true``, which ``.ci/run`` sets) the test fails, elsewhere it is
+    skipped, with ``reason`` either way."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run this test, but {reason}")
+    pytest.skip(reason)
+
+
 def chromium() -> str:
-    """Debian's Chromium; a missing one fails in CI (CI=true) and skips the test elsewhere, with the reason."""
+    """Debian's Chromium, or :func:`missing`."""
     path = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
     if path:
         return path
-    reason = "Debian's chromium is not installed (make test installs it: apt-get install chromium)"
-    if os.environ.get("CI"):
-        pytest.fail(f"CI must run the browser tests, but {reason}")
-    pytest.skip(reason)
+    missing("Debian's chromium is not installed (make test installs it: apt-get install chromium)")
+
+
+@pytest.fixture(scope="session")
+def figure_scores():
+    """The course's ``figure_scores.py`` (``$NST_TEACH_FIGURE_SCORES``; CI: ../shared/tools) as a module, or
+    :func:`missing`."""
+    import importlib.util
+
+    path = os.environ.get("NST_TEACH_FIGURE_SCORES")
+    if not path or not Path(path).is_file():
+        missing(f"NST_TEACH_FIGURE_SCORES names no figure_scores.py ({path!r}; .ci/run points it at ../shared/tools)")
+    spec = importlib.util.spec_from_file_location("figure_scores", path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+@pytest.fixture(scope="session")
+def nbgrader():
+    """``python -m nbgrader``, checked to start (installed, and its own imports whole), or :func:`missing`."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", "--version"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        missing("nbgrader does not start (a test extra: pip install -e '.[test]'): " + (proc.stderr.strip()[-500:]))
+    return [sys.executable, "-m", "nbgrader"]
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,7 @@ def _one_error_line(capsys) -> str:
 def test_transfer_writes_png_and_metrics(pictures, tmp_path, capsys):
     out, metrics = tmp_path / "out.png", tmp_path / "more" / "m.json"
     code = main(["transfer", *map(str, pictures), "--weights", "random", "--size", "64", "--steps", "8",
-                 "-o", str(out), "--metrics-json", str(metrics)])
+                 "--device", "cpu", "-o", str(out), "--metrics-json", str(metrics)])
     assert code == 0
     image = Image.open(out)
     assert image.size[0] == 64 or image.size[1] == 64

@@ -1,7 +1,9 @@
 """Projected L-BFGS (the paper's optimiser, kept in [0, 1]) and the other optimisers, each with an explicit budget."""
 
+import warnings
 from typing import get_args
 
+import pytest
 import torch
 
 from nst_teach import Settings, build_objective, optimize
@@ -11,7 +13,7 @@ from nst_teach.settings import Optimizer
 from nst_teach.starts import initial_image
 
 
-def test_projected_lbfgs_matches_scipys_l_bfgs_b(encoder, texture):
+def test_projected_lbfgs_matches_scipys_l_bfgs_b(encoder, texture, cpu_kind):
     objective = build_objective(encoder, style=texture, style_layers=["conv1_1", "conv2_1"], alpha=0, beta=1)
     x0 = initial_image("noise", texture.shape, seed=3)
     ours, scipys = (optimize(encoder, objective, x0, Settings(optimizer=o, steps=40)) for o in ("lbfgs", "lbfgsb"))
@@ -55,6 +57,39 @@ def test_projected_lbfgs_stops_at_a_stationary_point(encoder, texture):
     exact = Settings(steps=10, precision="float32")  # the image is its own target: the gradient is zero at the start
     result = optimize(encoder, objective, texture.clone(), exact)
     assert result.status == "finished" and result.steps == 1 and "stationary" in result.message
+
+
+def test_a_gradient_that_rounding_has_bent_stops_instead_of_climbing():
+    """At a minimum whose gradient carries rounding noise (bfloat16's), no step lowers the loss: the line search
+    gives up below SMALLEST_MOVE, the step is not taken, and the run says it is at a stationary point."""
+    from nst_teach.lbfgs import SMALLEST_MOVE
+
+    x0 = torch.full((1, 3, 4, 4), 0.5)
+    noise = torch.linspace(-1e-3, 1e-3, x0.numel()).view_as(x0)  # what rounding leaves of a zero gradient
+    seen = []
+
+    def evaluate(x):
+        seen.append(float(((x - x0) ** 2).sum()))
+        return seen[-1], 2 * (x - x0) + noise
+
+    message = projected_lbfgs(evaluate, x0, budget=100)
+    assert "stationary" in message and len(seen) < 100
+    assert seen[0] == 0 and all(f > 0 for f in seen[1:])  # every trial was higher: none was taken
+    assert 0.1 * SMALLEST_MOVE < min(f**0.5 for f in seen[1:]) < 10 * SMALLEST_MOVE * x0.numel() ** 0.5
+
+
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_a_start_at_the_optimum_stays_there_in_either_precision(encoder, texture, precision):
+    """The image is its own target. In float32 the gradient is exactly zero and the run stops at once; in bfloat16
+    rounding hides the zero, the steps it takes stay within that rounding, and the image stays the start."""
+    objective = build_objective(encoder, style=texture, style_layers=["conv1_1"], alpha=0, beta=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # bfloat16 emulated on this CPU
+        result = optimize(encoder, objective, texture.clone(), Settings(steps=30, precision=precision, float32_tail=0))
+    assert result.status == "finished"
+    if precision == "float32":
+        assert result.steps == 1 and "stationary" in result.message
+    assert float((result.image - texture).abs().max()) < 0.02
 
 
 def test_the_optimisers_are_the_settings_choices():

@@ -4,6 +4,7 @@ from nst_teach.lesson import lesson_config
 
 
 def test_lesson_config_quick_and_full(monkeypatch):
+    monkeypatch.setenv("NST_TEACH_DEVICE", "cpu")  # the CPU's full-mode size, even on a Mac or beside a GPU
     monkeypatch.setenv("NST_TEACH_QUICK", "1")
     cfg = lesson_config(quick_size=40, quick_steps=7)
     assert cfg.quick and cfg.size == 40 and cfg.steps == 7 and cfg.weights == "caffe"  # quick mode is trained too

@@ -1,7 +1,5 @@
 """How a picture compares with its sources: PSNR, and the figure scores (layout kept? the painting's colours?)."""
 
-import importlib.util
-import os
 from pathlib import Path
 
 import pytest
@@ -26,12 +24,8 @@ def test_the_figure_scores_mean_what_they_say(photo, painting):
     assert 0.2 < palette(photo, painting, mixed) < 0.8
 
 
-@pytest.mark.skipif(not os.environ.get("NST_TEACH_FIGURE_SCORES"),
-                    reason="NST_TEACH_FIGURE_SCORES names the course's figure_scores.py (CI: ../shared/tools)")
-def test_the_same_numbers_as_the_courses_figure_scores(tmp_path):
-    spec = importlib.util.spec_from_file_location("figure_scores", os.environ["NST_TEACH_FIGURE_SCORES"])
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+def test_the_same_numbers_as_the_courses_figure_scores(tmp_path, figure_scores):
+    tool = figure_scores
     photo, painting = paper_image("tubingen", 96).image, paper_image("the_scream", 96).image
     picture = 0.6 * photo + 0.4 * torch.nn.functional.interpolate(painting, size=photo.shape[-2:])
     paths = [save_image(x, tmp_path / f"{n}.png") for n, x in (("p", photo), ("a", painting), ("x", picture))]

@@ -14,9 +14,6 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "assignments" / "source").iterdir() if p.is_dir())
 
-pytest.importorskip("nbgrader", reason="nbgrader is a test extra: pip install -e '.[test]'")
-
-
 def _nbgrader(course: Path, *args: str) -> str:
     # nbgrader runs `alembic` from PATH for its gradebook: the environment's own scripts come first
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
@@ -27,7 +24,7 @@ def _nbgrader(course: Path, *args: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
+def course(tmp_path_factory, nbgrader):
     course = tmp_path_factory.mktemp("course")
     shutil.copytree(ROOT / "assignments" / "source", course / "source")
     (course / "nbgrader_config.py").write_text('c = get_config()\nc.CourseDirectory.root = "."\n'

@@ -3,7 +3,6 @@
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import nbformat
@@ -75,14 +74,13 @@ def test_a_lesson_runs_without_the_shared_images(tmp_path):
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        start = time.perf_counter()
-        NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+        # timeout: a guard against a hang, not a timing (a slow laptop may take minutes)
+        NotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     finally:
         for k, v in saved.items():
             os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "standing in for Neckarfront" in printed and "astronaut" in printed, printed
-    assert time.perf_counter() - start < 120
 
 
 def _answers() -> dict[str, list[str]]:

@@ -70,14 +70,86 @@ def test_large_cpu_tensors_come_from_the_heap_only_inside_a_run():
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
 
 
-def test_auto_precision_is_bfloat16_only_on_a_cpu_that_computes_it_fast():
-    from nst_teach.precision import cpu_has_fast_bf16, resolve_precision
+@pytest.mark.parametrize("fast", [True, False], ids=["fast-bf16-cpu", "laptop-cpu"])
+def test_auto_precision_is_bfloat16_only_on_a_cpu_that_computes_it_fast(monkeypatch, fast):
+    from nst_teach import precision
 
-    cpu = resolve_precision("auto", torch.device("cpu"))
-    assert cpu == (torch.bfloat16 if cpu_has_fast_bf16() else None)
-    assert resolve_precision("auto", torch.device("cuda")) is None  # float32 there: its steps replay as CUDA graphs
-    assert resolve_precision("float32", torch.device("cpu")) is None
-    assert resolve_precision("bfloat16", torch.device("cuda")) is torch.bfloat16
+    monkeypatch.delenv(precision.BFLOAT16_SWITCH, raising=False)
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    monkeypatch.setattr(precision, "_cpu_has_bf16_instructions", lambda: fast)
+    cpu = torch.device("cpu")
+    assert precision.cpu_has_fast_bf16() is fast
+    assert precision.resolve_precision("auto", cpu) == (torch.bfloat16 if fast else None)
+    assert precision.resolve_precision("auto", torch.device("cuda")) is None  # float32 there: CUDA graphs replay it
+    assert precision.resolve_precision("float32", cpu) is None
+    assert precision.resolve_precision("bfloat16", torch.device("cuda")) is torch.bfloat16
+    # the plan follows: a bfloat16 phase and its float32 tail, or float32 alone
+    from nst_teach import Settings
+    from nst_teach.coarse_to_fine import plan
+
+    phases = [p.precision for p in plan(Settings(steps=10), (64, 64), cpu)]
+    assert phases == (["bfloat16", "float32"] if fast else ["float32"])
+
+
+@pytest.mark.parametrize("setting", ["0", "false", "off"])
+def test_the_switch_and_onednns_cap_turn_the_bfloat16_path_off(monkeypatch, setting):
+    from nst_teach import precision
+
+    monkeypatch.setattr(precision, "_cpu_has_bf16_instructions", lambda: True)
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    monkeypatch.setenv(precision.BFLOAT16_SWITCH, "1")
+    assert precision.resolve_precision("auto", torch.device("cpu")) is torch.bfloat16
+    monkeypatch.setenv(precision.BFLOAT16_SWITCH, setting)
+    assert precision.resolve_precision("auto", torch.device("cpu")) is None
+    assert precision.resolve_precision("bfloat16", torch.device("cpu")) is torch.bfloat16  # asked for by name: kept
+    monkeypatch.delenv(precision.BFLOAT16_SWITCH)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")  # oneDNN told to use nothing above AVX2: bfloat16 is emulated
+    assert not precision.cpu_has_fast_bf16() and precision.resolve_precision("auto", torch.device("cpu")) is None
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_AMX")
+    assert precision.cpu_has_fast_bf16()
+
+
+def test_the_switch_reaches_a_subprocess(tmp_path):
+    """One documented variable, read where "auto" is resolved: a notebook's kernel or the CLI sees it too."""
+    import os
+
+    from nst_teach.precision import BFLOAT16_SWITCH
+
+    code = ("import torch; from nst_teach.precision import resolve_precision as r; "
+            "print(r('auto', torch.device('cpu')))")
+    env = {**os.environ, BFLOAT16_SWITCH: "0"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0 and proc.stdout.strip() == "None", proc.stderr
+
+
+def test_bfloat16_on_a_cpu_that_only_emulates_it_warns_once(monkeypatch):
+    import warnings
+
+    from nst_teach import precision
+
+    monkeypatch.setattr(precision, "_cpu_has_bf16_instructions", lambda: False)
+    precision._warn_emulated.cache_clear()
+    with pytest.warns(RuntimeWarning, match="emulated"):
+        precision.resolve_precision("bfloat16", torch.device("cpu"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        precision.resolve_precision("bfloat16", torch.device("cpu"))  # once: no second warning
+        precision._warn_emulated.cache_clear()
+        monkeypatch.setattr(precision, "_cpu_has_bf16_instructions", lambda: True)
+        monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+        precision.resolve_precision("bfloat16", torch.device("cpu"))  # fast here: nothing to say
+
+
+def test_the_device_switch_decides_what_auto_means(monkeypatch):
+    from nst_teach.precision import DEVICE_SWITCH, pick_device
+
+    monkeypatch.setenv(DEVICE_SWITCH, "cpu")
+    assert pick_device() == pick_device("auto") == torch.device("cpu")
+    monkeypatch.setenv(DEVICE_SWITCH, "cuda:7")
+    with pytest.raises(Exception, match="CUDA"):
+        pick_device("auto")
+    assert pick_device("cpu") == torch.device("cpu")  # a device named outright wins
 
 
 def test_an_unknown_or_absent_device_is_one_clear_error():
@@ -89,3 +161,12 @@ def test_an_unknown_or_absent_device_is_one_clear_error():
             pick_device(device)
     with pytest.raises(NstTeachError, match="unknown device"):
         load_vgg19_features("random", device="gpu")
+
+
+@pytest.mark.skipif(not Path("/proc/cpuinfo").exists(), reason="compares with Linux's CPU flags")
+def test_pytorchs_cpu_probe_agrees_with_linuxs_flags():
+    """The detection asks PyTorch (every OS); on Linux the kernel's flags must say the same."""
+    from nst_teach import precision
+
+    flags = Path("/proc/cpuinfo").read_text()
+    assert precision._cpu_has_bf16_instructions.__wrapped__() == ("amx_bf16" in flags or "avx512_bf16" in flags)
