@@ -39,12 +39,11 @@ def cpu_kind(request, monkeypatch):
     """Both kinds of CPU, whichever one runs the test: one computes bfloat16 fast, so ``precision="auto"`` runs the
     network in bfloat16 with a float32 tail; a laptop's does not (float32 throughout). Returns the precision "auto"
     gives. (On a CPU without fast bfloat16 the first is emulated: slower, the same arithmetic.)"""
-    from nst_teach import precision
-
-    monkeypatch.delenv(precision.BFLOAT16_SWITCH, raising=False)
+    monkeypatch.delenv(_precision.BFLOAT16_SWITCH, raising=False)
     monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
-    monkeypatch.setattr(precision, "_cpu_has_bf16_instructions", lambda: request.param == "bfloat16")
-    assert (precision.resolve_precision("auto", torch.device("cpu")) is torch.bfloat16) == (request.param == "bfloat16")
+    monkeypatch.setattr(_precision, "_cpu_has_bf16_instructions", lambda: request.param == "bfloat16")
+    fast = request.param == "bfloat16"
+    assert (_precision.resolve_precision("auto", torch.device("cpu")) is torch.bfloat16) == fast
     return request.param
 
 
