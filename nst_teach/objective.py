@@ -105,8 +105,9 @@ def exact(t: Tensor) -> Tensor:
 
 @torch.no_grad()
 def features(encoder: Encoder, image: Tensor, layers: Sequence[str]) -> dict[str, Tensor]:
-    """``{layer: F_l}`` of ``image`` in float32 (float64 for a float64 image), detached: what targets are made of."""
-    return {l: exact(F) for l, F in encoder(exact(image), list(layers)).items()}
+    """``{layer: F_l}`` of ``image`` in float32 (float64 on a float64 network), detached: what targets are made of."""
+    dtype = next(encoder.parameters()).dtype  # the image follows the network, whatever dtype it came in
+    return {l: exact(F) for l, F in encoder(image.to(dtype), list(layers)).items()}
 
 
 class Term(ABC):

@@ -126,7 +126,7 @@ class GuidedStyle(Term):
     def masks_at_layers(encoder: Encoder, content_masks: Sequence[Tensor], layers: list[str]) -> list[dict[str, Tensor]]:
         """Each content mask at each layer's resolution (what the layer's map of an image of its size has)."""
         T0 = content_masks[0]
-        probe = exact(torch.zeros(1, 3, *T0.shape[-2:], device=T0.device, dtype=T0.dtype))
+        probe = torch.zeros(1, 3, *T0.shape[-2:], device=T0.device)
         sizes = {l: F.shape[-2:] for l, F in features(encoder, probe, layers).items()}
         return [{l: mask_at(T, size) for l, size in sizes.items()} for T in content_masks]
 

@@ -50,8 +50,9 @@ def cpu_kind(request, monkeypatch):
 @pytest.fixture
 def cpu_kind_heavy(cpu_kind):
     """:func:`cpu_kind` for a test of many steps through the network: its bfloat16 case runs where the CPU computes
-    bfloat16 fast, and is skipped, with the reason, where it would be emulated (15-20x slower: 20-70 s for one such
-    test at 64 px, minutes at 128 px). The float32 case runs everywhere, and the cheaper tests run both everywhere."""
+    bfloat16 fast, and is skipped, with the reason, where it would be emulated (on an AVX2 CPU, 20-70 s for one such
+    test at 64 px and over ten minutes at 128 px, by pytest --durations). The float32 case runs everywhere, and the
+    cheaper tests run both cases everywhere."""
     if cpu_kind == "bfloat16" and not FAST_BF16_HERE:
         pytest.skip("bfloat16 is emulated on this CPU (no AMX or AVX512-BF16): the machines with it run this case")
     return cpu_kind
@@ -100,6 +101,15 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="session")
+def shared_images() -> str:
+    """``$NST_TEACH_IMAGES`` (CI: ../shared/images), or :func:`missing`."""
+    folder = os.environ.get("NST_TEACH_IMAGES")
+    if not folder:
+        missing("NST_TEACH_IMAGES is not set (.ci/run points it at ../shared/images)")
+    return folder
+
+
+@pytest.fixture(scope="session")
 def figure_scores():
     """The course's ``figure_scores.py`` (``$NST_TEACH_FIGURE_SCORES``; CI: ../shared/tools) as a module, or
     :func:`missing`."""
@@ -115,15 +125,14 @@ def figure_scores():
 
 
 @pytest.fixture(scope="session")
-def nbgrader():
-    """``python -m nbgrader``, checked to start (installed, and its own imports whole), or :func:`missing`."""
+def nbgrader_starts() -> None:
+    """``python -m nbgrader`` starts (installed, and its own imports whole), or :func:`missing`."""
     import subprocess
     import sys
 
     proc = subprocess.run([sys.executable, "-m", "nbgrader", "--version"], capture_output=True, text=True)
     if proc.returncode != 0:
         missing("nbgrader does not start (a test extra: pip install -e '.[test]'): " + (proc.stderr.strip()[-500:]))
-    return [sys.executable, "-m", "nbgrader"]
 
 
 @pytest.fixture(scope="module")

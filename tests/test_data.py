@@ -33,14 +33,8 @@ def test_falls_back_to_scikit_image_when_the_catalogue_cannot_be_had(tmp_path, m
     assert paper_image("starry_night", 32).fallback
 
 
-def test_shared_images_when_ci_points_at_them():
-    import os
-
-    folder = os.environ.get("NST_TEACH_IMAGES")
-    if not folder and os.environ.get("CI"):
-        pytest.fail("CI must set NST_TEACH_IMAGES (.ci/run points it at ../shared/images)")
-    if not folder:
-        pytest.skip("NST_TEACH_IMAGES is not set; CI sets it to ../shared/images")
+def test_shared_images_when_ci_points_at_them(shared_images):
+    folder = shared_images
     for name in ("tubingen", "starry_night", "the_scream", "composition_vii", "shipwreck"):
         picture = paper_image(name, 64)
         assert not picture.fallback, picture.credit

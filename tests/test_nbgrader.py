@@ -24,7 +24,7 @@ def _nbgrader(course: Path, *args: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory, nbgrader):
+def course(tmp_path_factory, nbgrader_starts):
     course = tmp_path_factory.mktemp("course")
     shutil.copytree(ROOT / "assignments" / "source", course / "source")
     (course / "nbgrader_config.py").write_text('c = get_config()\nc.CourseDirectory.root = "."\n'

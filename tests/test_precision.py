@@ -115,12 +115,14 @@ def test_the_switch_reaches_a_subprocess(tmp_path):
 
     from nst_teach.precision import BFLOAT16_SWITCH
 
-    code = ("import torch; from nst_teach.precision import resolve_precision as r; "
-            "print(r('auto', torch.device('cpu')))")
-    env = {**os.environ, BFLOAT16_SWITCH: "0"}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                          cwd=Path(__file__).resolve().parents[1])
-    assert proc.returncode == 0 and proc.stdout.strip() == "None", proc.stderr
+    code = ("import torch; from nst_teach import precision as p; p._cpu_has_bf16_instructions = lambda: True; "
+            "print(p.resolve_precision('auto', torch.device('cpu')))")  # a CPU with fast bfloat16, whatever runs it
+    env = {k: v for k, v in os.environ.items() if k not in (BFLOAT16_SWITCH, "ONEDNN_MAX_CPU_ISA")}
+    for switch, expected in ((None, "torch.bfloat16"), ("0", "None")):
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env={**env, BFLOAT16_SWITCH: switch} if switch else env,
+                              cwd=Path(__file__).resolve().parents[1])
+        assert proc.returncode == 0 and proc.stdout.strip() == expected, (switch, proc.stdout, proc.stderr)
 
 
 def test_bfloat16_on_a_cpu_that_only_emulates_it_warns_once(monkeypatch):

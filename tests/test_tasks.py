@@ -103,6 +103,19 @@ def test_a_single_layer_name_and_numpy_numbers_are_understood(encoder, photo, te
     assert result.status == "finished"
 
 
+def test_pictures_in_float64_run_as_float32_ones(encoder):
+    """NumPy's default dtype: a photograph, a painting and masks in float64 follow the network (float32)."""
+    photo, painting = torch.rand(1, 3, 48, 48, dtype=torch.float64), torch.rand(1, 3, 48, 48, dtype=torch.float64)
+    top = torch.zeros(1, 1, 48, 48, dtype=torch.float64)
+    top[..., :24, :] = 1
+    plain = style_transfer(encoder, photo, painting, Settings(steps=2))
+    guided = style_transfer(encoder, photo, [painting, painting.flip(-1)], Settings(steps=2), content_masks=[top, 1 - top],
+                            style_masks=[torch.ones(1, 1, 48, 48, dtype=torch.float64)] * 2)
+    assert plain.status == guided.status == "finished" and plain.image.dtype == guided.image.dtype == torch.float32
+    again = style_transfer(encoder, photo.float(), painting.float(), Settings(steps=2))
+    assert torch.allclose(plain.image, again.image, atol=1e-5)
+
+
 def test_adam_also_descends(encoder, texture):
     result = synthesize_texture(encoder, texture, ["conv1_1"], Settings(optimizer="adam", steps=30, lr=0.05))
     assert result.history[-1]["total"] < result.history[0]["total"] / 2
