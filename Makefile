@@ -1,13 +1,17 @@
 # Two commands set up everything on a fresh machine (see README.md):
 #   make lab    create .venv if missing, install, open the lessons in JupyterLab
+#   make check  the same, without the integration tests (notebooks, browser, site, wheel, benchmark):
+#               while working, about 2 minutes on 2 cores
 #   make test   create .venv if missing, install, lint (ruff), type-check (mypy), run every test
-#               (unit, doctests, CLI, notebooks, browser)
+#               (unit, doctests, CLI, notebooks, browser), the 20 slowest listed at the end
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# pytest-xdist workers: each takes whole files (--dist loadscope in pyproject.toml) and a share of the cores.
+JOBS   ?= 2
 
-.PHONY: setup lab test browser notebooks students bench figures site site-quick
+.PHONY: setup lab check test browser notebooks students bench figures site site-quick
 
 setup: $(STAMP)
 
@@ -24,10 +28,15 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1 || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
+check: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+	$(PY) -m pytest -n $(JOBS) -m "not integration"
+
 test: $(STAMP) browser
 	$(PY) -m ruff check .
 	$(PY) -m mypy
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(JOBS) --durations=20
 
 # The notebooks from their MyST sources (lessons/*.md, assignments/*.md), then the student versions.
 notebooks: $(STAMP)

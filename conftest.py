@@ -37,3 +37,34 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("notebook times (quick mode)")
         for path, seconds in sorted(_notebook_seconds.items()):
             terminalreporter.write_line(f"{seconds:7.1f} s  {path}")
+
+
+# --------------------------------------------------------------------------- make test's two workers (pytest-xdist)
+
+#: The longest files, longest first (pytest --durations on 2 AVX2 cores): under ``-n 2 --dist loadscope
+#: --no-loadscope-reorder`` (make test) each file goes whole to one worker, in this order, so that neither worker is
+#: left running a long one alone at the end. The rest follow in their own order.
+LONGEST_FIRST = ("tests/test_site.py", "tests/test_nbgrader.py", "tests/test_e2e_jupyterlab.py",
+                 "notebooks/04_style_transfer.ipynb", "tests/test_tasks.py", "tests/test_course.py",
+                 "notebooks/03_texture_synthesis.ipynb", "tests/test_bench.py", "tests/test_features.py",
+                 "tests/test_cli.py", "tests/test_paper.py")
+
+
+def threads_per_worker(cores: int, workers: int) -> int:
+    """Each worker, with its notebook kernels and subprocesses, takes its share of the cores: two workers that each
+    ran two threads on two cores would contend for them."""
+    return max(1, cores // workers)
+
+
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _WORKERS > 1:  # tests/conftest.py sets PyTorch's threads from it; kernels and subprocesses inherit it
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads_per_worker(os.cpu_count() or 1, _WORKERS)))
+
+
+def pytest_collection_modifyitems(config, items):
+    """nbval's cells are integration tests (a notebook runs); the longest files go first."""
+    for item in items:
+        if item.nodeid.split("::")[0].endswith(".ipynb"):
+            item.add_marker(pytest.mark.integration)
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable: the rest keep their order

@@ -11,7 +11,7 @@ from typing import NoReturn
 import pytest
 import torch
 
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or max(1, min(2, os.cpu_count() or 1))))  # conftest.py: per worker
 
 from nst_teach import load_vgg19_features  # noqa: E402
 from nst_teach import precision as _precision  # noqa: E402

@@ -35,6 +35,7 @@ def test_scores_see_the_image_as_a_png_stores_it(tmp_path):
     assert torch.equal(as_saved(x), load_image(save_image(x, tmp_path / "x.png")))
 
 
+@pytest.mark.integration  # the benchmark as a whole: a process per contender
 def test_benchmark_runs_tiny_and_writes_its_table(tmp_path):
     assert main(["bench", "--quick", "--out", str(tmp_path), "--contenders", "engine, photograph as it is"]) == 0
     table = (tmp_path / "results.md").read_text()
@@ -52,6 +53,7 @@ def test_benchmark_runs_tiny_and_writes_its_table(tmp_path):
         assert row["target_in_memory"] == loop["target_in_memory"] and row["target_saved"] == loop["target_saved"]
 
 
+@pytest.mark.integration  # the levers benchmark as a whole
 def test_levers_script_times_each_variant(tmp_path):
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "levers.py"
     out = tmp_path / "levers.json"

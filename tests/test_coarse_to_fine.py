@@ -54,7 +54,7 @@ def test_coarse_levels_fit_odd_sizes(encoder):
     assert result.image.shape == photo.shape
 
 
-def test_only_noise_starts_get_coarse_levels_and_textures_no_more_than_their_poolings(encoder, photo, cpu_kind):
+def test_only_noise_starts_get_coarse_levels_and_textures_no_more_than_their_poolings(encoder, photo, cpu_kind_heavy):
     source, painting = resize(photo, (192, 256)), resize(photo.flip(-1), (192, 256))  # no start is the optimum
     shallow = {"content_layers": ["relu2_2"], "style_layers": ["relu1_1", "relu2_1"]}  # the same plan as the paper's
     # layers (what decides it: a content term, and the sources' size), at a fraction of the cost in bfloat16

@@ -68,6 +68,7 @@ def _run(venv: Path, cwd: Path, *args: str) -> str:
     return proc.stdout
 
 
+@pytest.mark.integration
 def test_a_built_wheel_works_in_a_fresh_environment_outside_the_checkout(fresh_environment, tmp_path):
     venv, wheel = fresh_environment
     where = _run(venv, tmp_path, "python", "-c", "import nst_teach; print(nst_teach.__file__)")

@@ -23,7 +23,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts" / "e2e"
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.integration
 
 
 LIVE = "04_live_view_and_panel.ipynb"  # lesson 4's own cells up to its gallery, and its panel

@@ -13,7 +13,7 @@ from nst_teach.settings import Optimizer
 from nst_teach.starts import initial_image
 
 
-def test_projected_lbfgs_matches_scipys_l_bfgs_b(encoder, texture, cpu_kind):
+def test_projected_lbfgs_matches_scipys_l_bfgs_b(encoder, texture, cpu_kind_heavy):
     objective = build_objective(encoder, style=texture, style_layers=["conv1_1", "conv2_1"], alpha=0, beta=1)
     x0 = initial_image("noise", texture.shape, seed=3)
     ours, scipys = (optimize(encoder, objective, x0, Settings(optimizer=o, steps=40)) for o in ("lbfgs", "lbfgsb"))

@@ -63,6 +63,7 @@ def test_lessons_cite_the_papers_figures():
     assert "Praefcke" in text["04_style_transfer.ipynb"]
 
 
+@pytest.mark.integration
 def test_a_lesson_runs_without_the_shared_images(tmp_path):
     """Without ../shared and offline, the catalogue falls back to scikit-image and the notebook says so."""
     from nbclient import NotebookClient

@@ -155,9 +155,10 @@ def test_the_controls_compose_on_the_one_transfer_path(encoder):
 def test_a_texture_made_larger_than_its_source_keeps_its_contrast(caffe, cpu_kind_heavy):
     """Each Gram matrix is compared per position: with Eq. 4's 1/M^2 taken from the larger output, a 64 px gravel
     made at 128 px came out washed out (pixel spread 0.042 against the source's 0.077). And no coarse level may
-    shrink the 64 px source to 32 px: that cost the 128 px texture 15-30 % of the spread of one made at 64 px."""
+    shrink the 64 px source to 32 px: that cost the 128 px texture 15-30 % of the spread of one made at 64 px.
+    Thirty steps tell them apart: the spreads' ratio is 1.02 here, 0.80 with 1/M^2 taken from the larger output."""
     source = paper_image("gravel", 64).image
-    large, same = (synthesize_texture(caffe, source, STYLE_LAYERS, Settings(steps=60), size=size) for size in ((128, 128), None))
+    large, same = (synthesize_texture(caffe, source, STYLE_LAYERS, Settings(steps=30), size=size) for size in ((128, 128), None))
     assert large.image.shape[-2:] == (128, 128) and {h["level"] for h in large.history} == {0}
     assert 0.9 < large.image.std().item() / same.image.std().item() < 1.1
 
