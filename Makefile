@@ -1,6 +1,6 @@
 # Two commands set up everything on a fresh machine (see README.md):
 #   make lab    create .venv if missing, install, open the lessons in JupyterLab
-#   make check  the same, without the integration tests (notebooks, browser, site, wheel, benchmark):
+#   make check  the same, without the integration tests (notebooks, browser, site, wheel, benchmark, subprocesses):
 #               while working, about 2 minutes on 2 cores
 #   make test   create .venv if missing, install, lint (ruff), type-check (mypy), run every test
 #               (unit, doctests, CLI, notebooks, browser), the 20 slowest listed at the end
@@ -31,7 +31,7 @@ browser:
 check: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
-	$(PY) -m pytest -n $(JOBS) -m "not integration"
+	$(PY) -m pytest -n $(JOBS) -m "not integration" tests nst_teach
 
 test: $(STAMP) browser
 	$(PY) -m ruff check .

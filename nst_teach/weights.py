@@ -19,11 +19,13 @@ encoders (:mod:`nst_teach.paper`, :mod:`nst_teach.features`) convert RGB in [0, 
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 from pathlib import Path
 from typing import Mapping
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -131,11 +133,10 @@ def _torchvision_features(state: Mapping[str, Tensor], source: str) -> dict[str,
     return {k: state[k] for k in expected}
 
 
+@functools.lru_cache(maxsize=2)  # drawn once a process (0.4 s); read_state hands out copies
 def _random_state(seed: int) -> dict[str, Tensor]:
     """torchvision's initialisation of VGG's convolutions (He, fan out), seeded, drawn by NumPy: the same bits on
     every CPU (``torch.normal_``'s vectorised kernel differs in the last bits between AVX2 and AVX-512 builds)."""
-    import numpy as np
-
     rng = np.random.default_rng(seed)
     state = vgg19_layers().state_dict()
     for key, value in state.items():
@@ -164,7 +165,7 @@ def read_state(weights: str | os.PathLike[str] = "caffe", *, seed: int = 0,
     if name == "imagenet":
         return _torchvision_features(_imagenet_state(progress), "the ImageNet checkpoint"), IMAGENET_INPUT, "imagenet"
     if name == "random":
-        return _random_state(seed), IMAGENET_INPUT, f"random (seed {seed})"
+        return {k: v.clone() for k, v in _random_state(seed).items()}, IMAGENET_INPUT, f"random (seed {seed})"
     path = Path(name).expanduser()
     state = _load_file(path)
     if any(k.endswith("_W_q") for k in state):

@@ -177,6 +177,7 @@ def test_ratio_scales_alpha_with_the_image_and_alpha_overrides_it(pictures, tmp_
     assert seen == pytest.approx([DEFAULT_RATIO * 512 * 512 / (H * W), 1e-2 * 512 * 512 / (H * W), 5])
 
 
+@pytest.mark.integration  # a fresh Python process
 def test_python_dash_m_runs_the_cli_without_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "nst_teach", "reconstruct", str(tmp_path / "x.png"),
                            "--weights", "random"], capture_output=True, text=True)

@@ -9,7 +9,6 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
-from torchvision.models import vgg19
 
 from nst_teach import LAYER_INDEX, LayerError, NstTeachError, WeightsError, load_vgg19_features
 from nst_teach.weights import imagenet_checkpoint_path
@@ -72,6 +71,8 @@ def test_bad_arguments_are_refused_by_name(argument, value):
 
 
 def _random_vgg19_state(seed=3):
+    from torchvision.models import vgg19  # here, not at the top: the import takes seconds in each test worker
+
     torch.manual_seed(seed)
     return vgg19(weights=None).state_dict()
 
@@ -81,13 +82,25 @@ def full_state():
     return _random_vgg19_state()
 
 
-def test_weights_load_without_importing_torchvision(tmp_path, full_state):
-    """torchvision pulls in torch._dynamo and triton (160 MB): no weights choice may import it."""
-    path = tmp_path / "vgg19.pth"
+@pytest.fixture(scope="module")
+def full_file(full_state, tmp_path_factory):
+    """``full_state`` saved once (548 MB); a test links it where it needs it."""
+    path = tmp_path_factory.mktemp("checkpoint") / "vgg19.pth"
     torch.save(full_state, path)
-    cached = tmp_path / "hub" / "checkpoints" / "vgg19-dcbb9e9d.pth"
-    cached.parent.mkdir(parents=True)
-    os.link(path, cached)  # a random checkpoint under the real file name (the same 548 MB, not written twice)
+    return path
+
+
+def _linked(full_file, path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.link(full_file, path)  # the same 548 MB under another name, not written again
+    return path
+
+
+@pytest.mark.integration  # a fresh Python process
+def test_weights_load_without_importing_torchvision(tmp_path, full_file):
+    """torchvision pulls in torch._dynamo and triton (160 MB): no weights choice may import it."""
+    path = _linked(full_file, tmp_path / "vgg19.pth")
+    _linked(full_file, tmp_path / "hub" / "checkpoints" / "vgg19-dcbb9e9d.pth")  # a random checkpoint, the real name
     code = ("import sys; from nst_teach import load_vgg19_features; "
             f"load_vgg19_features({str(path)!r}); load_vgg19_features('random'); load_vgg19_features('imagenet'); "
             "load_vgg19_features('caffe', normalized=True); "
@@ -97,9 +110,8 @@ def test_weights_load_without_importing_torchvision(tmp_path, full_state):
     assert out.strip() == "[]"
 
 
-def test_local_file_full_or_features_only(tmp_path, full_state):
-    full = tmp_path / "full.pth"
-    torch.save(full_state, full)
+def test_local_file_full_or_features_only(tmp_path, full_state, full_file):
+    full = _linked(full_file, tmp_path / "full.pth")
     feats = tmp_path / "features.pth"
     torch.save({k[len("features."):]: v for k, v in full_state.items() if k.startswith("features.")}, feats)
     for path in (full, feats):
@@ -121,12 +133,11 @@ def test_bad_weight_files_get_clear_errors(tmp_path):
         load_vgg19_features(wrong)
 
 
-def test_imagenet_path_loads_the_cached_file_through_torch_hub(tmp_path, monkeypatch, full_state):
+def test_imagenet_path_loads_the_cached_file_through_torch_hub(tmp_path, monkeypatch, full_state, full_file):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     path = imagenet_checkpoint_path()
     assert path == tmp_path / "hub" / "checkpoints" / "vgg19-dcbb9e9d.pth"
-    path.parent.mkdir(parents=True)
-    torch.save(full_state, path)  # a random checkpoint under the real file name
+    _linked(full_file, path)  # a random checkpoint under the real file name
     enc = load_vgg19_features("imagenet")
     assert enc.weights == "imagenet" and not enc.is_random
     assert torch.equal(enc.layers[0].weight, full_state["features.0.weight"])

@@ -14,7 +14,7 @@ def test_panel_runs_and_stops_keeping_its_image(monkeypatch):
     assert placeholder[:4] == b"\x89PNG"  # before the first run: a picture that says what to do, not a broken icon
     assert all(w.style.description_width == "110px" for w in (panel.content_layer, panel.log_ratio))
     panel.content.value, panel.style.value = "astronaut", "brick"
-    panel.steps.value, panel.size.value = 1000, 64
+    panel.steps.value, panel.size.value = 250, 64  # the live image every 5 steps: three updates by step 15
     panel.run()
     deadline = time.time() + 1800  # a guard against a hang, not a timing (a slow laptop may take minutes)
     while panel.updates < 3 and time.time() < deadline:
@@ -23,7 +23,7 @@ def test_panel_runs_and_stops_keeping_its_image(monkeypatch):
     panel.stop()
     panel._thread.join(1800)  # a guard against a hang, not a timing
     assert not panel.running
-    assert panel.result.status == "stopped" and panel.result.steps < 1000
+    assert panel.result.status == "stopped" and panel.result.steps < 250
     assert "stopped" in panel.status.value and not panel.run_button.disabled
 
 

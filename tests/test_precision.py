@@ -63,6 +63,7 @@ print("ok")
 
 
 @needs_glibc
+@pytest.mark.integration  # a fresh Python process
 def test_large_cpu_tensors_come_from_the_heap_only_inside_a_run():
     # A fresh process: in this one, another test's run may still be going on in a thread.
     root = Path(__file__).resolve().parents[1]
@@ -109,20 +110,21 @@ def test_the_switch_and_onednns_cap_turn_the_bfloat16_path_off(monkeypatch, sett
     assert precision.cpu_has_fast_bf16()
 
 
+@pytest.mark.integration  # a fresh Python process
 def test_the_switch_reaches_a_subprocess(tmp_path):
     """One documented variable, read where "auto" is resolved: a notebook's kernel or the CLI sees it too."""
     import os
 
     from nst_teach.precision import BFLOAT16_SWITCH
 
-    code = ("import torch; from nst_teach import precision as p; p._cpu_has_bf16_instructions = lambda: True; "
-            "print(p.resolve_precision('auto', torch.device('cpu')))")  # a CPU with fast bfloat16, whatever runs it
-    env = {k: v for k, v in os.environ.items() if k not in (BFLOAT16_SWITCH, "ONEDNN_MAX_CPU_ISA")}
-    for switch, expected in ((None, "torch.bfloat16"), ("0", "None")):
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              env={**env, BFLOAT16_SWITCH: switch} if switch else env,
-                              cwd=Path(__file__).resolve().parents[1])
-        assert proc.returncode == 0 and proc.stdout.strip() == expected, (switch, proc.stdout, proc.stderr)
+    code = ("import os, torch; from nst_teach import precision as p; p._cpu_has_bf16_instructions = lambda: True; "
+            "print(p.resolve_precision('auto', torch.device('cpu'))); "  # a CPU with fast bfloat16, whatever runs it
+            f"del os.environ[{BFLOAT16_SWITCH!r}]; print(p.resolve_precision('auto', torch.device('cpu')))")
+    env = {k: v for k, v in os.environ.items() if k != "ONEDNN_MAX_CPU_ISA"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**env, BFLOAT16_SWITCH: "0"},
+                          cwd=Path(__file__).resolve().parents[1])
+    # the inherited switch turned bfloat16 off; without it, the same process would have used it
+    assert proc.returncode == 0 and proc.stdout.split() == ["None", "torch.bfloat16"], (proc.stdout, proc.stderr)
 
 
 def test_bfloat16_on_a_cpu_that_only_emulates_it_warns_once(monkeypatch):

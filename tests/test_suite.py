@@ -2,6 +2,7 @@
 program, and make test's workers take the longest files first, each with its share of the cores."""
 
 import importlib.util
+import inspect
 import os
 from pathlib import Path
 
@@ -24,10 +25,18 @@ def test_the_longest_files_are_there():
     assert not missing, missing
 
 
-def test_notebooks_browsers_and_builds_are_integration_tests(request):
-    """Whatever this run selected: no notebook cell, browser, site, nbgrader or wheel outside ``integration``."""
+def _starts_a_program(item) -> bool:
+    if item.nodeid.split("::")[0].endswith(".ipynb") or WHOLE_PROGRAMS & set(getattr(item, "fixturenames", ())):
+        return True
+    function = getattr(item, "function", None)
+    return function is not None and "subprocess.run(" in inspect.getsource(function)
+
+
+def test_whole_programs_are_integration_tests(request):
+    """Whatever this run selected: no notebook cell, browser, site, nbgrader, wheel or fresh Python process outside
+    ``integration`` (make check leaves those out)."""
     for item in request.session.items:
-        if item.nodeid.split("::")[0].endswith(".ipynb") or WHOLE_PROGRAMS & set(getattr(item, "fixturenames", ())):
+        if _starts_a_program(item):
             assert item.get_closest_marker("integration"), item.nodeid
 
 

@@ -2,13 +2,14 @@
 
 import pytest
 from torch import nn
-from torchvision.models import vgg19
 
 from nst_teach import LAYER_INDEX, LAYER_NAMES, LayerError, layer_table
 from nst_teach.vgg19 import deepest_layer, vgg19_layers
 
 
 def test_names_map_to_torchvision_modules():
+    from torchvision.models import vgg19  # in the test: the import takes seconds in each test worker
+
     features = vgg19(weights=None, init_weights=False).features
     assert len(LAYER_NAMES) == len(features) == 37
     assert LAYER_INDEX["conv4_2"] == 21 and LAYER_INDEX["conv5_1"] == 28
