@@ -1,9 +1,9 @@
 # Two commands set up everything on a fresh machine (see README.md):
 #   make lab    create .venv if missing, install, open the lessons in JupyterLab
-#   make check  the same, without the integration tests (notebooks, browser, site, wheel, benchmark, subprocesses):
-#               while working, about 2 minutes on 2 cores
 #   make test   create .venv if missing, install, lint (ruff), type-check (mypy), run every test
 #               (unit, doctests, CLI, notebooks, browser), the 20 slowest listed at the end
+#   make check  the same without the integration tests (notebooks, browser, site, wheel, benchmark, subprocesses):
+#               the check to run while working, under 2 minutes on 2 cores
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python

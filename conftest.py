@@ -62,10 +62,15 @@ if _WORKERS > 1:  # tests/conftest.py sets PyTorch's threads from it; kernels an
     os.environ.setdefault("OMP_NUM_THREADS", str(threads_per_worker(os.cpu_count() or 1, _WORKERS)))
 
 
+def file_of(item: pytest.Item) -> str:
+    """The test's file, relative to the repository: ``tests/test_site.py``, ``notebooks/01_vgg19_tour.ipynb``."""
+    return item.nodeid.split("::")[0]
+
+
 def pytest_collection_modifyitems(config, items):
     """nbval's cells are integration tests (a notebook runs); the longest files go first."""
     for item in items:
-        if item.nodeid.split("::")[0].endswith(".ipynb"):
+        if file_of(item).endswith(".ipynb"):
             item.add_marker(pytest.mark.integration)
     rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable: the rest keep their order
+    items.sort(key=lambda item: rank.get(file_of(item), len(rank)))  # stable: the rest keep their order

@@ -19,14 +19,17 @@ def _root_conftest():
     return module
 
 
+SUITE = _root_conftest()
+
+
 def test_the_longest_files_are_there():
     """A file renamed or gone would silently fall out of the order."""
-    missing = [path for path in _root_conftest().LONGEST_FIRST if not (ROOT / path).is_file()]
+    missing = [path for path in SUITE.LONGEST_FIRST if not (ROOT / path).is_file()]
     assert not missing, missing
 
 
 def _starts_a_program(item) -> bool:
-    if item.nodeid.split("::")[0].endswith(".ipynb") or WHOLE_PROGRAMS & set(getattr(item, "fixturenames", ())):
+    if SUITE.file_of(item).endswith(".ipynb") or WHOLE_PROGRAMS & set(getattr(item, "fixturenames", ())):
         return True
     function = getattr(item, "function", None)
     return function is not None and "subprocess.run(" in inspect.getsource(function)
@@ -41,13 +44,13 @@ def test_whole_programs_are_integration_tests(request):
 
 
 def test_the_longest_files_come_first(request):
-    files = list(dict.fromkeys(item.nodeid.split("::")[0] for item in request.session.items))
-    ranked = [path for path in _root_conftest().LONGEST_FIRST if path in files]
+    files = list(dict.fromkeys(SUITE.file_of(item) for item in request.session.items))
+    ranked = [path for path in SUITE.LONGEST_FIRST if path in files]
     assert files[:len(ranked)] == ranked
 
 
 def test_workers_share_the_cores():
-    share = _root_conftest().threads_per_worker
+    share = SUITE.threads_per_worker
     assert (share(2, 2), share(16, 2), share(1, 2), share(2, 1)) == (1, 8, 1, 2)
     expected = os.environ.get("OMP_NUM_THREADS") or min(2, os.cpu_count() or 1)  # set per worker under -n
     assert torch.get_num_threads() == int(expected)
