@@ -4,6 +4,7 @@
 #               (unit, doctests, CLI, notebooks, browser), the 20 slowest listed at the end
 #   make check  the same without the integration tests (notebooks, browser, site, wheel, benchmark, subprocesses):
 #               the check to run while working, under 2 minutes on 2 cores
+#   make lesson-times   run each lesson once in full mode and list its cells by time (README, "Lesson times")
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -11,7 +12,7 @@ STAMP  := $(VENV)/.installed
 # pytest-xdist workers: each takes whole files (--dist loadscope in pyproject.toml) and a share of the cores.
 JOBS   ?= 2
 
-.PHONY: setup lab check test browser notebooks students bench figures site site-quick
+.PHONY: setup lab check test browser notebooks students bench figures site site-quick lesson-times
 
 setup: $(STAMP)
 
@@ -48,6 +49,12 @@ students: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/nst-teach bench
+
+# Where each lesson's time goes: every lesson run once in full mode, its cells listed by time (LESSONS="4 5" for
+# some). The README's tables: run with the laptop switch, NST_TEACH_BFLOAT16=0 ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2.
+LESSONS ?=
+lesson-times: $(STAMP)
+	$(PY) tools/lesson_times.py $(LESSONS)
 
 # The README's pictures on the paper's network (docs/*.png), with the settings that made them.
 figures: $(STAMP)

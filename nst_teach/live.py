@@ -3,9 +3,10 @@
 One display output is created and then *updated* (``display(..., display_id=True)``
 and ``handle.update``), so a run of hundreds of steps leaves one picture, not
 hundreds, in JupyterLab and in a notebook executed by nbclient or nbval. The
-figure's title doubles as a progress bar. A frame takes 0.1-0.2 s to draw on a CPU core, so
-the view draws at most one frame every ``min_interval`` seconds during a run (the eye sees no
-more), and always the finished run.
+figure's title doubles as a progress bar. A frame takes 0.1-0.2 s to draw on a CPU core, time the
+run does not get, so during a run the view waits at least ``min_interval`` seconds between frames,
+and longer if drawing would take more than ``share`` of the time (the eye sees no more); it always
+draws the finished run.
 """
 
 from __future__ import annotations
@@ -80,11 +81,13 @@ class LiveView:
     """
 
     def __init__(self, title: str = "", *, random_weights: bool = False, labels: Sequence[str] | None = None,
-                 min_interval: float = 0.5) -> None:
+                 min_interval: float = 0.5, share: float = 0.05) -> None:
         from IPython.display import HTML, display
 
         self.title, self.random_weights, self.labels = title, random_weights, labels
         self.min_interval = min_interval  # seconds between frames during a run; 0 draws every callback
+        self.share = share  # at most this share of a run's time goes to drawing (unless min_interval is 0)
+        self._wait = min_interval  # seconds until the next frame may be drawn: see _show
         self.history: list[dict[str, float]] = []
         self.updates = 0
         self._last_frame = -float("inf")
@@ -97,7 +100,7 @@ class LiveView:
 
     def __call__(self, progress: Progress) -> None:
         self.history.append(progress.losses)
-        if time.monotonic() - self._last_frame >= self.min_interval:
+        if time.monotonic() - self._last_frame >= self._wait:
             self._show(progress.image, progress.steps, progress.seconds, self.title)
 
     def finish(self, result: Result) -> Result:
@@ -109,8 +112,11 @@ class LiveView:
     def _show(self, images, steps: int, seconds: float, title: str) -> None:
         from IPython.display import Image
 
+        start = time.monotonic()
         png = render_progress(images, self.history, title, steps=steps, seconds=seconds,
                               random_weights=self.random_weights, labels=self.labels)
         self._handle.update(Image(png))
         self.updates += 1
         self._last_frame = time.monotonic()
+        drawing = self._last_frame - start  # a frame of d seconds, then (1 / share - 1) d of the run
+        self._wait = self.min_interval and max(self.min_interval, drawing * (1 / self.share - 1))

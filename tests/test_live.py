@@ -59,3 +59,23 @@ def test_loss_plot_marks_each_coarse_to_fine_switch():
     plot_losses(ax, history)
     switches = sorted(line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == ":")
     assert switches == [3, 5]
+
+
+def test_live_view_spends_at_most_its_share_of_the_run_drawing(monkeypatch):
+    import time
+
+    import nst_teach.live as live
+
+    original = live.render_progress
+
+    def slow(*args, **kwargs):  # a frame that takes 0.1 s to draw
+        time.sleep(0.1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(live, "render_progress", slow)
+    shown = _displayed(monkeypatch)
+    view = LiveView("x", min_interval=0.01, share=0.05)
+    for step in range(1, 6):  # callbacks 0.2 s apart: more often than 0.1 s of drawing in 5 % of the time allows
+        view(Progress(step, 5, torch.rand(1, 3, 8, 8), {"step": step, "total": 1.0 / step}, 0.1))
+        time.sleep(0.2)
+    assert view.updates == 1 and len(shown) == 1  # the next frame is due 1.9 s after the first

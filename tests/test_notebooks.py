@@ -114,3 +114,20 @@ def test_no_student_notebook_contains_a_model_answer():
             assert len(opening) == 60
             for path, text in texts.items():
                 assert opening not in text, (path.name, opening)
+
+
+def test_each_lesson_says_first_how_long_it_takes_as_the_readme_measured():
+    """Each lesson's first cell gives its full-mode time on a 2-core laptop: the README's measured seconds, in
+    whole minutes rounded up (issue 45)."""
+    import math
+    import re
+
+    readme = (ROOT / "README.md").read_text().split("## Lesson times", 1)[1].split("\n## ", 1)[0]
+    measured = {int(n): int(s) for n, s in re.findall(r"^\| (\d) \| [^|]+ \| [\d,]+ s \| (\d+) s \|", readme, flags=re.M)}
+    lessons = sorted(p for p in NOTEBOOKS if p.name[:2].isdigit())
+    assert sorted(measured) == [1, 2, 3, 4, 5], measured
+    for path in lessons:
+        first = nbformat.read(path, as_version=4).cells[0].source
+        said = re.search(r"about (\d+) minutes? in full mode on a 2-core laptop", first)
+        assert said, f"{path.name}: the first cell should say how long the lesson takes"
+        assert int(said.group(1)) == max(1, math.ceil(measured[int(path.name[:2])] / 60)), path.name
