@@ -118,5 +118,5 @@ class LiveView:
         self._handle.update(Image(png))
         self.updates += 1
         self._last_frame = time.monotonic()
-        drawing = self._last_frame - start  # a frame of d seconds, then (1 / share - 1) d of the run
-        self._wait = self.min_interval and max(self.min_interval, drawing * (1 / self.share - 1))
+        if self.min_interval:  # a frame of d seconds, then at least (1 / share - 1) d seconds of the run
+            self._wait = max(self.min_interval, (self._last_frame - start) * (1 / self.share - 1))
