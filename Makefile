@@ -12,7 +12,8 @@ STAMP  := $(VENV)/.installed
 # pytest-xdist workers: each takes whole files (--dist loadscope in pyproject.toml) and a share of the cores.
 JOBS   ?= 2
 
-.PHONY: setup lab check test browser notebooks students bench figures site site-quick lesson-times
+.PHONY: setup lab check test browser notebooks students bench figures site site-instructor site-quick \
+        site-instructor-quick lesson-times
 
 setup: $(STAMP)
 
@@ -60,11 +61,19 @@ lesson-times: $(STAMP)
 figures: $(STAMP)
 	$(PY) tools/figures.py
 
-# The rendered course (Sphinx + myst-nb): the lessons with their outputs, run in full CPU mode (cached: an
-# unchanged lesson is not run again), the API reference and the instructor pages. Open site/_build/html/index.html.
+# The rendered course (Sphinx + myst-nb), two sites (site/conf.py). make site: what students are given, the lessons
+# with their outputs run in full CPU mode (cached: an unchanged lesson is not run again), the student assignments,
+# the API reference; no answer key. Open site/_build/html/index.html. make site-instructor: the same plus the model
+# answers and the assignments' instructor versions, in site/_build/html-instructor (it reuses make site's runs).
 site: $(STAMP)
 	$(VENV)/bin/sphinx-build -q -b html -c site . site/_build/html
 
-# The same in quick mode (small images, few steps), as the tests build it.
+site-instructor: $(STAMP)
+	$(VENV)/bin/sphinx-build -q -b html -c site -t instructor . site/_build/html-instructor
+
+# The same in quick mode (small images, few steps), as the tests build them.
 site-quick: $(STAMP)
 	NST_TEACH_QUICK=1 $(VENV)/bin/sphinx-build -q -b html -c site . site/_build/html-quick
+
+site-instructor-quick: $(STAMP)
+	NST_TEACH_QUICK=1 $(VENV)/bin/sphinx-build -q -b html -c site -t instructor . site/_build/html-instructor-quick

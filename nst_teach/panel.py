@@ -3,10 +3,17 @@
 The optimisation runs in a background thread so that the kernel stays free to
 receive the Stop button's click; the live image and loss plot are widgets that
 the thread updates. Stop ends the run and keeps the best image so far.
+
+Given ``still=``, a run made with the panel's default settings, the panel opens
+on its picture and loss plot; a page without a kernel (the course's web site, a
+notebook viewer) shows that still, with the settings and a line saying where the
+live panel runs, in place of the widgets.
 """
 
 from __future__ import annotations
 
+import base64
+import html
 import io
 import math
 import threading
@@ -35,12 +42,14 @@ _LAYERS = [name for name in LAYER_NAMES if name.startswith(("conv", "relu"))]
 class TransferPanel:
     """Choose images, log10(alpha/beta), layers, size and steps; Run and Stop.
 
-    ``panel.widget`` is the box to display; ``panel.result`` the last result.
+    ``panel.widget`` is the box to display; ``panel.result`` the last result. ``still``: a result of the
+    panel's default settings (:meth:`defaults`), made elsewhere, to open on and to show on a static page.
     """
 
-    def __init__(self, config: LessonConfig) -> None:
+    def __init__(self, config: LessonConfig, still: Result | None = None) -> None:
         self.config = config
-        self.result: Result | None = None
+        self.still = still
+        self.result: Result | None = still
         self.updates = 0  # how many times the live image changed
         self._uploads: dict[str, bytes] = {}
         self._stop = threading.Event()
@@ -69,6 +78,11 @@ class TransferPanel:
         self.image = W.Image(format="png", layout=W.Layout(width="360px", min_width="360px", object_fit="contain"))
         self.plot = W.Image(format="png", layout=W.Layout(width="480px", object_fit="contain"))
         self.image.value = _placeholder("Press Run: the picture forms here")  # not a broken-image icon
+        if still is not None:
+            self.image.value = _png(still.image)
+            self.plot.value = render_progress(still.image[:0], still.history, random_weights=config.random_weights)
+            self.status.value = ("<i>The picture at the panel's default settings, made above. Change the controls and "
+                                 "press Run.</i>")
         labels = {"description_width": "110px"}  # room for 'content layer' and 'log10 α/β' at JupyterLab's width
         for widget in (self.content, self.style, self.style2, self.blend, self.colors, self.log_ratio,
                        self.content_layer, self.style_layers, self.size, self.steps):
@@ -90,10 +104,37 @@ class TransferPanel:
         self.widget = W.VBox([W.HBox([controls, self.image]), self.plot, self.status])
         self.widget.add_class("nst-panel")
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
+    def defaults(self) -> dict[str, object]:
+        """The controls' values as the panel opens: the settings a ``still`` must have been made with."""
+        return {"content": self.content.value, "style": self.style.value, "log10 α/β": self.log_ratio.value,
+                "content layer": self.content_layer.value, "style layers": ", ".join(self.style_layers.value),
+                "size": f"{self.size.value} px", "steps": self.steps.value}
 
-        display(self.widget)
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, object]:
+        """The widgets for JupyterLab; for a page without a kernel, the still (text/html), which JupyterLab does
+        not show when it can show the widgets."""
+        bundle = dict(self.widget._repr_mimebundle_(include=include, exclude=exclude) or {})
+        bundle["text/html"] = self.static_html()
+        return bundle
+
+    def static_html(self) -> str:
+        """The panel on a page without a kernel: the still's picture and losses, its settings, and where to run it."""
+        if self.still is None:
+            picture = _data_uri(_placeholder("The live panel: run this lesson in JupyterLab"))
+            caption = "The live panel, with its controls, Run and Stop, runs in JupyterLab: open this lesson there."
+            return (f'<figure class="nst-panel-still"><img src="{picture}" alt="the live panel" style="width:360px">'
+                    f"<figcaption>{caption}</figcaption></figure>")
+        rows = "".join(f"<tr><th style='text-align:left;padding-right:1em'>{html.escape(name)}</th>"
+                       f"<td>{html.escape(str(value))}</td></tr>" for name, value in self.defaults().items())
+        picture, plot = _data_uri(_png(self.still.image)), _data_uri(bytes(self.plot.value))
+        return ('<figure class="nst-panel-still" style="margin:0">'
+                '<div style="display:flex;gap:1.5em;align-items:flex-start;flex-wrap:wrap">'
+                f'<img src="{picture}" alt="the panel\'s picture at its default settings" style="width:360px">'
+                f"<table>{rows}</table></div>"
+                f'<img src="{plot}" alt="its losses" style="width:480px">'
+                "<figcaption>A still: the panel's picture at its default settings, above. The live panel, with its "
+                "controls, Run and Stop, runs in JupyterLab: open this lesson there (<code>make lab</code>) to "
+                "choose your own images, ratio, layers, size and steps.</figcaption></figure>")
 
     def _add_upload(self, change: dict, dropdown: W.Dropdown) -> None:
         for item in change["new"]:
@@ -173,6 +214,10 @@ def _placeholder(text: str, size: tuple[int, int] = (360, 270)) -> bytes:
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def _png(image) -> bytes:

@@ -41,3 +41,41 @@ def test_panel_blends_a_second_style_and_keeps_the_photos_colours(monkeypatch):
     photo = panel._load("astronaut")
     IQ, IQ_photo = rgb_to_yiq(panel.result.image)[:, 1:], rgb_to_yiq(photo)[:, 1:]
     assert (IQ - IQ_photo).abs().mean() < 0.02  # the photo's colours, though both paintings are grey
+
+
+def test_the_still_is_the_panels_default_run_and_a_page_without_a_kernel_shows_it(monkeypatch):
+    """Lesson 4 opens the panel on its default picture (``still=default``): that must be what the panel makes at its
+    default settings, and a static page (the course site) must show it, where JupyterLab shows the widgets."""
+    import base64
+    import io
+    import re
+
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    import nst_teach as nt
+    from nst_teach.data import paper_image
+    from nst_teach.panel import TransferPanel, _png
+
+    monkeypatch.setenv("NST_TEACH_QUICK", "1")
+    cfg = lesson_config(quick_size=40, quick_steps=6)
+    content, starry = paper_image("tubingen", cfg.size), paper_image("starry_night", cfg.size)
+    default = nt.style_transfer(cfg.encoder(pooling="avg"), content.image, starry.image, cfg.settings(every=2),
+                                ratio=nt.DEFAULT_RATIO, init="noise")  # as lesson 4's first cell makes it
+    fresh = TransferPanel(cfg)
+    fresh.run(wait=True)
+    assert fresh.result is not None and torch.equal(fresh.result.image, default.image), fresh.status.value
+
+    panel = TransferPanel(cfg, still=default)
+    assert panel.result is default and panel.image.value == _png(default.image)
+    bundle = panel._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle  # JupyterLab: the live widgets
+    page = bundle["text/html"]
+    pictures = [Image.open(io.BytesIO(base64.b64decode(data)))
+                for data in re.findall(r'src="data:image/png;base64,([^"]+)"', page)]
+    assert len(pictures) == 2  # the picture and its losses
+    assert np.array_equal(np.asarray(pictures[0].convert("RGB")), np.asarray(nt.to_pil(default.image)))
+    assert "JupyterLab" in page and all(f">{value}<" in page for value in ("tubingen", "relu4_2", f"{cfg.size} px"))
+    bare = TransferPanel(cfg)._repr_mimebundle_()["text/html"]  # no still: the placeholder and where to run it
+    assert "JupyterLab" in bare and len(re.findall(r"data:image/png", bare)) == 1

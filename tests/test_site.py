@@ -1,17 +1,21 @@
-"""The rendered course: built in quick mode (Sphinx, myst-nb) and every page opened in headless Chromium.
+"""The rendered course, both sites (site/conf.py): built in quick mode (Sphinx, myst-nb), opened in headless Chromium.
 
 Each lesson runs during the build (a failing cell fails it). In the browser, every lesson page must show
 its figures, every page's equations must render (MathJax, shipped with the site), internal links must
-lead to files that exist, and the page for the paper's method must link to its code.
+lead to files that exist, and the page for the paper's method must link to its code. The student site,
+followed link by link through its table of contents, holds no text of an answer key (the texts taken from
+the answer files themselves); the instructor site, built from the same runs, reaches every answer page and
+shows every answer text there, which is what shows that the student site's check can fail.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urldefrag, urlparse
 
 import pytest
 
@@ -20,14 +24,94 @@ LESSONS = sorted(p.stem for p in (ROOT / "lessons").glob("*.md"))
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    out, cache = tmp_path_factory.mktemp("site"), tmp_path_factory.mktemp("site-cache")
+ANSWER_FILES = ("instructor/lesson_answers.md", "assignments/style_transfer.md", "assignments/from_losses_to_pictures.md")
+
+
+def _build(out: Path, cache: Path, *tags: str) -> Path:
     env = {**os.environ, "NST_TEACH_QUICK": "1", "NST_TEACH_OFFLINE": "1", "NST_TEACH_SITE_CACHE": str(cache)}
-    proc = subprocess.run([sys.executable, "-m", "sphinx", "-q", "-b", "html", "-c", "site", ".", str(out)], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=900)
+    command = [sys.executable, "-m", "sphinx", "-q", "-b", "html", "-c", "site", *tags, ".", str(out)]
+    proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return out
+
+
+@pytest.fixture(scope="module")
+def site_cache(tmp_path_factory) -> Path:
+    """The lessons' runs, shared by the two sites as make site and make site-instructor share theirs."""
+    return tmp_path_factory.mktemp("site-cache")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, site_cache):
+    """The student site (make site-quick)."""
+    return _build(tmp_path_factory.mktemp("site"), site_cache)
+
+
+@pytest.fixture(scope="module")
+def instructor_site(tmp_path_factory, site_cache, site):
+    """The instructor site (make site-instructor-quick), after the student site, whose runs it reuses."""
+    return _build(tmp_path_factory.mktemp("site-instructor"), site_cache, "-t", "instructor")
+
+
+def _letters(text: str) -> str:
+    """Only the letters and digits, lower-cased: the same text in Markdown and rendered (quotes, markup, spaces)."""
+    return re.sub(r"[^0-9a-z]", "", text.lower())
+
+
+def _prose(paragraph: str, shortest: int = 40) -> list[str]:
+    """A Markdown paragraph's runs of text between its equations (MathJax renders those differently), as letters."""
+    paragraph = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", paragraph)  # a link: its text
+    runs = (_letters(run) for run in re.split(r"\$\$.*?\$\$|\$[^$]*\$", paragraph, flags=re.S))
+    return [run for run in runs if len(run) >= shortest]
+
+
+def answer_texts() -> dict[str, list[str]]:
+    """Each answer file's texts, as letters: the model answers' paragraphs (not their headings and question titles,
+    which echo the lessons), and each solution and hidden test of the assignments' instructor versions."""
+    texts: dict[str, list[str]] = {}
+    for name in ANSWER_FILES:
+        source = (ROOT / name).read_text()
+        if name.startswith("instructor/"):
+            paragraphs = [p for p in re.split(r"\n\s*\n", source) if not p.startswith("#")]
+            kept = ["\n".join(line for line in p.splitlines() if not re.fullmatch(r"\*\*.*\*\*", line.strip()))
+                    for p in paragraphs]
+            texts[name] = [run for p in kept for run in _prose(p)]
+        else:
+            blocks = re.findall(r"### BEGIN (SOLUTION|HIDDEN TESTS)[^\n]*\n(.*?)^[ \t]*### END \1", source, re.M | re.S)
+            # a written answer (it has equations) in runs between them as above; a code solution whole, unless trivial
+            runs = [run for _, block in blocks for run in (_prose(block) if "$" in block else [_letters(block)])]
+            texts[name] = [run for run in runs if len(run) >= 12]
+    assert all(texts.values()), {name: len(found) for name, found in texts.items()}
+    return texts
+
+
+def _toc_pages(browser, site: Path) -> dict[str, str]:
+    """Every page reached from the root page by following its table of contents (the page's and the sidebar's),
+    link by link in the browser: its path in the site and its text, as letters."""
+    seen: dict[str, str] = {}
+    queue = ["site/index.html"]
+    page = browser.new_page()
+    while queue:
+        name = queue.pop(0)
+        if name in seen:
+            continue
+        page.goto((site / name).as_uri())
+        page.wait_for_load_state("load")
+        seen[name] = _letters(page.inner_text("main"))
+        for href in _settled(page, ".toctree-wrapper a[href], nav.bd-docs-nav a[href]", "els => els.map(e => e.href)"):
+            link = urlparse(urldefrag(href).url)
+            if link.scheme == "file" and link.path.endswith(".html"):
+                queue.append(Path(unquote(link.path)).relative_to(site).as_posix())
+    page.close()
+    return seen
+
+
+def _leaks(pages: dict[str, str]) -> dict[str, list[str]]:
+    """The answer files whose texts a page holds: {page: [answer file, ...]}."""
+    texts = answer_texts()
+    found = {name: sorted(file for file, runs in texts.items() if any(run in text for run in runs))
+             for name, text in pages.items()}
+    return {name: files for name, files in found.items() if files}
 
 
 def _pages(site: Path) -> list[Path]:
@@ -81,3 +165,47 @@ def test_the_page_for_the_paper_links_to_its_code(site):
     html = (site / "site" / "paper.html").read_text()
     assert "_modules/nst_teach/paper.html" in html and (site / "_modules" / "nst_teach" / "paper.html").is_file()
     assert "synthesize" in html and "Eq. 4" in html
+
+
+def test_the_student_site_holds_no_answer_key(site, browser):
+    pages = _toc_pages(browser, site)
+    assert {f"lessons/{name}.html" for name in LESSONS} | {"README.html", "site/api.html"} <= set(pages)
+    assert {"assignments/release/style_transfer/style_transfer.html",
+            "assignments/release/from_losses_to_pictures/from_losses_to_pictures.html"} <= set(pages)  # as handed out
+    assert _leaks(pages) == {}
+    assert not (site / "instructor").exists() and not list((site / "assignments").glob("*.html"))  # nor off the TOC
+
+
+def test_the_instructor_site_reaches_every_answer_page_and_shows_every_answer(instructor_site, browser):
+    """The same check finds every answer file's texts here, each on its own page: it can fail."""
+    pages = _toc_pages(browser, instructor_site)
+    rendered = {"instructor/lesson_answers.md": "instructor/lesson_answers.html",
+                "assignments/style_transfer.md": "assignments/style_transfer.html",
+                "assignments/from_losses_to_pictures.md": "assignments/from_losses_to_pictures.html"}
+    assert set(rendered) == set(ANSWER_FILES) and set(rendered.values()) <= set(pages)
+    for file, runs in answer_texts().items():
+        missing = [run[:60] for run in runs if run not in pages[rendered[file]]]
+        assert not missing, (file, missing)
+    assert _leaks(pages) == {page: [file] for file, page in rendered.items()}  # no other page: the lessons are clean
+
+
+def test_the_static_pages_show_the_panels_still_and_the_animation(site, browser):
+    """Lesson 4's live panel needs a kernel: its page shows the still of its default settings and says where the
+    panel runs; lesson 5's animated run shows the GIF itself, with more than one frame."""
+    from PIL import Image
+
+    page = browser.new_page()
+    page.goto((site / "lessons" / "04_style_transfer.html").as_uri())
+    page.wait_for_load_state("load")
+    still = page.locator(".nst-panel-still")
+    assert still.count() == 1 and "JupyterLab" in still.inner_text() and "relu4_2" in still.inner_text()
+    widths = _settled(page, ".nst-panel-still img", "els => els.map(e => e.naturalWidth)")
+    assert len(widths) == 2 and min(widths) > 0, widths  # the picture and its losses, both loaded
+    assert page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count() == 0  # no empty widget
+    page.goto((site / "lessons" / "05_controlling_perceptual_factors.html").as_uri())
+    page.wait_for_load_state("load")
+    gifs = _settled(page, "img", "els => els.filter(e => e.src.endsWith('.gif')).map(e => [e.src, e.naturalWidth])")
+    assert len(gifs) == 1 and gifs[0][1] > 0, gifs
+    with Image.open(unquote(urlparse(gifs[0][0]).path)) as gif:
+        assert gif.n_frames > 2
+    page.close()

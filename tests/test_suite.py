@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
-WHOLE_PROGRAMS = {"browser", "nbgrader_starts", "fresh_environment", "site", "lab"}  # fixtures that start one
+WHOLE_PROGRAMS = {"browser", "nbgrader_starts", "fresh_environment", "site", "instructor_site", "lab"}  # fixtures that start one
 
 
 def _root_conftest():
