@@ -129,8 +129,8 @@ class TransferPanel:
         picture, plot = _data_uri(_png(self.still.image)), _data_uri(bytes(self.plot.value))
         return ('<figure class="nst-panel-still" style="margin:0">'
                 '<div style="display:flex;gap:1.5em;align-items:flex-start;flex-wrap:wrap">'
-                f'<img src="{picture}" alt="the panel\'s picture at its default settings" style="width:360px">'
-                f"<table>{rows}</table></div>"
+                f'<img src="{picture}" alt="the panel\'s picture at its default settings" style="width:320px">'
+                f'<table style="font-size:0.85em;max-width:340px">{rows}</table></div>'
                 f'<img src="{plot}" alt="its losses" style="width:480px">'
                 "<figcaption>A still: the panel's picture at its default settings, above. The live panel, with its "
                 "controls, Run and Stop, runs in JupyterLab: open this lesson there (<code>make lab</code>) to "

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -61,6 +62,22 @@ def test_lessons_cite_the_papers_figures():
     for section in ("Sec. 4", "Sec. 5", "Sec. 6"):  # the 2017 paper's controls: space, colour, scale
         assert section in text["05_controlling_perceptual_factors.ipynb"], section
     assert "Praefcke" in text["04_style_transfer.ipynb"]
+
+
+FIGURE = re.compile(r"show_images\(|show_feature_maps\(|Image\(filename=|Figure\(|TransferPanel\(")
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.name[:2].isdigit()], ids=lambda p: p.name)
+def test_after_every_figure_the_text_says_what_to_look_for(path):
+    """A cell that draws a figure (pictures side by side, feature maps, a plot, the animation, the panel's still) is
+    followed by text, not by another cell or the next section: the reader is told what to look for in it."""
+    cells = nbformat.read(path, as_version=4).cells
+    figures = [i for i, cell in enumerate(cells) if cell.cell_type == "code" and FIGURE.search(cell.source)]
+    assert figures
+    for i in figures:
+        after = cells[i + 1] if i + 1 < len(cells) else None
+        text = after.source if after is not None and after.cell_type == "markdown" else ""
+        assert not text.startswith("#") and len(text) > 150, (path.name, cells[i].source.splitlines()[0])
 
 
 @pytest.mark.integration
