@@ -78,9 +78,10 @@ class TransferPanel:
         self.image = W.Image(format="png", layout=W.Layout(width="360px", min_width="360px", object_fit="contain"))
         self.plot = W.Image(format="png", layout=W.Layout(width="480px", object_fit="contain"))
         self.image.value = _placeholder("Press Run: the picture forms here")  # not a broken-image icon
+        self._still_plot = b""  # the still's loss plot: the plot widget moves on with the next run
         if still is not None:
-            self.image.value = _png(still.image)
-            self.plot.value = render_progress(still.image[:0], still.history, random_weights=config.random_weights)
+            self._still_plot = render_progress(still.image[:0], still.history, random_weights=config.random_weights)
+            self.image.value, self.plot.value = _png(still.image), self._still_plot
             self.status.value = ("<i>The picture at the panel's default settings, made above. Change the controls and "
                                  "press Run.</i>")
         labels = {"description_width": "110px"}  # room for 'content layer' and 'log10 α/β' at JupyterLab's width
@@ -126,7 +127,7 @@ class TransferPanel:
                     f"<figcaption>{caption}</figcaption></figure>")
         rows = "".join(f"<tr><th style='text-align:left;padding-right:1em'>{html.escape(name)}</th>"
                        f"<td>{html.escape(str(value))}</td></tr>" for name, value in self.defaults().items())
-        picture, plot = _data_uri(_png(self.still.image)), _data_uri(bytes(self.plot.value))
+        picture, plot = _data_uri(_png(self.still.image)), _data_uri(self._still_plot)
         return ('<figure class="nst-panel-still" style="margin:0">'
                 '<div style="display:flex;gap:1.5em;align-items:flex-start;flex-wrap:wrap">'
                 f'<img src="{picture}" alt="the panel\'s picture at its default settings" style="width:320px">'

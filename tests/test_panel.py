@@ -51,7 +51,6 @@ def test_the_still_is_the_panels_default_run_and_a_page_without_a_kernel_shows_i
     import re
 
     import numpy as np
-    import torch
     from PIL import Image
 
     import nst_teach as nt
@@ -65,7 +64,8 @@ def test_the_still_is_the_panels_default_run_and_a_page_without_a_kernel_shows_i
                                 ratio=nt.DEFAULT_RATIO, init="noise")  # as lesson 4's first cell makes it
     fresh = TransferPanel(cfg)
     fresh.run(wait=True)
-    assert fresh.result is not None and torch.equal(fresh.result.image, default.image), fresh.status.value
+    assert fresh.result is not None, fresh.status.value
+    assert (fresh.result.image - default.image).abs().max() < 1e-4  # the same picture (to rounding on any CPU)
 
     panel = TransferPanel(cfg, still=default)
     assert panel.result is default and panel.image.value == _png(default.image)
@@ -74,7 +74,9 @@ def test_the_still_is_the_panels_default_run_and_a_page_without_a_kernel_shows_i
     page = bundle["text/html"]
     pictures = [Image.open(io.BytesIO(base64.b64decode(data)))
                 for data in re.findall(r'src="data:image/png;base64,([^"]+)"', page)]
-    assert len(pictures) == 2  # the picture and its losses
+    assert len(pictures) == 2  # the picture and its losses, as they were when the panel opened
+    panel.plot.value = b"a later run's plot"
+    assert panel._repr_mimebundle_()["text/html"] == page
     assert np.array_equal(np.asarray(pictures[0].convert("RGB")), np.asarray(nt.to_pil(default.image)))
     assert "JupyterLab" in page and all(f">{value}<" in page for value in ("tubingen", "relu4_2", f"{cfg.size} px"))
     bare = TransferPanel(cfg)._repr_mimebundle_()["text/html"]  # no still: the placeholder and where to run it

@@ -11,20 +11,17 @@ shows every answer text there, which is what shows that the student site's check
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlparse
 
 import pytest
+from answer_keys import ANSWER_FILES, answer_texts, letters
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = sorted(p.stem for p in (ROOT / "lessons").glob("*.md"))
 pytestmark = pytest.mark.integration
-
-
-ANSWER_FILES = ("instructor/lesson_answers.md", "assignments/style_transfer.md", "assignments/from_losses_to_pictures.md")
 
 
 def _build(out: Path, cache: Path, *tags: str) -> Path:
@@ -53,38 +50,6 @@ def instructor_site(tmp_path_factory, site_cache, site):
     return _build(tmp_path_factory.mktemp("site-instructor"), site_cache, "-t", "instructor")
 
 
-def _letters(text: str) -> str:
-    """Only the letters and digits, lower-cased: the same text in Markdown and rendered (quotes, markup, spaces)."""
-    return re.sub(r"[^0-9a-z]", "", text.lower())
-
-
-def _prose(paragraph: str, shortest: int = 40) -> list[str]:
-    """A Markdown paragraph's runs of text between its equations (MathJax renders those differently), as letters."""
-    paragraph = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", paragraph)  # a link: its text
-    runs = (_letters(run) for run in re.split(r"\$\$.*?\$\$|\$[^$]*\$", paragraph, flags=re.S))
-    return [run for run in runs if len(run) >= shortest]
-
-
-def answer_texts() -> dict[str, list[str]]:
-    """Each answer file's texts, as letters: the model answers' paragraphs (not their headings and question titles,
-    which echo the lessons), and each solution and hidden test of the assignments' instructor versions."""
-    texts: dict[str, list[str]] = {}
-    for name in ANSWER_FILES:
-        source = (ROOT / name).read_text()
-        if name.startswith("instructor/"):
-            paragraphs = [p for p in re.split(r"\n\s*\n", source) if not p.startswith("#")]
-            kept = ["\n".join(line for line in p.splitlines() if not re.fullmatch(r"\*\*.*\*\*", line.strip()))
-                    for p in paragraphs]
-            texts[name] = [run for p in kept for run in _prose(p)]
-        else:
-            blocks = re.findall(r"### BEGIN (SOLUTION|HIDDEN TESTS)[^\n]*\n(.*?)^[ \t]*### END \1", source, re.M | re.S)
-            # a written answer (it has equations) in runs between them as above; a code solution whole, unless trivial
-            runs = [run for _, block in blocks for run in (_prose(block) if "$" in block else [_letters(block)])]
-            texts[name] = [run for run in runs if len(run) >= 12]
-    assert all(texts.values()), {name: len(found) for name, found in texts.items()}
-    return texts
-
-
 def _toc_pages(browser, site: Path) -> dict[str, str]:
     """Every page reached from the root page by following its table of contents (the page's and the sidebar's),
     link by link in the browser: its path in the site and its text, as letters."""
@@ -97,7 +62,7 @@ def _toc_pages(browser, site: Path) -> dict[str, str]:
             continue
         page.goto((site / name).as_uri())
         page.wait_for_load_state("load")
-        seen[name] = _letters(page.inner_text("main"))
+        seen[name] = letters(page.inner_text("main"))
         for href in _settled(page, ".toctree-wrapper a[href], nav.bd-docs-nav a[href]", "els => els.map(e => e.href)"):
             link = urlparse(urldefrag(href).url)
             if link.scheme == "file" and link.path.endswith(".html"):
