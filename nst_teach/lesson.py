@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from nst_teach.features import VGG19Features, load_vgg19_features
+from nst_teach.outcomes import expect
 from nst_teach.precision import pick_device
 from nst_teach.settings import Settings
 from nst_teach.vgg19 import Pooling
@@ -49,6 +50,12 @@ class LessonConfig:
     def settings(self, **overrides) -> Settings:
         """Engine settings with this lesson's step count (and any overrides)."""
         return Settings(**{"steps": self.steps, **overrides})
+
+    def expect(self, sentence: str, holds: bool, value: str, full_only: bool = False) -> bool:
+        """Print ``value`` beside the lesson's ``sentence``; stop the lesson if ``holds`` is false
+        (:func:`nst_teach.outcomes.expect`, in this lesson's mode: quick mode does not judge ``full_only``
+        sentences, and random weights judge none)."""
+        return expect(sentence, holds, value, full_only=full_only, quick=self.quick, random_weights=self.random_weights)
 
     def describe(self) -> str:
         mode = "QUICK mode (NST_TEACH_QUICK=1)" if self.quick else "full mode"

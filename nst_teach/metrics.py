@@ -5,6 +5,8 @@ the same loss can look very different. These numbers help judge a picture, besid
 
 * :func:`psnr`: how close a reconstruction is to the photograph, in pixels. A deep layer's loss
   barely sees the speckle a noise start leaves; PSNR does, but it also prefers blur.
+* :func:`roughness`: how much pixel-scale speckle a picture has (lessons 2 and 4 measure the speckle a
+  noise start leaves with it).
 * :func:`structure` and :func:`palette`: does a transfer keep the photograph's layout, and take the
   painting's colours? The same definitions as the course's ``figure_scores.py`` (a test compares
   them when ``NST_TEACH_FIGURE_SCORES`` names that file): published renditions of the paper's gallery
@@ -19,7 +21,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 from torch import Tensor
 
-__all__ = ["palette", "psnr", "structure"]
+__all__ = ["palette", "psnr", "roughness", "structure"]
 
 #: Both figure scores compare pictures at this size (width, height), whatever their own.
 SCORE_SIZE = (256, 192)
@@ -33,6 +35,19 @@ def psnr(x: Tensor, reference: Tensor) -> float:
     20.0
     """
     return 10.0 * math.log10(1.0 / max(float((x.float() - reference.float()).pow(2).mean()), 1e-12))
+
+
+def roughness(x: Tensor) -> float:
+    r"""Pixel-scale speckle: the mean squared step between neighbouring pixels, over both directions and the channels,
+    :math:`\frac{1}{2}\,\mathrm{mean}\big((x_{i,j+1} - x_{i,j})^2\big) + \frac{1}{2}\,\mathrm{mean}\big((x_{i+1,j} - x_{i,j})^2\big)`
+    (the total variation per pixel). A flat image scores 0, white noise in [0, 1] about 1/6.
+
+    >>> import torch
+    >>> round(roughness(torch.zeros(1, 3, 8, 8)), 3)
+    0.0
+    """
+    x = x.float()
+    return 0.5 * float((x[..., :, 1:] - x[..., :, :-1]).pow(2).mean() + (x[..., 1:, :] - x[..., :-1, :]).pow(2).mean())
 
 
 def _pil(image: Tensor | Image.Image) -> Image.Image:

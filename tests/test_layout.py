@@ -8,7 +8,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "nst_teach"
 MODULES = sorted(path.stem for path in PACKAGE.glob("*.py") if path.stem not in ("__init__", "__main__"))
 #: Helpers for notebooks, the classroom, the command line and the benchmark: the engine path must not need them.
 HELPERS = {"animation", "assignments", "bench", "bench_worker", "checks", "cli", "data", "lesson", "live", "loop_checks",
-           "panel", "plots"}
+           "outcomes", "panel", "plots"}
 
 
 @cache
