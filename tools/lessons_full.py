@@ -6,7 +6,8 @@ fresh kernel, as a student's JupyterLab would, in full mode (``NST_TEACH_QUICK``
 lesson goes on, so that one run lists every sentence. It prints each lesson's time and its checks (lesson,
 sentence, value) as a Markdown table, and exits 1 when a check did not hold or a cell raised.
 
-``--save DIR`` also writes each executed notebook there, to look at its figures.
+Each executed notebook is written to ``--save DIR`` (default ``$TMPDIR/nst-teach-lessons-full``), to look at its
+figures and cell times.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def checks(nb: nbformat.NotebookNode) -> list[tuple[str, str, str]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("lessons", nargs="*", help="lesson numbers or name prefixes (default: all five)")
-    parser.add_argument("--save", type=Path, help="also write the executed notebooks into this folder")
+    parser.add_argument("--save", type=Path, help="where to write the executed notebooks (default: $TMPDIR/nst-teach-lessons-full)")
     args = parser.parse_args(argv)
     os.environ.pop("NST_TEACH_QUICK", None)
     os.environ["NST_TEACH_OUTCOMES"] = "report"
