@@ -13,10 +13,10 @@ picture is judged. ``make lessons-full`` runs the five lessons in full mode with
 ``NST_TEACH_OUTCOMES=report``: every check reports instead of stopping the lesson, and the
 command lists them all and fails if any did not hold.
 
->>> expect("two and two make four", 2 + 2 == 4, "2 + 2 = 4", quick=False)
+>>> expect("two and two make four", 2 + 2 == 4, "2 + 2 = 4")
 ✔ "two and two make four": 2 + 2 = 4
 True
->>> expect("two and two make five", 2 + 2 == 5, "2 + 2 = 4", quick=False)
+>>> expect("two and two make five", 2 + 2 == 5, "2 + 2 = 4")
 Traceback (most recent call last):
 ...
 nst_teach.outcomes.OutcomeNotShown: the lesson says "two and two make five", but here 2 + 2 = 4
@@ -35,18 +35,14 @@ class OutcomeNotShown(AssertionError):
     """A sentence of the lesson that its own numbers do not show."""
 
 
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "") not in ("", "0", "false", "False")
-
-
-def expect(sentence: str, holds: bool, value: str, *, full_only: bool = False, quick: bool | None = None,
+def expect(sentence: str, holds: bool, value: str, *, full_only: bool = False, quick: bool = False,
            random_weights: bool = False) -> bool:
     """Print ``value`` beside ``sentence`` and stop the lesson if ``holds`` is false.
 
     ``sentence`` is quoted from the lesson's text (a test checks that it is there). ``full_only``: the
     sentence is about the full-mode pictures, so quick mode prints the value without judging it.
-    ``quick`` defaults to ``NST_TEACH_QUICK``. Returns whether the sentence holds."""
-    quick = _flag("NST_TEACH_QUICK") if quick is None else quick
+    ``quick``: the lesson runs in quick mode (a lesson's ``cfg.expect`` passes its own). Returns whether the
+    sentence holds."""
     if random_weights or (full_only and quick):
         why = "random weights" if random_weights else "quick mode; checked in full mode"
         print(f'{NOT_JUDGED} "{sentence}" ({why}): {value}')

@@ -54,9 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     if not paths:
         print(f"no lesson in {NOTEBOOKS} starts with {' or '.join(args.lessons)}", file=sys.stderr)
         return 2
+    save = args.save or Path(os.environ.get("TMPDIR", "/tmp")) / "nst-teach-lessons-full"
     rows, failed, total = [], [], 0.0
     for path in paths:
-        save = args.save or Path(os.environ.get("TMPDIR", "/tmp")) / "nst-teach-lessons-full"
         try:
             wall, _ = run(path, save)
         except CellExecutionError as error:
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             failed.append(f"{path.stem}: a cell raised")
             continue
         total += wall
-        found = checks(nbformat.read(save / path.name, as_version=4))
+        found = checks(nbformat.read(save / path.name, as_version=4))  # run() wrote it there
         print(f"{path.stem}: {wall:.0f} s, {len(found)} checks", flush=True)
         for mark, sentence, value in found:
             rows.append(f"| {path.stem[:2]} | {mark} | {sentence.replace('|', '¦')} | {value.replace('|', '¦')} |")
