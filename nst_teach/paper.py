@@ -180,9 +180,13 @@ def synthesize(loss: Callable[[Tensor], Mapping[str, Tensor]], shape: Sequence[i
                device: torch.device | str = "cpu") -> Tensor:
     """Start from white noise, U(0, 1), and let L-BFGS change the pixels for ``steps`` evaluations of ``loss``.
 
-    As the authors' PyTorch code does: ``optim.LBFGS`` with its step of 1 and no line search, a history of
-    100, and no clamping, so pixels may leave [0, 1] while it runs (a PNG clamps them when saved). Its
-    tolerances are off, so that it runs all its steps. ``callback(step, x, losses)`` sees each evaluation.
+    The start is the paper's: "We have initialised all images shown so far with white noise" (CVPR 2016,
+    Sec. 3.3). The authors' PyTorch code (leongatys/PytorchNeuralStyleTransfer) starts from the photograph
+    instead, ``opt_img = Variable(content_image.data.clone(), requires_grad=True)``, its ``randn`` line
+    commented out. The optimiser is that code's, ``optim.LBFGS([opt_img])``: its step of 1 and no line
+    search, a history of 100, and no clamping, so pixels may leave [0, 1] while it runs (a PNG clamps them
+    when saved). Its tolerances are off, so that it runs all its steps. ``callback(step, x, losses)`` sees
+    each evaluation.
     Returns the last image, ``(B, 3, H, W)``, on ``device``.
     """
     x = torch.rand(tuple(shape), generator=torch.Generator().manual_seed(seed)).to(device).requires_grad_(True)
