@@ -9,8 +9,9 @@ the same loss can look very different. These numbers help judge a picture, besid
   noise start leaves with it).
 * :func:`structure` and :func:`palette`: does a transfer keep the photograph's layout, and take the
   painting's colours? The same definitions as the course's ``figure_scores.py`` (a test compares
-  them when ``NST_TEACH_FIGURE_SCORES`` names that file): published renditions of the paper's gallery
-  score structure 0.45-0.70 and palette 0.6-0.9. One number alone can be gamed, never both.
+  them when ``NST_TEACH_FIGURE_SCORES`` names that file; its docstring says published renditions of the
+  paper's gallery score structure 0.45-0.70 and palette 0.6-0.9, without naming them). One number alone
+  can be gamed, never both.
 """
 
 from __future__ import annotations
