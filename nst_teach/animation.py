@@ -19,8 +19,9 @@ from typing import Callable
 from PIL import Image
 
 from nst_teach.engine import Progress, Result
-from nst_teach.errors import NstTeachError
+from nst_teach.errors import NstTeachError, check_number
 from nst_teach.images import to_pil, write_atomically
+from nst_teach.settings import MAX_STEPS
 
 __all__ = ["Animation"]
 
@@ -29,8 +30,7 @@ class Animation:
     """A callback that keeps a frame every ``every`` steps; :meth:`save` writes the GIF."""
 
     def __init__(self, every: int = 5, then: Callable[[Progress], None] | None = None, max_side: int = 512) -> None:
-        if every < 1:
-            raise NstTeachError(f"every must be at least 1, got {every}")
+        check_number("every", every, 1, MAX_STEPS, whole=True)
         self.every, self.then, self.max_side = every, then, max_side
         self.frames: list[Image.Image] = []
 

@@ -32,9 +32,9 @@ from pathlib import Path
 import torch
 
 from nst_teach.bench_worker import TASKS, matmul_peak_gflops
-from nst_teach.errors import NstTeachError
+from nst_teach.errors import NstTeachError, check_choice, check_number
 
-__all__ = ["CONTENDERS", "add_arguments", "main", "run"]
+__all__ = ["CONTENDERS", "add_arguments", "check", "main", "run"]
 
 #: The photographs and paintings by default: ones the defaults were not tuned on.
 CONTENTS = ("chelsea", "coffee")
@@ -199,6 +199,27 @@ def _markdown(report: dict) -> str:
     return table
 
 
+def check(sizes: list[int], tasks: list[str], steps: int, engine_steps: int | None, contents: list[str] | None,
+          styles: list[str] | None, contenders: list[str] | None) -> None:
+    """Every flag, checked by the library's own checks before a worker starts, each error naming its flag."""
+    from nst_teach.data import check_image_name
+    from nst_teach.images import check_side
+    from nst_teach.settings import MAX_STEPS
+
+    for size in sizes:
+        check_side("--sizes", size)
+    for task in tasks:
+        check_choice("--tasks", task, TASKS)
+    check_number("--steps", steps, 1, MAX_STEPS, whole=True)
+    if engine_steps is not None:
+        check_number("--engine-steps", engine_steps, 1, MAX_STEPS, whole=True)
+    for flag, names in (("--contents", contents), ("--styles", styles)):
+        for name in names or []:
+            check_image_name(name, flag)
+    for name in contenders or []:
+        check_choice("--contenders", name, tuple(CONTENDERS))
+
+
 def main(args: argparse.Namespace) -> int:
     if args.quick:
         sizes, tasks, steps = args.sizes or [48], args.tasks or ["transfer"], args.steps or 4
@@ -206,12 +227,7 @@ def main(args: argparse.Namespace) -> int:
     else:
         sizes, tasks, steps = args.sizes or [512], args.tasks or ["transfer"], args.steps or 500
         contents, styles, engine_steps = args.contents, args.styles, args.engine_steps
-    unknown = set(args.contenders or []) - set(CONTENDERS)
-    if unknown:
-        raise NstTeachError(f"unknown contender(s) {', '.join(sorted(unknown))}; choose from {'; '.join(CONTENDERS)}")
-    bad = set(tasks) - set(TASKS)
-    if bad or not all(isinstance(s, int) and 16 <= s <= 4096 for s in sizes) or not 1 <= steps <= 100_000:
-        raise NstTeachError(f"--tasks must be among {', '.join(TASKS)}, --sizes from 16 to 4096 and --steps at least 1")
+    check(sizes, tasks, steps, engine_steps, contents, styles, args.contenders)
     # quick: small matmuls for the peak, since a CPU without fast bfloat16 emulates it (minutes at 2048)
     report = run(sizes, tasks, steps, args.device, args.out, engine_steps, weights=args.weights, contents=contents,
                  styles=styles, contenders=args.contenders, peak_n=256 if args.quick else None)

@@ -17,27 +17,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import textwrap
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn, Sequence, get_args
+from typing import Iterator, NoReturn, Sequence, get_args
 
-from nst_teach.errors import NstTeachError, check_number
+from nst_teach.errors import NstTeachError
+from nst_teach.images import check_side, image_size
 from nst_teach.objective import CONTENT_LAYER, DEFAULT_RATIO, STYLE_LAYERS, layer_weights
-from nst_teach.settings import MAX_STEPS, OPTIMIZER_CHOICES, PRECISION_CHOICES
-from nst_teach.starts import START_CHOICES
+from nst_teach.settings import OPTIMIZER_CHOICES, PRECISION_CHOICES, Settings
+from nst_teach.starts import NOISE_STARTS
 from nst_teach.tasks import DEFAULT_INIT, PRESERVE_COLORS
 from nst_teach.vgg19 import Pooling
 
 __all__ = ["check", "main"]
-
-#: The starts each command can make: a reconstruction has no painting, a texture no photograph.
-STARTS = {"reconstruct": ("noise", "uniform", "content"), "texture": ("noise", "uniform", "style"),
-          "transfer": START_CHOICES}
-
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but a mistake is one line (``nst-teach: error: ...``) and exit status 2, like every other."""
@@ -74,11 +70,12 @@ def _parser() -> argparse.ArgumentParser:
                      help="coarse-to-fine: solve at 1/2^K ... 1/2 size first (default: by size, up to 2; for a "
                           "texture, no more than the poolings before its deepest layer; none from the photograph; 0: off)")
     run.add_argument("--size", type=int, default=512, help="longest side in pixels (default 512)")
-    run.add_argument("--init", choices=START_CHOICES,
-                     help=f"starting image (default: {DEFAULT_INIT['transfer']} for transfer, the content photograph "
-                          "in the style's colours; white noise in the colours of the input images otherwise; content: "
-                          "the photograph as it is; uniform: plain U(0, 1) noise; style: the painting)")
-    run.add_argument("--seed", type=int, default=0, help="seed for the noise and for random weights")
+    run.add_argument("--init", metavar="START",
+                     help="the starting image (default: noise, white noise in the colours of the input images, the "
+                          "paper's start); uniform: plain U(0, 1) noise; content: the photograph as it is; recolored: "
+                          "the photograph in the painting's colours (transfer only); style: the painting")
+    run.add_argument("--seed", type=int, help="seed for the noise start and for random weights (default 0); refused "
+                                              "where it would change nothing")
     run.add_argument("--device", default="auto", help="auto | cpu | cuda | mps (auto: $NST_TEACH_DEVICE if set, "
                                                           "else CUDA, MPS, the CPU)")
     run.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
@@ -119,7 +116,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--content-layers", type=_names, default=[CONTENT_LAYER])
     p.add_argument("--style-layers", type=_names, default=list(STYLE_LAYERS))
     p.add_argument("--keep-style-scale", action="store_true",
-                   help="do not resize the style image to the content's size")
+                   help="scale each style image by the factor that brings the content image to --size, not to --size "
+                        "itself, and do not resize it to the content's size: its brush strokes keep their size "
+                        "against the photograph's pixels")
     p.add_argument("--content-mask", type=Path, metavar="LABELS.png",
                    help="spatial control (Gatys et al. 2017): a label image of the content's size, one colour a "
                         "region; each region takes its style from the style whose --style-mask has that colour")
@@ -150,32 +149,62 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The library's names for the values the CLI passes on -> the flags they come from. A value is checked once, by
+#: the library (Settings, the task, the term); a refused one's message gets its flag put before it (:func:`_flags`).
+FLAGS = {"steps": "--steps", "lr": "--lr", "seed": "--seed", "coarse_levels": "--coarse-levels", "optimizer": "--optimizer",
+         "precision": "--precision", "size": "--size", "tv_weight": "--tv", "init": "--init", "alpha": "--alpha",
+         "beta": "--beta", "ratio": "--ratio", "style_blend": "--style-weights", "content_masks": "--content-mask",
+         "style_masks": "--style-mask", "preserve_colors": "--preserve-colors", "every": "--animate-every"}
+
+
+@contextmanager
+def _flags() -> Iterator[None]:
+    """Put the flag a refused value came from in the library's message: ``--steps must be ...`` for ``steps must be
+    ...``; ``--alpha: alpha and beta are both 0 ...`` where the message does not start with the value's name."""
+    try:
+        yield
+    except NstTeachError as err:
+        name = (err.name or "").split("[")[0]
+        flag, message = FLAGS.get(name), str(err)
+        if flag is None:
+            raise
+        label = str(err.name)
+        message = flag + label[len(name):] + message[len(label):] if message.startswith(label + " ") else f"{flag}: {message}"
+        raise NstTeachError(message, err.name) from None
+
+
 def check(args: argparse.Namespace) -> None:
     """Refuse, before any work, every flag whose value or combination makes no sense: one :class:`NstTeachError`
-    naming the flag, the value and what is accepted."""
-    check_number("--steps", args.steps, 1, MAX_STEPS, whole=True)
-    check_number("--size", args.size, 16, 4096, whole=True)
-    check_number("--seed", args.seed, 0, 2**63 - 1, whole=True)
-    check_number("--tv", args.tv, 0, 1e12)
-    if args.coarse_levels is not None:
-        check_number("--coarse-levels", args.coarse_levels, 0, 4, whole=True)
-    if args.lr is not None:
-        if args.optimizer != "adam":
-            raise NstTeachError("--lr is Adam's step size: use it with --optimizer adam (L-BFGS finds its own steps)")
-        check_number("--lr", args.lr, 0, 10, above=True)
-    if args.animate_every is not None:
-        if args.animate is None:
-            raise NstTeachError("--animate-every sets the frames of --animate: give --animate OUT.gif too")
-        check_number("--animate-every", args.animate_every, 1, MAX_STEPS, whole=True)
-    if args.init is not None and args.init not in STARTS[args.command]:
-        raise NstTeachError(f"--init {args.init} cannot start a {args.command}: choose from {', '.join(STARTS[args.command])}")
+    naming the flag, the value and what is accepted. The values are checked by the library's own checks."""
+    from nst_teach.animation import Animation
+    from nst_teach.tasks import check_task
+
+    start, transfer = args.init or DEFAULT_INIT[args.command], args.command == "transfer"
+    with _flags():
+        _settings(args)
+        check_side("size", args.size)
+        check_task(args.command, init=start, tv_weight=args.tv,
+                   **({"alpha": args.alpha, "ratio": args.ratio, "beta": args.beta, "n_styles": len(args.style),
+                       "style_blend": args.style_weights, "content_masks": args.content_mask,
+                       "style_masks": args.style_mask} if transfer else {}))
+        if args.animate_every is not None:
+            if args.animate is None:
+                raise NstTeachError("--animate-every sets the frames of --animate: give --animate OUT.gif too")
+            Animation(args.animate_every)
+    if args.seed is not None and start not in NOISE_STARTS and args.weights != "random":
+        raise NstTeachError(f"--seed changes nothing here: it seeds the noise start and random weights, and this run "
+                            f"starts from the {start} image with {args.weights} weights; leave it out")
     for flag, layers in _layer_flags(args):
         try:
             layer_weights(layers)
         except NstTeachError as err:
             raise NstTeachError(f"{flag}: {err}") from None
-    if args.command == "transfer":
-        _check_transfer(args)
+    if transfer and args.content_mask:  # the label images, each of its image's size (read from the files)
+        from nst_teach.spatial import check_labels
+
+        with _flags():
+            check_labels(image_size(args.content), [image_size(s) for s in args.style], image_size(args.content_mask),
+                         [image_size(m) for m in args.style_mask], [str(m) for m in [args.content_mask, *args.style_mask]])
     inputs = _inputs(args)
     _check_sizes(args)
     outputs = [(args.output, ".png"), (args.metrics_json, ".json"), (args.animate, ".gif")]
@@ -187,50 +216,33 @@ def check(args: argparse.Namespace) -> None:
             _check_writable(path, suffix, inputs)
 
 
-def _check_transfer(args: argparse.Namespace) -> None:
-    for flag, value in (("--alpha", args.alpha), ("--beta", args.beta)):
-        if value is not None:
-            check_number(flag, value, 0, 1e12)
-    if args.ratio is not None:
-        check_number("--ratio", args.ratio, 0, 1e6, above=True)
-    if args.alpha == 0 and args.beta == 0:
-        raise NstTeachError("--alpha 0 and --beta 0: there is nothing to optimise")
-    if args.style_weights is not None:
-        if len(args.style_weights) != len(args.style):
-            raise NstTeachError(f"--style-weights has {len(args.style_weights)} weights for {len(args.style)} "
-                                "style images: give one each")
-        if not all(math.isfinite(w) and w >= 0 for w in args.style_weights) or not sum(args.style_weights) > 0:
-            raise NstTeachError(f"--style-weights must be finite, at least 0 and not all 0; got {args.style_weights}")
-    if args.content_mask or args.style_mask:
-        if not (args.content_mask and args.style_mask):
-            raise NstTeachError("spatial control needs --content-mask and one --style-mask per style image")
-        if len(args.style_mask) != len(args.style):
-            raise NstTeachError(f"{len(args.style_mask)} --style-mask for {len(args.style)} style images: give one each")
-        if args.style_weights is not None:
-            raise NstTeachError("--style-weights blends the styles everywhere, the masks give each region its own "
-                                "style: use one or the other")
-        from nst_teach.images import image_size
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings(optimizer=args.optimizer, steps=args.steps, lr=args.lr, seed=args.seed or 0,
+                    precision=args.precision, coarse_levels=args.coarse_levels, every=1)
 
-        for mask, image in zip([args.content_mask, *args.style_mask], [args.content, *args.style]):
-            if image_size(mask) != image_size(image):
-                (h, w), (H, W) = image_size(mask), image_size(image)
-                raise NstTeachError(f"the mask {mask} is {w} x {h} px but {image} is {W} x {H} px: a mask must "
-                                    "have its image's size")
+
+def _long_sides(args: argparse.Namespace) -> list[int]:
+    """Each input's long side once loaded: --size; with --keep-style-scale, a painting is scaled by the factor that
+    brings the photograph to --size, so that its brush strokes keep their size against the photograph's pixels."""
+    if args.command != "transfer" or not args.keep_style_scale:
+        return [args.size] * len(_pictures(args))
+
+    factor = args.size / max(image_size(args.content))
+    return [args.size, *(max(1, round(max(image_size(s)) * factor)) for s in args.style)]
 
 
 def _check_sizes(args: argparse.Namespace) -> None:
-    """Each input at --size (its long side) must keep a short side that the deepest layer's poolings leave non-empty."""
-    from nst_teach.images import image_size
-    from nst_teach.vgg19 import deepest_layer, smallest_side
+    """Each input, at its long side once loaded, must keep a short side that the deepest layer's poolings leave
+    non-empty (:func:`~nst_teach.vgg19.check_image_size`); a painting kept at its scale must not be huge."""
+    from nst_teach.vgg19 import check_image_size
 
     layers = [layer for _, names in _layer_flags(args) for layer in names]
-    needed = smallest_side(layers)
-    for path in [args.image] if args.command != "transfer" else [args.content, *args.style]:
+    for path, side in zip(_pictures(args), _long_sides(args)):
         H, W = image_size(path)
-        short = round(min(H, W) * args.size / max(H, W))
-        if short < needed:
-            raise NstTeachError(f"--size {args.size} makes {path} {short} px on its short side, too small for "
-                                f"{deepest_layer(layers)} (at least {needed} px: each pooling halves it); use a larger --size")
+        if side != args.size:
+            check_side(f"the long side of {path} at its scale (--keep-style-scale)", side)
+        name = f"{path} at --size {args.size}{' with --keep-style-scale' if side != args.size else ''}"
+        check_image_size(name, (round(H * side / max(H, W)), round(W * side / max(H, W))), layers)
 
 
 def _layer_flags(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
@@ -243,10 +255,12 @@ def _layer_flags(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
     return []
 
 
+def _pictures(args: argparse.Namespace) -> list[Path]:
+    return [args.content, *args.style] if args.command == "transfer" else [args.image]
+
+
 def _inputs(args: argparse.Namespace) -> list[Path]:
-    if args.command == "transfer":
-        return [args.content, *args.style, *filter(None, [args.content_mask, *(args.style_mask or [])])]
-    return [args.image]
+    return _pictures(args) + ([args.content_mask, *args.style_mask] if getattr(args, "content_mask", None) else [])
 
 
 def _check_writable(path: Path, suffix: str, inputs: Sequence[Path]) -> None:
@@ -276,20 +290,17 @@ def _run(args: argparse.Namespace) -> int:
     from nst_teach.engine import Progress
     from nst_teach.features import load_vgg19_features
     from nst_teach.precision import pick_device
-    from nst_teach.settings import Settings
     from nst_teach.vgg19 import deepest_layer
 
     check(args)
     device = pick_device(args.device)
-    settings = Settings(optimizer=args.optimizer, steps=args.steps, lr=args.lr, seed=args.seed,
-                        precision=args.precision, coarse_levels=args.coarse_levels, every=1)
-    paths = [args.image] if args.command in ("reconstruct", "texture") else [args.content, *args.style]
-    inputs = [images.load_image(path, args.size, device) for path in paths]
+    settings = _settings(args)
+    inputs = [images.load_image(path, side, device) for path, side in zip(_pictures(args), _long_sides(args))]
     content_masks = style_masks = None
     if args.command == "transfer" and args.content_mask:  # a style per region: one colour of the label images a region
         content_masks, inputs[1:], style_masks = spatial.regions_from_labels(
             _mask(args.content_mask, inputs[0]), inputs[1:], [_mask(m, s) for m, s in zip(args.style_mask, inputs[1:])])
-    encoder = load_vgg19_features(args.weights, pooling=args.pooling, normalized=args.normalize, seed=args.seed,
+    encoder = load_vgg19_features(args.weights, pooling=args.pooling, normalized=args.normalize, seed=args.seed or 0,
                                   device=device)
     encoder.truncate(deepest_layer([layer for _, layers in _layer_flags(args) for layer in layers]))
     if encoder.is_random:

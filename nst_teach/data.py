@@ -157,13 +157,19 @@ def skimage_image(name: str, size: int | None = None, device: torch.device | str
     return load_image(getattr(skdata, name)(), size, device)
 
 
+def check_image_name(name: object, field: str = "name") -> None:
+    """``name`` is a catalogue image or a scikit-image picture (what :func:`paper_image` takes)."""
+    if name not in CATALOGUE and name not in FALLBACKS:
+        raise ImageError(f"{field} {name!r} is no image this package knows; choose one of "
+                         f"{', '.join([*CATALOGUE, *FALLBACKS])}.", field)
+
+
 def paper_image(name: str, size: int | None = None, device: torch.device | str = "cpu") -> Picture:
     """Catalogue image ``name`` (or a scikit-image picture by name), falling back when it cannot be had."""
+    check_image_name(name)
     if name in FALLBACKS:
         return Picture(skimage_image(name, size, device), name, FALLBACKS[name], False)
-    entry = CATALOGUE.get(name)
-    if entry is None:
-        raise ImageError(f"unknown image {name!r}; choose one of {', '.join([*CATALOGUE, *FALLBACKS])}.")
+    entry = CATALOGUE[name]
     try:
         image = load_image(catalogue_path(name), size, device)
         return Picture(image, name, f"{entry.title}. {entry.credit} ({entry.licence})", False)

@@ -1,19 +1,29 @@
-"""The errors a user can meet, and the one checker that raises them. Each message says what happened and what to do.
+"""The errors a user can meet, and the checkers that raise them. Each message says what happened and what to do.
 
 All derive from :class:`NstTeachError`, a :class:`ValueError`, so the CLI prints one line for any of
 them instead of a traceback, and Python code can catch them as the value errors they are.
+
+Each value is checked once, where it enters the library (:class:`~nst_teach.settings.Settings`, a task, a
+term), by :func:`check_number` or :func:`check_choice` with limits named beside it. The error keeps the
+argument's name (:attr:`NstTeachError.name`), so that the CLI calls the same checks and puts only its flag
+before the message.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+from typing import Sequence
 
-__all__ = ["ImageError", "LayerError", "NstTeachError", "WeightsError", "check_number"]
+__all__ = ["ImageError", "LayerError", "NstTeachError", "WeightsError", "check_choice", "check_number"]
 
 
 class NstTeachError(ValueError):
-    """A problem with the user's input or set-up, explained in the message."""
+    """A problem with the user's input or set-up, explained in the message; ``name``: the argument it is about."""
+
+    def __init__(self, message: str, name: str | None = None) -> None:
+        super().__init__(message)
+        self.name = name  # the argument refused, when one is: the CLI maps it to its flag
 
 
 class ImageError(NstTeachError):
@@ -45,10 +55,22 @@ def check_number(name: str, value: object, low: float = -math.inf, high: float =
         value = value.item()
     number = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
     if whole:
-        number = number and float(value).is_integer()  # type: ignore[arg-type]  # a number, checked above
+        number = number and isinstance(value, numbers.Integral)  # 2.0 is refused: it would fail in range() later
     inside = number and (value > low if above else value >= low) and value <= high  # type: ignore[operator]
     if not inside:
         bounds = [f"above {low:g}" if above else f"at least {low:g}"] if math.isfinite(low) else []
         bounds += [f"at most {high:g}"] if math.isfinite(high) else []
         kind = "a whole number" if whole else "a finite number"
-        raise NstTeachError(f"{name} must be {kind}{', ' + ' and '.join(bounds) if bounds else ''}; got {value!r}")
+        raise NstTeachError(f"{name} must be {kind}{', ' + ' and '.join(bounds) if bounds else ''}; got {value!r}", name)
+
+
+def check_choice(name: str, value: object, allowed: Sequence[object]) -> None:
+    """Raise :class:`NstTeachError` naming ``name`` unless ``value`` is one of ``allowed``.
+
+    >>> check_choice("pooling", "min", ("max", "avg"))
+    Traceback (most recent call last):
+    ...
+    nst_teach.errors.NstTeachError: pooling must be one of 'max', 'avg'; got 'min'
+    """
+    if not any(value == choice and type(value) is type(choice) for choice in allowed):
+        raise NstTeachError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}", name)

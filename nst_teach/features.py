@@ -13,14 +13,15 @@ tutorial's loss layers inside the model).
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from typing import Sequence, get_args
 
 import torch
 from torch import Tensor, nn
 
-from nst_teach.errors import LayerError, NstTeachError
+from nst_teach.errors import LayerError, NstTeachError, check_choice
 from nst_teach.normalization import normalization_images, normalize_activations
 from nst_teach.precision import pick_device
+from nst_teach.settings import check_seed
 from nst_teach.vgg19 import LAYER_INDEX, LAYER_NAMES, InputConvention, Pooling, check_layers, deepest_layer, vgg19_layers
 from nst_teach.weights import WEIGHTS_CHOICES, read_state
 
@@ -122,12 +123,10 @@ def load_vgg19_features(
     Raises:
         NstTeachError: a bad argument; WeightsError: the weights cannot be had. The message says what to do.
     """
-    if pooling not in ("max", "avg"):
-        raise NstTeachError(f"pooling must be 'max' or 'avg', got {pooling!r}")
+    check_choice("pooling", pooling, get_args(Pooling))
     if not isinstance(weights, (str, os.PathLike)) or not os.fspath(weights):
         raise NstTeachError(f"weights must be one of {', '.join(WEIGHTS_CHOICES)} or a file path, got {weights!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise NstTeachError(f"seed must be a whole number of at least 0, got {seed!r}")
+    check_seed(seed)
     device = pick_device(device)
     state, convention, label = read_state(weights, seed=seed, progress=progress)
     if normalized:

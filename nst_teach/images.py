@@ -22,13 +22,24 @@ from torch import Tensor
 from nst_teach.decoding import MAX_PIXELS, array_to_rgb, open_image_file, pil_to_rgb
 from nst_teach.errors import ImageError, NstTeachError, check_number
 
-__all__ = ["MAX_PIXELS", "RANDOM_NOTE", "ImageSource", "image_size", "load_image", "resize", "save_image", "to_pil",
-           "write_atomically"]
+__all__ = ["MAX_PIXELS", "MAX_SIDE", "MIN_SIDE", "RANDOM_NOTE", "check_side", "ImageSource", "image_size", "load_image",
+           "resize", "save_image", "to_pil", "write_atomically"]
 
 ImageSource = Union[str, os.PathLike, Image.Image, np.ndarray, Tensor]
 
 #: What every figure made with random weights says.
 RANDOM_NOTE = "RANDOM VGG19 WEIGHTS (not the paper's trained network)"
+
+
+#: The longest side an image is resized to: at 4096 px, relu1_1's maps alone take 4 GB in float32.
+MAX_SIDE = 4096
+#: The shortest: below 16 px, relu5_1's map (four poolings down) is empty.
+MIN_SIDE = 16
+
+
+def check_side(name: str, side: object) -> None:
+    """A side in pixels to resize to: a whole number from :data:`MIN_SIDE` to :data:`MAX_SIDE`."""
+    check_number(name, side, MIN_SIDE, MAX_SIDE, whole=True)
 
 
 def load_image(source: ImageSource, size: int | None = None, device: torch.device | str = "cpu") -> Tensor:
@@ -63,6 +74,7 @@ def load_image(source: ImageSource, size: int | None = None, device: torch.devic
             raise ImageError(f"cannot load an image from a {type(source).__name__}; give a path, PIL image or array.")
         x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).unsqueeze(0)
     if size is not None:
+        check_side("size", size)
         x = resize(x, size)
     return x.to(device)
 

@@ -15,22 +15,21 @@ control (:class:`nst_teach.spatial.GuidedStyle`) is one.
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
-from typing import Mapping, Sequence, Union
+from typing import ClassVar, Mapping, Sequence, Union
 
 import torch
 from torch import Tensor
 
 from nst_teach import losses
-from nst_teach.errors import NstTeachError
+from nst_teach.errors import NstTeachError, check_number
 from nst_teach.images import resize
 from nst_teach.vgg19 import check_layers
 
 __all__ = ["CONTENT_LAYER", "DEFAULT_RATIO", "REFERENCE_PIXELS", "STYLE_LAYERS", "Content", "Encoder", "LayerWeight",
-           "Objective", "Style", "Term", "TotalVariation", "alpha_for_size", "balanced_layer_weights", "build_objective",
-           "layer_weights", "scaled_size"]
+           "MAX_RATIO", "MAX_WEIGHT", "Objective", "Style", "Term", "TotalVariation", "alpha_for_size", "balanced_layer_weights",
+           "build_objective", "check_ratio", "check_weight", "layer_weights", "scaled_size"]
 
 #: The paper's content layer (CVPR 2016, Fig. 2 and Sec. 3). The paper's Caffe network rectified
 #: in place, so its "conv4_2" is the response after the ReLU: ``relu4_2`` here.
@@ -43,11 +42,29 @@ REFERENCE_PIXELS = 512 * 512
 #: The default alpha/beta at :data:`REFERENCE_PIXELS`, chosen by pictures the package was not tuned on, at 256 and
 #: 512 px from white noise (README, "Defaults"): the scene stays legible, and the painting's colours and strokes come.
 DEFAULT_RATIO = 1e-3
+#: The largest weight a term takes (alpha, beta, a TV weight, a region's): 1e12 times a loss is where float32
+#: sums start to lose the other terms; a larger one is a typo.
+MAX_WEIGHT = 1e12
+#: The largest alpha/beta: at 1e6 the style term is a millionth of the content's, the photograph returned.
+MAX_RATIO = 1e6
+
+#: The keys a run's history has besides its terms' names: no term may take one.
+RESERVED_NAMES = ("total", "step", "level", "phase")
 
 #: A weight per layer: one number, or one per image of a batch (shape ``(B,)``).
 LayerWeight = Union[float, Tensor]
 #: What builds targets: an image ``(B, 3, H, W)`` and layer names -> ``{layer: F_l}`` (a VGG19Features or paper.Encoder).
 Encoder = torch.nn.Module
+
+
+def check_weight(name: str, value: object) -> None:
+    """A term's weight: a finite number from 0 to :data:`MAX_WEIGHT` (one check for alpha, beta, tv and the rest)."""
+    check_number(name, value, 0, MAX_WEIGHT)
+
+
+def check_ratio(ratio: object, name: str = "ratio") -> None:
+    """alpha/beta: a finite number above 0, at most :data:`MAX_RATIO`."""
+    check_number(name, ratio, 0, MAX_RATIO, above=True)
 
 
 def alpha_for_size(ratio: float, size: Sequence[int], reference: int = REFERENCE_PIXELS) -> float:
@@ -63,6 +80,7 @@ def alpha_for_size(ratio: float, size: Sequence[int], reference: int = REFERENCE
     >>> alpha_for_size(1e-3, (256, 256))
     0.004
     """
+    check_ratio(ratio)
     return ratio * reference / (size[0] * size[1])
 
 
@@ -92,8 +110,8 @@ def layer_weights(layers: Mapping[str, LayerWeight] | Sequence[str] | str) -> di
         raise NstTeachError(f"layer {repeated[0]!r} is named twice: name each layer once")
     if isinstance(layers, Mapping):
         for name, w in layers.items():
-            if not isinstance(w, Tensor) and not (math.isfinite(w) and w >= 0):
-                raise NstTeachError(f"the weight of layer {name!r} must be a finite number of at least 0, got {w!r}")
+            if not isinstance(w, Tensor):
+                check_weight(f"the weight of layer {name!r}", w)
         return dict(layers)
     return {name: 1.0 / len(names) for name in names}
 
@@ -119,6 +137,8 @@ class Term(ABC):
 
     name: str
     weight: float
+    #: What the papers call the weight (alpha, beta, ...): errors about it use this name.
+    weight_name: ClassVar[str] = "weight"
 
     @property
     @abstractmethod
@@ -148,6 +168,7 @@ class Content(Term):
     P: dict[str, Tensor]  # the photograph's features P_l, float32, detached
     weight: float = 1.0  # alpha
     name: str = "content"
+    weight_name: ClassVar[str] = "alpha"
 
     @classmethod
     def of(cls, encoder: Encoder, photo: Tensor, layers: Mapping[str, LayerWeight] | Sequence[str],
@@ -190,6 +211,7 @@ class Style(Term):
     M_A: dict[str, int]  # the positions the targets are counted at (Eq. 4 compares per position when sizes differ)
     weight: float = 1.0  # beta
     name: str = "style"
+    weight_name: ClassVar[str] = "beta"
 
     @classmethod
     def of(cls, encoder: Encoder, paintings: Tensor | Sequence[Tensor], layers: Mapping[str, LayerWeight] | Sequence[str],
@@ -237,6 +259,7 @@ class TotalVariation(Term):
 
     weight: float = 1.0
     name: str = "tv"
+    weight_name: ClassVar[str] = "tv_weight"
 
     @property
     def layers(self) -> list[str]:
@@ -257,14 +280,17 @@ def blend_weights(weights: Sequence[float], n_styles: int) -> tuple[float, ...]:
     >>> blend_weights([0.7, 0.7], 2)
     (0.5, 0.5)
     """
-    weights = [float(w) for w in weights]
     if n_styles < 1:
-        raise NstTeachError("a style needs at least one painting")
+        raise NstTeachError("a style needs at least one painting", "style")
     if len(weights) != n_styles:
-        raise NstTeachError(f"{len(weights)} style weights for {n_styles} style images: give one weight per style")
-    if not all(math.isfinite(w) and w >= 0 for w in weights) or not sum(weights) > 0:
-        raise NstTeachError(f"style weights must be finite, at least 0 and not all 0, got {weights}")
-    return tuple(w / sum(weights) for w in weights)
+        raise NstTeachError(f"{len(weights)} style weights for {n_styles} style images: give one weight per style",
+                            "style_blend")
+    for k, w in enumerate(weights):
+        check_weight(f"style_blend[{k}]", w)
+    if not sum(weights) > 0:
+        raise NstTeachError(f"the style weights are all 0: give at least one painting a weight above 0; got "
+                            f"{list(weights)}", "style_blend")
+    return tuple(float(w) / sum(weights) for w in weights)
 
 
 @dataclass
@@ -277,8 +303,11 @@ class Objective:
         names = [term.name for term in self.terms]
         if not names:
             raise NstTeachError("an objective needs at least one term")
-        if len(set(names)) != len(names) or "total" in names:
-            raise NstTeachError(f"each term needs its own name, and none may be 'total'; got {names}")
+        if len(set(names)) != len(names) or set(RESERVED_NAMES) & set(names):
+            raise NstTeachError(f"each term needs its own name, and none may be {', '.join(map(repr, RESERVED_NAMES))}; "
+                                f"got {names}")
+        for term in self.terms:
+            check_weight(term.weight_name, term.weight)
 
     @property
     def layers(self) -> list[str]:
@@ -318,9 +347,6 @@ def build_objective(encoder: Encoder, *, content: Tensor | None = None, style: T
     layers). ``content`` and ``style`` may be batches; ``style`` may be several paintings, blended
     with the weights ``style_blend`` (equal by default).
     """
-    for name, value in (("alpha", alpha), ("beta", beta), ("tv_weight", tv_weight)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value >= 0):
-            raise NstTeachError(f"{name} must be a finite number of at least 0, got {value!r}")
     terms: list[Term] = []
     if content_layers:
         if content is None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from nst_teach.errors import NstTeachError
+from nst_teach.errors import NstTeachError, check_choice, check_number
 
-__all__ = ["MAX_STEPS", "OPTIMIZER_CHOICES", "Optimizer", "PRECISION_CHOICES", "Precision", "RESAMPLING_CHOICES",
-           "Resampling", "Settings"]
+__all__ = ["MAX_COARSE_LEVELS", "MAX_HISTORY", "MAX_LR", "MAX_SEED", "MAX_STEPS", "OPTIMIZER_CHOICES", "Optimizer",
+           "PRECISION_CHOICES", "Precision", "RESAMPLING_CHOICES", "Resampling", "Settings", "check_seed"]
 
 Optimizer = Literal["lbfgs", "lbfgsb", "adam"]
 Precision = Literal["auto", "float32", "bfloat16"]
@@ -20,6 +19,14 @@ RESAMPLING_CHOICES: tuple[str, ...] = get_args(Resampling)
 
 #: More steps than anyone waits for (about a day at 512 px on a laptop): a typo, refused.
 MAX_STEPS = 100_000
+#: The largest seed torch's generators take.
+MAX_SEED = 2**63 - 1
+#: Adam's largest step size: on pixels in [0, 1], a larger one jumps across the whole range in a step.
+MAX_LR = 10.0
+#: More L-BFGS memory than a run has steps to fill.
+MAX_HISTORY = 1000
+#: Coarse-to-fine levels: 4 halvings take a 512 px image to 32 px, where relu5_1's map is 2 x 2.
+MAX_COARSE_LEVELS = 4
 
 
 @dataclass(frozen=True)
@@ -54,26 +61,28 @@ class Settings:
     every: int = 10  # call the callback every `every` steps
 
     def __post_init__(self) -> None:
-        for name, allowed in (("optimizer", OPTIMIZER_CHOICES), ("precision", PRECISION_CHOICES),
-                              ("resampling", RESAMPLING_CHOICES)):
-            if getattr(self, name) not in allowed:
-                raise NstTeachError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {getattr(self, name)!r}")
-        for name, low, high in (("steps", 1, MAX_STEPS), ("history_size", 1, 1000), ("every", 1, MAX_STEPS),
-                                ("seed", 0, 2**63 - 1)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise NstTeachError(f"{name} must be a whole number from {low} to {high:,}; got {value!r}")
-        if self.coarse_levels is not None and (not isinstance(self.coarse_levels, int) or isinstance(self.coarse_levels, bool)
-                                               or self.coarse_levels not in range(5)):
-            raise NstTeachError(f"coarse_levels must be None or a whole number from 0 to 4; got {self.coarse_levels!r}")
+        check_choice("optimizer", self.optimizer, OPTIMIZER_CHOICES)
+        check_choice("precision", self.precision, PRECISION_CHOICES)
+        check_choice("resampling", self.resampling, RESAMPLING_CHOICES)
+        check_number("steps", self.steps, 1, MAX_STEPS, whole=True)
+        check_number("history_size", self.history_size, 1, MAX_HISTORY, whole=True)
+        check_number("every", self.every, 1, MAX_STEPS, whole=True)
+        check_seed(self.seed)
+        if self.coarse_levels is not None:
+            check_number("coarse_levels", self.coarse_levels, 0, MAX_COARSE_LEVELS, whole=True)
         for name in ("coarse_share", "float32_tail"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-                raise NstTeachError(f"{name} must be a number from 0 up to (not including) 1; got {value!r}")
-        if self.lr is not None and (isinstance(self.lr, bool) or not isinstance(self.lr, (int, float))
-                                    or not (math.isfinite(self.lr) and 0 < self.lr <= 10)):
-            raise NstTeachError(f"lr must be a number above 0 and at most 10 (Adam's default is 0.02); got {self.lr!r}")
+            check_number(name, getattr(self, name), 0, 1)
+            if getattr(self, name) == 1:
+                raise NstTeachError(f"{name} must be a number from 0 up to (not including) 1; got 1", name)
+        if self.lr is not None:
+            if self.optimizer != "adam":
+                raise NstTeachError(f"lr must be given only with optimizer 'adam': it is Adam's step size (L-BFGS "
+                                    f"finds its own steps by line search); got {self.lr!r}", "lr")
+            check_number("lr", self.lr, 0, MAX_LR, above=True)
         for flag in ("channels_last", "cuda_graphs"):
-            if not isinstance(getattr(self, flag), bool):
-                raise NstTeachError(f"{flag} must be True or False; got {getattr(self, flag)!r}")
+            check_choice(flag, getattr(self, flag), (True, False))
 
+
+def check_seed(seed: object, name: str = "seed") -> None:
+    """A seed: a whole number from 0 to :data:`MAX_SEED` (for the noise start, and for random weights)."""
+    check_number(name, seed, 0, MAX_SEED, whole=True)

@@ -22,17 +22,17 @@ is that term; :func:`nst_teach.tasks.style_transfer` uses it when given masks.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Mapping, Sequence
+from typing import ClassVar, Mapping, Sequence
 
 import torch
 import torch.nn.functional as nnf
 from torch import Tensor
 
 from nst_teach import losses
-from nst_teach.errors import NstTeachError, check_number
-from nst_teach.objective import Encoder, LayerWeight, Term, exact, features, layer_weights, scaled_size, shrunk
+from nst_teach.errors import NstTeachError
+from nst_teach.objective import Encoder, LayerWeight, Term, check_weight, exact, features, layer_weights, scaled_size, shrunk
 
-__all__ = ["GuidedStyle", "guided_gram", "label_masks", "mask_at", "regions_from_labels"]
+__all__ = ["GuidedStyle", "check_control", "check_labels", "guided_gram", "label_masks", "mask_at", "regions_from_labels"]
 
 
 def mask_at(mask: Tensor, size: Sequence[int]) -> Tensor:
@@ -80,28 +80,31 @@ class GuidedStyle(Term):
     T: list[dict[str, Tensor]]  # per region: layer -> its content mask at that layer's resolution, made once
     weight: float = 1.0  # beta
     name: str = "style"
+    weight_name: ClassVar[str] = "beta"
 
     @classmethod
     def of(cls, encoder: Encoder, content_masks: Sequence[Tensor], paintings: Sequence[Tensor],
            style_masks: Sequence[Tensor], layers: Mapping[str, LayerWeight] | Sequence[str], beta: float = 1.0,
-           region_weights: Sequence[float] | None = None) -> GuidedStyle:
+           region_weights: Sequence[float] | None = None, size: Sequence[int] | None = None) -> GuidedStyle:
+        """The term, every mask checked: ``size = (H, W)``, the image's, which each content mask must have (default:
+        the first content mask's); each style mask its painting's."""
         n = len(content_masks)
         lam = [1.0] * n if region_weights is None else list(region_weights)
         if not (len(paintings) == len(style_masks) == len(lam) == n) or n == 0:
             raise NstTeachError(f"spatial control needs one style image, one style mask and one weight per content "
                                 f"region: got {n} regions, {len(paintings)} styles, {len(style_masks)} style masks "
-                                f"and {len(lam)} weights")
+                                f"and {len(lam)} weights", "content_masks")
         for k, value in enumerate(lam):
-            check_number(f"region_weights[{k}]", value, 0, 1e12)
+            check_weight(f"region_weights[{k}]", value)
         for name, masks, images in (("content_masks", content_masks, None), ("style_masks", style_masks, paintings)):
             for k, mask in enumerate(masks):
-                size = tuple(images[k].shape[-2:]) if images is not None else tuple(content_masks[0].shape[-2:])
+                size = tuple(images[k].shape[-2:]) if images is not None else tuple(size or content_masks[0].shape[-2:])
                 if not isinstance(mask, Tensor) or mask.ndim != 4 or mask.shape[:2] != (1, 1) or tuple(mask.shape[-2:]) != size:
                     shape = tuple(mask.shape) if isinstance(mask, Tensor) else type(mask).__name__
                     raise NstTeachError(f"{name}[{k}] must be a mask of shape (1, 1, H, W) of its image's size "
-                                        f"{size}; got {shape}")
+                                        f"{size}; got {shape}", name)
                 if not (float(mask.min()) >= 0 and float(mask.max()) <= 1 and float(mask.sum()) > 0):
-                    raise NstTeachError(f"{name}[{k}] must have values in [0, 1] and cover some pixels")
+                    raise NstTeachError(f"{name}[{k}] must have values in [0, 1] and cover some pixels", name)
         w = layer_weights(layers)
         device = next(iter(encoder.parameters())).device
         content_masks, style_masks = [T.to(device) for T in content_masks], [S.to(device) for S in style_masks]
@@ -166,8 +169,7 @@ def regions_from_labels(content_labels: Tensor, styles: Sequence[Tensor], style_
     Each colour of the content's label image must appear in one style's label image: that
     style, where it has that colour, paints the region.
     """
-    if len(style_labels) != len(styles):
-        raise NstTeachError(f"{len(style_labels)} style masks for {len(styles)} style images: give one mask per style")
+    check_labels(content_labels.shape, [s.shape for s in styles], content_labels.shape, [m.shape for m in style_labels])
     style_regions = [label_masks(labels) for labels in style_labels]
     content_masks, region_styles, region_masks = [], [], []
     for colour, T in label_masks(content_labels).items():
@@ -179,3 +181,29 @@ def regions_from_labels(content_labels: Tensor, styles: Sequence[Tensor], style_
         region_styles.append(styles[owner])
         region_masks.append(style_regions[owner][colour])
     return content_masks, region_styles, region_masks
+
+
+def check_control(content_masks: object, style_masks: object, style_blend: object) -> None:
+    """Spatial control needs masks on the content and on the paintings, and gives each region one painting: a blend
+    of paintings (``style_blend``) besides would contradict it. Each argument: given, or None."""
+    if (content_masks is None) != (style_masks is None):
+        raise NstTeachError("spatial control needs masks on the content image and one on each painting",
+                            "style_masks" if style_masks is None else "content_masks")
+    if content_masks is not None and style_blend is not None:
+        raise NstTeachError("a blend mixes the paintings everywhere, masks give each region its own painting: "
+                            "use one or the other", "style_blend")
+
+
+def check_labels(content: Sequence[int], styles: Sequence[Sequence[int]], content_labels: Sequence[int],
+                 style_labels: Sequence[Sequence[int]], names: Sequence[str] | None = None) -> None:
+    """Label images for :func:`regions_from_labels`: one for the content and one per painting, each of its image's
+    size (shapes ``(..., H, W)``). ``names``: what to call the label images (default ``content_labels``, ...)."""
+    if len(style_labels) != len(styles):
+        raise NstTeachError(f"{len(style_labels)} style label images for {len(styles)} style images: give one each",
+                            "style_masks")
+    names = names or ["content_labels", *(f"style_labels[{k}]" for k in range(len(styles)))]
+    for k, (label, image) in enumerate(zip([content_labels, *style_labels], [content, *styles])):
+        if tuple(label[-2:]) != tuple(image[-2:]):
+            raise NstTeachError(f"the label image {names[k]} is {label[-1]} x {label[-2]} px but its image is "
+                                f"{image[-1]} x {image[-2]} px: a label image must have its image's size",
+                                "content_masks" if k == 0 else "style_masks")

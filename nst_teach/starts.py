@@ -18,7 +18,7 @@ from nst_teach.color import in_colors_of
 from nst_teach.errors import NstTeachError
 from nst_teach.images import resize
 
-__all__ = ["NOISE_STARTS", "START_CHOICES", "Start", "initial_image"]
+__all__ = ["NOISE_STARTS", "START_CHOICES", "TASK_STARTS", "Start", "check_start", "initial_image"]
 
 #: A run's start by name: ``"noise"``, white noise in the source images' colours; ``"uniform"``, plain
 #: U(0, 1) noise; ``"content"``, the photograph; ``"recolored"``, the photograph in the painting's colours
@@ -27,6 +27,27 @@ Start = Literal["noise", "uniform", "content", "recolored", "style"]
 START_CHOICES: tuple[str, ...] = get_args(Start)
 #: The starts that are noise: the others (and an image tensor) are pictures that already have a layout.
 NOISE_STARTS = ("noise", "uniform")
+#: The starts each task can make: a reconstruction has no painting, a texture no photograph.
+TASK_STARTS: dict[str, tuple[str, ...]] = {"reconstruct": ("noise", "uniform", "content"),
+                                           "texture": ("noise", "uniform", "style"), "transfer": START_CHOICES}
+
+
+def check_start(init: object, task: str | None = None) -> None:
+    """``init`` names a start (:data:`START_CHOICES`), one that ``task`` can make (:data:`TASK_STARTS`), or is an image.
+
+    >>> check_start("style", "reconstruct")
+    Traceback (most recent call last):
+    ...
+    nst_teach.errors.NstTeachError: init 'style' cannot start a reconstruct: choose from 'noise', 'uniform', 'content'
+    """
+    if isinstance(init, Tensor):
+        return
+    if init not in START_CHOICES:
+        raise NstTeachError(f"init must be one of {', '.join(map(repr, START_CHOICES))} or an image tensor; "
+                            f"got {init!r}", "init")
+    if task is not None and init not in TASK_STARTS[task]:
+        raise NstTeachError(f"init {init!r} cannot start a {task}: choose from {', '.join(map(repr, TASK_STARTS[task]))}",
+                            "init")
 
 
 def initial_image(init: Start | Tensor, shape: Sequence[int], *, seed: int = 0, content: Tensor | None = None,
@@ -46,6 +67,7 @@ def initial_image(init: Start | Tensor, shape: Sequence[int], *, seed: int = 0, 
     >>> initial_image("uniform", (1, 3, 4, 4), seed=1).shape
     torch.Size([1, 3, 4, 4])
     """
+    check_start(init)
     styles = [style] if isinstance(style, Tensor) else list(style or [])
     if isinstance(init, Tensor):
         x = init
@@ -60,12 +82,10 @@ def initial_image(init: Start | Tensor, shape: Sequence[int], *, seed: int = 0, 
         if not styles:
             raise NstTeachError("init='style' needs a style image")
         x = styles[0]
-    elif init in ("content", "recolored"):
+    else:  # "content" or "recolored"
         if content is None or (init == "recolored" and not styles):
             raise NstTeachError(f"init={init!r} needs {'a content and a style image' if init == 'recolored' else 'a content image'}")
         x = content if init == "content" else in_colors_of(content, styles, style_blend)
-    else:
-        raise NstTeachError(f"init must be one of {', '.join(map(repr, START_CHOICES))} or a tensor, got {init!r}")
     x = x.detach().float().to(device)
     if tuple(x.shape[-2:]) != tuple(shape[-2:]):
         x = resize(x, tuple(shape[-2:]))

@@ -11,7 +11,7 @@ naming it, before any work.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Literal, Mapping, Sequence
+from typing import Callable, Literal, Mapping, Sequence
 
 import torch
 from torch import Tensor
@@ -19,9 +19,9 @@ from torch import Tensor
 from nst_teach import color
 from nst_teach.coarse_to_fine import most_levels, plan, room_for_levels
 from nst_teach.engine import Progress, Result, optimize
-from nst_teach.errors import NstTeachError, check_number
+from nst_teach.errors import NstTeachError, check_choice
 from nst_teach.features import VGG19Features
-from nst_teach.images import resize
+from nst_teach.images import check_side, resize
 from nst_teach.objective import (
     CONTENT_LAYER,
     DEFAULT_RATIO,
@@ -33,12 +33,15 @@ from nst_teach.objective import (
     Term,
     TotalVariation,
     alpha_for_size,
+    blend_weights,
+    check_ratio,
+    check_weight,
     layer_weights,
 )
 from nst_teach.settings import Settings
-from nst_teach.spatial import GuidedStyle
-from nst_teach.starts import NOISE_STARTS, START_CHOICES, Start, initial_image
-from nst_teach.vgg19 import deepest_layer, smallest_side
+from nst_teach.spatial import GuidedStyle, check_control
+from nst_teach.starts import NOISE_STARTS, Start, check_start, initial_image
+from nst_teach.vgg19 import check_image_size
 
 #: Each task's start by default: white noise in the source images' colours, as the paper starts (CVPR 2016, Sec. 3.3).
 #: For a transfer chosen by pictures (README, "Defaults"): from the photograph in the painting's colours the sky of a
@@ -47,10 +50,12 @@ DEFAULT_INIT: dict[str, Start] = {"reconstruct": "noise", "texture": "noise", "t
 #: Ways to keep the photograph's colours (Gatys et al., CVPR 2017, Sec. 5; :mod:`nst_teach.color`).
 PRESERVE_COLORS = ("luminance", "histogram")
 
-__all__ = ["DEFAULT_INIT", "PRESERVE_COLORS", "optimize_from", "reconstruct_content", "style_transfer",
+__all__ = ["DEFAULT_INIT", "PRESERVE_COLORS", "Task", "check_task", "optimize_from", "reconstruct_content", "style_transfer",
            "synthesize_texture"]
 
 Callback = Callable[[Progress], None]
+#: The paper's three tasks, by the CLI's command names.
+Task = Literal["reconstruct", "texture", "transfer"]
 
 
 def optimize_from(encoder: VGG19Features, objective: Objective, init: Start | Tensor, shape: Sequence[int],
@@ -62,8 +67,7 @@ def optimize_from(encoder: VGG19Features, objective: Objective, init: Start | Te
     The three tasks below and the benchmark start this way.
     """
     settings = settings or Settings()
-    if not isinstance(init, Tensor) and init not in START_CHOICES:
-        raise NstTeachError(f"init must be one of {', '.join(START_CHOICES)} or an image tensor; got {init!r}")
+    check_start(init)
     device = _device(encoder)
     x0 = initial_image(init, shape, seed=settings.seed, content=content, style=style, style_blend=style_blend,
                        device=device)
@@ -87,17 +91,17 @@ def reconstruct_content(encoder: VGG19Features, image: Tensor, layer: str | Sequ
     by orders of magnitude on the trained network, so the small ones barely
     move: for a figure, run one layer at a time (as lesson 2 does).
     """
+    check_task("reconstruct", init=init, tv_weight=tv_weight)
     _check_image("image", image)
     names = layer_weights([layer] if isinstance(layer, str) else list(layer))
-    _check_size("image", image.shape, names)
+    check_image_size("image", image.shape, names)
     B = len(names)
     if B > 1 and image.shape[0] > 1:
         raise NstTeachError("several layers reconstruct one photograph, one image per layer: give one image, not a batch")
     image = image.to(_device(encoder))
     image = image.expand(B, *image.shape[1:]) if B > 1 else image
     weights = {l: torch.tensor([1.0 if b == i else 0.0 for b in range(B)]) for i, l in enumerate(names)}
-    tv = _tv(tv_weight)
-    objective = Objective([Content.of(encoder, image, weights if B > 1 else list(names)), *tv])
+    objective = Objective([Content.of(encoder, image, weights if B > 1 else list(names)), *_tv(tv_weight)])
     return optimize_from(encoder, objective, init, image.shape, settings, callback, should_stop, content=image)
 
 
@@ -108,18 +112,18 @@ def synthesize_texture(encoder: VGG19Features, image: Tensor,
                        callback: Callback | None = None, should_stop: Callable[[], bool] | None = None) -> Result:
     """Synthesise a texture matching ``image``'s Gram matrices at ``layers`` (Fig. 1, top row), of ``size = (H, W)``
     (default: the image's); ``tv_weight`` adds a total-variation term."""
+    check_task("texture", init=init, tv_weight=tv_weight)
     _check_image("image", image)
     if size is not None:
         if not isinstance(size, (tuple, list)) or len(size) != 2:
-            raise NstTeachError(f"size must be (height, width), two whole numbers; got {size!r}")
+            raise NstTeachError(f"size must be (height, width), two whole numbers; got {size!r}", "size")
         for side in size:
-            check_number("size", side, 16, 4096, whole=True)
+            check_side("size", side)
         size = (int(size[0]), int(size[1]))
-    _check_size("image", image.shape, layer_weights(layers))
-    _check_size("size", (1, 3, *(size or image.shape[-2:])), layer_weights(layers))
+    check_image_size("image", image.shape, layer_weights(layers))
+    check_image_size("size", (*(size or image.shape[-2:]),), layer_weights(layers))
     image = image.to(_device(encoder))
-    tv = _tv(tv_weight)
-    objective = Objective([Style.of(encoder, image, layers), *tv])
+    objective = Objective([Style.of(encoder, image, layers), *_tv(tv_weight)])
     shape = (image.shape[0], 3, *(size or image.shape[-2:]))
     return optimize_from(encoder, objective, init, shape, settings, callback, should_stop, style=image)
 
@@ -160,37 +164,18 @@ def style_transfer(encoder: VGG19Features, content: Tensor, style: Tensor | Sequ
       first recolours each painting to the content's colour statistics;
     * ``tv_weight``: a total-variation term, a smoothness prior the paper does not use.
     """
-    _check_image("content", content)
     styles = [style] if isinstance(style, Tensor) else list(style)
-    if not styles:
-        raise NstTeachError("style must be a painting, or a list of at least one")
+    check_task("transfer", init=init, tv_weight=tv_weight, alpha=alpha, ratio=ratio, beta=beta, n_styles=len(styles),
+               style_blend=style_blend, content_masks=content_masks, style_masks=style_masks)
+    if preserve_colors is not None:
+        check_choice("preserve_colors", preserve_colors, PRESERVE_COLORS)
+    _check_image("content", content)
     layers = [*layer_weights(content_layers), *layer_weights(style_layers)]
-    _check_size("content", content.shape, layers)
+    check_image_size("content", content.shape, layers)
     for k, painting in enumerate(styles):
         _check_image(f"style[{k}]" if len(styles) > 1 else "style", painting)
-        _check_size(f"style[{k}]" if len(styles) > 1 else "style", painting.shape, layers)
-    if alpha is not None and ratio is not None:
-        raise NstTeachError("give alpha or ratio, not both: alpha is used as given, ratio is scaled to the size")
-    for name, value in (("beta", beta), *((("alpha", alpha),) if alpha is not None else ())):
-        check_number(name, value, 0, 1e12)
-    tv = _tv(tv_weight)
-    if ratio is not None:
-        check_number("ratio", ratio, 0, 1e6, above=True)
+        check_image_size(f"style[{k}]" if len(styles) > 1 else "style", painting.shape, layers)
     alpha = alpha if alpha is not None else alpha_for_size(ratio or DEFAULT_RATIO, content.shape[-2:]) * beta
-    if alpha == 0 and beta == 0:
-        raise NstTeachError("alpha and beta are both 0: there is nothing to optimise")
-    if preserve_colors not in (None, *PRESERVE_COLORS):
-        raise NstTeachError(f"preserve_colors must be None, 'luminance' or 'histogram'; got {preserve_colors!r}")
-    masked = content_masks is not None or style_masks is not None
-    if masked and (content_masks is None or style_masks is None):
-        raise NstTeachError("spatial control needs both content_masks and style_masks, one of each per painting")
-    if masked and style_blend is not None:
-        raise NstTeachError("style_blend mixes the paintings everywhere, masks give each region its own painting: "
-                            "use one or the other")
-    for k, T in enumerate(content_masks or []):
-        if not isinstance(T, Tensor) or T.ndim != 4 or tuple(T.shape[-2:]) != tuple(content.shape[-2:]):
-            raise NstTeachError(f"content_masks[{k}] must be a mask of shape (1, 1, H, W), the content image's size "
-                                f"{tuple(content.shape[-2:])}; got {tuple(T.shape) if isinstance(T, Tensor) else T!r}")
 
     device = _device(encoder)
     content, styles = content.to(device), [s.to(device) for s in styles]
@@ -204,14 +189,14 @@ def style_transfer(encoder: VGG19Features, content: Tensor, style: Tensor | Sequ
 
     terms: list[Term] = [Content.of(encoder, content, content_layers, alpha)]
     start_blend = style_blend
-    if masked:
-        assert content_masks is not None and style_masks is not None  # checked above
+    if content_masks is not None and style_masks is not None:
         masks = [m if keep_style_scale else _resize_mask(m, s.shape[-2:]) for m, s in zip(style_masks, styles)]
-        terms.append(GuidedStyle.of(encoder, content_masks, styles, masks, style_layers, beta, region_weights))
+        terms.append(GuidedStyle.of(encoder, content_masks, styles, masks, style_layers, beta, region_weights,
+                                    size=content.shape[-2:]))
         start_blend = [float(T.mean()) for T in content_masks]  # the start in the regions' paintings' colours
     else:
         terms.append(Style.of(encoder, styles, style_layers, beta, style_blend))
-    terms += tv
+    terms += _tv(tv_weight)
     result = optimize_from(encoder, Objective(terms), init, content.shape, settings, callback, should_stop,
                            content=content, style=styles, style_blend=start_blend)
     if preserve_colors == "luminance":
@@ -225,23 +210,45 @@ def _device(encoder: VGG19Features) -> torch.device:
 
 
 def _tv(weight: float) -> list[Term]:
-    """The total-variation term, if asked for (``weight`` checked)."""
-    check_number("tv_weight", weight, 0, 1e12)
+    """The total-variation term, if asked for."""
     return [TotalVariation(weight)] if weight else []
+
+
+def check_task(task: Task, *, init: object = "noise", tv_weight: float = 0.0, alpha: float | None = None,
+               ratio: float | None = None, beta: float = 1.0, n_styles: int = 1, style_blend: Sequence[float] | None = None,
+               content_masks: object = None, style_masks: object = None) -> None:
+    """Every argument of ``task`` that needs no image, checked before any work: each task calls it first, and the
+    CLI calls it with its flags' values (the error's ``name`` is the argument's, which the CLI maps to its flag).
+
+    >>> check_task("transfer", alpha=0.0, beta=0.0)
+    Traceback (most recent call last):
+    ...
+    nst_teach.errors.NstTeachError: alpha and beta are both 0: there is nothing to optimise
+    """
+    check_start(init, task)
+    check_weight("tv_weight", tv_weight)
+    if task != "transfer":
+        return
+    if alpha is not None and ratio is not None:
+        raise NstTeachError("give alpha or ratio, not both: alpha is used as given, ratio is scaled to the size", "alpha")
+    check_weight("beta", beta)
+    if alpha is not None:
+        check_weight("alpha", alpha)
+    if ratio is not None:
+        check_ratio(ratio)
+    if alpha == 0 and beta == 0:
+        raise NstTeachError("alpha and beta are both 0: there is nothing to optimise", "alpha")
+    if n_styles < 1:
+        raise NstTeachError("style must be a painting, or a list of at least one", "style")
+    if style_blend is not None:
+        blend_weights(style_blend, n_styles)
+    check_control(content_masks, style_masks, style_blend)
 
 
 def _check_image(name: str, image: object) -> None:
     if not isinstance(image, Tensor) or image.ndim != 4 or image.shape[1] != 3 or min(image.shape[-2:]) < 1:
         shape = tuple(image.shape) if isinstance(image, Tensor) else type(image).__name__
         raise NstTeachError(f"{name} must be an RGB image tensor of shape (B, 3, H, W), as load_image gives; got {shape}")
-
-
-def _check_size(name: str, shape: Sequence[int], layers: Iterable[str]) -> None:
-    """Refuse an image too small for the deepest layer: each pooling halves the map, and an empty map has no features."""
-    needed = smallest_side(layers)
-    if min(shape[-2:]) < needed:
-        raise NstTeachError(f"{name} is {shape[-1]} x {shape[-2]} px, too small for {deepest_layer(layers)}: its short "
-                            f"side must be at least {needed} px (each pooling halves it); use a larger image")
 
 
 def _resize_mask(mask: Tensor, size: Sequence[int]) -> Tensor:

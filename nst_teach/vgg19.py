@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Iterable, Literal, Mapping
+from typing import Iterable, Literal, Mapping, Sequence
 
 from torch import nn
 
-from nst_teach.errors import LayerError
+from nst_teach.errors import LayerError, NstTeachError
 
 __all__ = ["CAFFE_INPUT", "IMAGENET_INPUT", "LAYER_INDEX", "LAYER_NAMES", "VGG19_BLOCKS", "InputConvention",
-           "Pooling", "check_layers", "deepest_layer", "smallest_side", "vgg19_layers"]
+           "Pooling", "check_image_size", "check_layers", "deepest_layer", "smallest_side", "vgg19_layers"]
 
 Pooling = Literal["max", "avg"]
 
@@ -78,6 +78,22 @@ def smallest_side(layers: Iterable[str]) -> int:
     """
     deepest = LAYER_INDEX[deepest_layer(layers)]
     return 2 ** sum(name.startswith("pool") for name in LAYER_NAMES[: deepest + 1])
+
+
+def check_image_size(name: str, size: Sequence[int], layers: Iterable[str]) -> None:
+    """Refuse an image of ``size = (..., H, W)`` too small for the deepest of ``layers``: each pooling halves the map,
+    and an empty map has no features.
+
+    >>> check_image_size("style", (1, 3, 12, 40), ["relu5_1"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nst_teach.errors.NstTeachError: style is 40 x 12 px, too small for relu5_1: its short side must be at least 16 px ...
+    """
+    layers = list(layers)
+    needed = smallest_side(layers)
+    if min(size[-2:]) < needed:
+        raise NstTeachError(f"{name} is {size[-1]} x {size[-2]} px, too small for {deepest_layer(layers)}: its short "
+                            f"side must be at least {needed} px (each pooling halves it); use a larger image", name)
 
 
 def vgg19_layers(pooling: Pooling = "max") -> nn.Sequential:

@@ -96,7 +96,7 @@ def test_reconstruct_and_texture(pictures, tmp_path, command):
     (["reconstruct", "{content}", "--steps", "abc"], "argument --steps: invalid int value"),
     (["reconstruct", "{content}", "--coarse-levels", "9"], "--coarse-levels"),
     (["reconstruct", "{content}", "--size", "100000"], "--size"),
-    (["transfer", "{content}", "{style}", "--size", "17"], "px on its short side, too small for relu5_1"),
+    (["transfer", "{content}", "{style}", "--size", "17"], "at --size 17 is 17 x 13 px, too small for relu5_1"),
     (["reconstruct", "{content}", "--device", "cuda:7"], "not available"),
     (["transfer", "{content}", "{style}", "--alpha", "-1"], "--alpha must be a finite number, at least 0"),
     (["transfer", "{content}", "{style}", "--alpha", "nan"], "--alpha must be a finite number"),
@@ -104,23 +104,29 @@ def test_reconstruct_and_texture(pictures, tmp_path, command):
     (["transfer", "{content}", "{style}", "--tv", "-3"], "--tv must be"),
     (["transfer", "{content}", "{style}", "--alpha", "0", "--beta", "0"], "nothing to optimise"),
     (["transfer", "{content}", "{style}", "--ratio", "1e-3", "--alpha", "1"], "not allowed with argument --ratio"),
-    (["transfer", "{content}", "{style}", "--lr", "0.1"], "--lr is Adam's step size"),
+    (["transfer", "{content}", "{style}", "--lr", "0.1"], "--lr must be given only with optimizer 'adam'"),
     (["transfer", "{content}", "{style}", "--optimizer", "adam", "--lr", "0"], "--lr must be a finite number, above 0"),
     (["transfer", "{content}", "{style}", "--animate-every", "3"], "give --animate OUT.gif too"),
-    (["reconstruct", "{content}", "--init", "recolored"], "--init recolored cannot start a reconstruct"),
-    (["texture", "{content}", "--init", "content"], "--init content cannot start a texture"),
-    (["transfer", "{content}", "{style}", "{style}", "--style-weights=-1,2"], "at least 0 and not all 0"),
-    (["transfer", "{content}", "{style}", "{style}", "--style-weights=0,0"], "not all 0"),
-    (["transfer", "{content}", "{style}", "{style}", "--style-weights=1,2,3"], "3 weights for 2 style images"),
+    (["reconstruct", "{content}", "--init", "recolored"], "--init 'recolored' cannot start a reconstruct"),
+    (["texture", "{content}", "--init", "content"], "--init 'content' cannot start a texture"),
+    (["transfer", "{content}", "{style}", "{style}", "--style-weights=-1,2"], "--style-weights[0] must be a finite number, at least 0"),
+    (["transfer", "{content}", "{style}", "{style}", "--style-weights=0,0"], "--style-weights: the style weights are all 0"),
+    (["transfer", "{content}", "{style}", "{style}", "--style-weights=1,2,3"], "--style-weights: 3 style weights for 2 style images"),
     (["transfer", "{content}", "{style}", "--style-weights=1,x"], "invalid comma-separated numbers value: '1,x'"),
     (["reconstruct", "{content}", "-o", "{content}"], "is one of the input images"),
     (["reconstruct", "{content}", "-o", "out.jpg"], "should end in .png"),
     (["reconstruct", "{content}", "-o", "{tmp}"], "is a folder"),
     (["reconstruct", "{content}", "--animate", "run.png"], "should end in .gif"),
     (["reconstruct", "{content}", "--metrics-json", "{content}/m.json"], "no permission to write there"),
-    (["transfer", "{content}", "{style}", "--content-mask", "{content}"], "one --style-mask per style image"),
+    (["transfer", "{content}", "{style}", "--content-mask", "{content}"], "--style-mask: spatial control needs masks on the content image"),
     (["transfer", "{content}", "{style}", "--content-mask", "{content}", "--style-mask", "{style}",
       "--style-weights", "1"], "use one or the other"),
+    (["transfer", "{content}", "{style}", "--init", "content", "--seed", "3", "--weights", "caffe"],
+     "--seed changes nothing here"),
+    (["bench", "--engine-steps", "0"], "--engine-steps must be a whole number"),
+    (["bench", "--contents", "mona_lisa"], "--contents 'mona_lisa' is no image this package knows"),
+    (["bench", "--styles", "tubingen,x"], "--styles 'x' is no image this package knows"),
+    (["bench", "--sizes", "8"], "--sizes must be a whole number, at least 16"),
 ])
 def test_user_mistakes_get_one_line_and_exit_2_before_any_work(pictures, tmp_path, capsys, monkeypatch, args, needle):
     notimage = tmp_path / "notes.png"
@@ -227,6 +233,18 @@ def test_the_flags_compose_with_masks_colours_scale_tv_and_animation(pictures, t
     assert {"content", "style", "tv", "total"} <= set(history[0])
 
 
+def test_keep_style_scale_loads_each_painting_at_the_photographs_scale(pictures, tmp_path, capsys):
+    """The photograph (96 px) goes to --size 48, half its size: so does a 40 x 30 px painting with the flag, to 20 x 15 px,
+    too small for relu5_1; without it the painting is loaded at --size like the photograph."""
+    small = save_image(resize(paper_image("starry_night", 64).image, (30, 40)), tmp_path / "small.png")
+    argv = ["transfer", str(pictures[0]), str(small), "--weights", "random", "--size", "48", "--steps", "1",
+            "-o", str(tmp_path / "o.png")]
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main([*argv, "--keep-style-scale"]) == 2
+    assert "small.png at --size 48 with --keep-style-scale is 20 x 15 px, too small for relu5_1" in _one_error_line(capsys)
+
+
 def test_a_blend_of_two_styles(pictures, tmp_path):
     other = save_image(paper_image("brick", 64).image, tmp_path / "b.png")
     assert main(["transfer", *map(str, pictures), str(other), "--style-weights", "0.7,0.3", "--weights",
@@ -244,7 +262,7 @@ def test_masks_of_another_size_or_an_unmatched_colour_get_one_line(tmp_path, cap
     other_colour = save_image(blue, tmp_path / "blue.png")
     base = ["transfer", str(content), str(style), "--weights", "random", "--steps", "1", "--size", "32",
             "-o", str(tmp_path / "o.png")]
-    for extra, needle in ((["--content-mask", str(wrong_size), "--style-mask", str(good)], "a mask must have"),
+    for extra, needle in ((["--content-mask", str(wrong_size), "--style-mask", str(good)], "a label image must have its image's size"),
                           (["--content-mask", str(good), "--style-mask", str(other_colour)], "is in no style mask")):
         assert main(base + extra) == 2
         assert needle in _one_error_line(capsys)

@@ -44,7 +44,7 @@ def test_shared_images_when_ci_points_at_them(shared_images):
 def test_skimage_pictures_ship_with_the_dependency():
     for name in FALLBACKS:
         assert skimage_image(name, 32).shape[1] == 3
-    with pytest.raises(ImageError, match="unknown"):
+    with pytest.raises(ImageError, match="is no image this package knows"):
         paper_image("mona_lisa")
 
 

@@ -137,10 +137,13 @@ def test_terms_are_checked_where_they_are_made(encoder, photo):
     for name in ("alpha", "beta", "tv_weight"):
         for bad in (-1.0, float("nan"), float("inf")):
             with pytest.raises(NstTeachError, match=rf"^{name} must be a finite number"):
-                build_objective(encoder, content=photo, content_layers=[CONTENT_LAYER], **{name: bad})
+                build_objective(encoder, content=photo, content_layers=[CONTENT_LAYER], style=photo,
+                                style_layers=["relu1_1"], **{name: bad})
+    with pytest.raises(NstTeachError, match=r"^alpha must be a finite number, at least 0 and at most 1e\+12; got 10000000000000.0"):
+        build_objective(encoder, content=photo, content_layers=[CONTENT_LAYER], alpha=1e13)  # as style_transfer refuses it
     with pytest.raises(NstTeachError, match="style layers were given but no style image"):
         build_objective(encoder, style_layers=STYLE_LAYERS)
-    with pytest.raises(NstTeachError, match="style weights must be finite"):
+    with pytest.raises(NstTeachError, match="style weights are all 0"):
         Style.of(encoder, [photo, photo], ["relu1_1"], blend=[0.0, 0.0])
 
 

@@ -36,5 +36,11 @@ def test_any_value_is_accepted_or_refused_by_name(name, value):
 
 
 def test_a_float_where_a_whole_number_belongs_is_refused():
-    with pytest.raises(NstTeachError, match="coarse_levels must be None or a whole number"):
+    with pytest.raises(NstTeachError, match="coarse_levels must be a whole number"):
         Settings(coarse_levels=2.0)
+
+
+def test_a_step_size_is_refused_with_an_optimizer_that_finds_its_own():
+    with pytest.raises(NstTeachError, match="^lr must be given only with optimizer 'adam'"):
+        Settings(lr=0.1)
+    assert Settings(optimizer="adam", lr=0.1).lr == 0.1

@@ -77,9 +77,9 @@ def test_cli_masks_of_another_size_or_an_unmatched_colour_get_one_line(tmp_path,
     blue[:, 2] = 1
     other_colour = nt.save_image(blue, tmp_path / "blue.png")
     base = ["transfer", str(content), str(style), "--weights", "random", "--steps", "1", "--size", "32"]
-    for extra, needle in ((["--content-mask", str(wrong_size), "--style-mask", str(good)], "a mask must have"),
+    for extra, needle in ((["--content-mask", str(wrong_size), "--style-mask", str(good)], "a label image must have its image's size"),
                           (["--content-mask", str(good), "--style-mask", str(other_colour)], "is in no style mask"),
-                          (["--content-mask", str(good)], "one --style-mask per style image")):
+                          (["--content-mask", str(good)], "--style-mask: spatial control needs masks on the content image")):
         assert main(base + extra) == 2
         err = capsys.readouterr().err
         assert needle in err and err.count("nst-teach: error") == 1 and "Traceback" not in err, err
