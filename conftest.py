@@ -48,7 +48,7 @@ LONGEST_FIRST = ("tests/test_site.py", "tests/test_nbgrader.py", "tests/test_e2e
                  "notebooks/04_style_transfer.ipynb", "tests/test_tasks.py", "tests/test_course.py",
                  "notebooks/03_texture_synthesis.ipynb", "tests/test_bench.py", "tests/test_features.py",
                  "tests/test_cli.py", "tests/test_paper.py", "tests/test_coarse_to_fine.py", "tests/test_weights.py",
-                 "tests/test_engine.py", "tests/test_precision.py", "tests/test_panel.py")
+                 "tests/test_engine.py", "tests/test_runtime.py", "tests/test_panel.py")
 
 
 def threads_per_worker(cores: int, workers: int) -> int:

@@ -22,7 +22,7 @@ import torch
 from nst_teach.bench_worker import sync
 from nst_teach.features import load_vgg19_features
 from nst_teach.objective import CONTENT_LAYER, STYLE_LAYERS, build_objective
-from nst_teach.precision import autocast_dtype, pick_device
+from nst_teach.runtime import autocast_dtype, pick_device
 
 
 def time_pass(step, x: torch.Tensor, device: torch.device, repeats: int) -> tuple[float, float]:

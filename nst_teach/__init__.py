@@ -29,21 +29,19 @@ from nst_teach.objective import (
     build_objective,
 )
 from nst_teach.plots import layer_table, show_feature_maps, show_images
-from nst_teach.precision import pick_device
+from nst_teach.runtime import pick_device
 from nst_teach.settings import Settings
 from nst_teach.starts import initial_image
 from nst_teach.tasks import reconstruct_content, style_transfer, synthesize_texture
-from nst_teach.vgg19 import LAYER_INDEX, LAYER_NAMES
+from nst_teach.vgg19 import LAYER_INDEX, LAYER_NAMES, layer_shapes
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Animation", "coarse_to_fine", "color", "lbfgs", "losses", "normalization", "paper", "scale", "spatial", "starts",
-    "CONTENT_LAYER", "DEFAULT_RATIO", "LAYER_INDEX", "REFERENCE_PIXELS", "LAYER_NAMES", "STYLE_LAYERS",
-    "Content", "ImageError", "LayerError", "NstTeachError", "Objective", "Progress", "Result", "Settings", "Style", "Term",
-    "TotalVariation", "VGG19Features", "WeightsError", "alpha_for_size", "balanced_layer_weights", "build_objective", "content_loss",
-    "gram_matrix", "initial_image", "layer_table", "load_image", "load_vgg19_features", "optimize", "palette",
-    "pick_device", "psnr", "reconstruct_content", "resize", "save_image", "show_feature_maps", "show_images",
-    "structure", "style_layer_loss", "style_loss", "style_transfer", "synthesize_texture", "to_pil", "total_loss",
-    "total_variation",
-]
+__all__ = ["Animation", "coarse_to_fine", "color", "lbfgs", "losses", "normalization", "paper", "scale", "spatial", "starts",
+           "CONTENT_LAYER", "DEFAULT_RATIO", "LAYER_INDEX", "REFERENCE_PIXELS", "LAYER_NAMES", "STYLE_LAYERS", "Content",
+           "ImageError", "LayerError", "NstTeachError", "Objective", "Progress", "Result", "Settings", "Style", "Term",
+           "TotalVariation", "VGG19Features", "WeightsError", "alpha_for_size", "balanced_layer_weights", "build_objective",
+           "content_loss", "gram_matrix", "initial_image", "layer_shapes", "layer_table", "load_image", "load_vgg19_features",
+           "optimize", "palette", "pick_device", "psnr", "reconstruct_content", "resize", "save_image", "show_feature_maps",
+           "show_images", "structure", "style_layer_loss", "style_loss", "style_transfer", "synthesize_texture", "to_pil",
+           "total_loss", "total_variation"]

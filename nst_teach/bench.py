@@ -103,7 +103,7 @@ def run(sizes: list[int], tasks: list[str], steps: int, device_name: str, out: P
 
     ``peak_n``: the side of the matmuls that measure the device's peak (default: 2048 on a CPU, 8192 on a GPU).
     """
-    from nst_teach.precision import pick_device
+    from nst_teach.runtime import pick_device
     from nst_teach.settings import Settings
     from nst_teach.tasks import DEFAULT_INIT
 

@@ -42,15 +42,13 @@ def conv_flops(height: int, width: int, deepest: str) -> float:
     A 3x3 conv costs ``2 * C_in * C_out * 9 * H * W`` forward; the backward
     pass to the input (the weights are frozen) costs the same again.
     """
-    from nst_teach.plots import layer_table
-    from nst_teach.vgg19 import LAYER_INDEX
+    from nst_teach.vgg19 import LAYER_INDEX, layer_shapes
 
     flops, c_in = 0.0, 3
-    for row in layer_table(height, width)[: LAYER_INDEX[deepest] + 1]:
-        if row["kind"] == "conv":
-            N_l, M_l = int(str(row["N_l"])), int(str(row["M_l"]))
-            flops += 2.0 * c_in * N_l * 9 * M_l
-            c_in = N_l
+    for layer in layer_shapes(height, width)[: LAYER_INDEX[deepest] + 1]:
+        if layer.kind == "conv":
+            flops += 2.0 * c_in * layer.N_l * 9 * layer.M_l
+            c_in = layer.N_l
     return 2.0 * flops
 
 
@@ -176,7 +174,7 @@ def run_contender(config: dict) -> dict:
     from nst_teach.features import load_vgg19_features
     from nst_teach.images import load_image, resize, save_image
     from nst_teach.objective import build_objective
-    from nst_teach.precision import pick_device
+    from nst_teach.runtime import pick_device
     from nst_teach.settings import Settings
 
     device = pick_device(config["device"])

@@ -233,8 +233,8 @@ def _long_sides(args: argparse.Namespace) -> list[int]:
 
 def _check_sizes(args: argparse.Namespace) -> None:
     """Each input, at its long side once loaded, must keep a short side that the deepest layer's poolings leave
-    non-empty (:func:`~nst_teach.vgg19.check_image_size`); a painting kept at its scale must not be huge."""
-    from nst_teach.vgg19 import check_image_size
+    non-empty (:func:`~nst_teach.tasks.check_image_size`); a painting kept at its scale must not be huge."""
+    from nst_teach.tasks import check_image_size
 
     layers = [layer for _, names in _layer_flags(args) for layer in names]
     for path, side in zip(_pictures(args), _long_sides(args)):
@@ -289,7 +289,7 @@ def _run(args: argparse.Namespace) -> int:
     from nst_teach.animation import Animation
     from nst_teach.engine import Progress
     from nst_teach.features import load_vgg19_features
-    from nst_teach.precision import pick_device
+    from nst_teach.runtime import pick_device
     from nst_teach.vgg19 import deepest_layer
 
     check(args)

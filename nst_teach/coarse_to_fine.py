@@ -24,7 +24,7 @@ from torch import Tensor
 
 from nst_teach.images import resize
 from nst_teach.objective import Content, Objective, scaled_size
-from nst_teach.precision import resolve_precision
+from nst_teach.runtime import resolve_precision
 from nst_teach.settings import Resampling, Settings
 from nst_teach.vgg19 import LAYER_INDEX, LAYER_NAMES, deepest_layer, smallest_side
 

@@ -26,7 +26,7 @@ from nst_teach.features import VGG19Features
 from nst_teach.images import resize
 from nst_teach.objective import Objective
 from nst_teach.optimizers import OPTIMIZERS
-from nst_teach.precision import autocast_dtype, graphed, layout, reuse_freed_memory
+from nst_teach.runtime import autocast_dtype, graphed, layout, reuse_freed_memory
 from nst_teach.settings import Settings
 
 __all__ = ["Progress", "Result", "Status", "loss_terms", "optimize"]
@@ -165,7 +165,7 @@ class _Run:
 
     def loss_terms(self, objective: Objective, x: Tensor, phase: Phase) -> dict[str, Tensor]:
         """:func:`loss_terms` in the phase's precision and the run's layout (on CUDA in float32, replayed as CUDA
-        graphs: :func:`~nst_teach.precision.graphed`)."""
+        graphs: :func:`~nst_teach.runtime.graphed`)."""
 
         def terms(x: Tensor) -> dict[str, Tensor]:
             return loss_terms(self.encoder, objective, x, phase.precision, self.settings.channels_last)

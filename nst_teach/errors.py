@@ -2,11 +2,8 @@
 
 All derive from :class:`NstTeachError`, a :class:`ValueError`, so the CLI prints one line for any of
 them instead of a traceback, and Python code can catch them as the value errors they are.
-
-Each value is checked once, where it enters the library (:class:`~nst_teach.settings.Settings`, a task, a
-term), by :func:`check_number` or :func:`check_choice` with limits named beside it. The error keeps the
-argument's name (:attr:`NstTeachError.name`), so that the CLI calls the same checks and puts only its flag
-before the message.
+Each value is checked once, where it enters the library (``Settings``, a task, a term), with limits named there;
+the error keeps the argument's ``name``, so the CLI calls the same checks and puts its flag in the message.
 """
 
 from __future__ import annotations
@@ -65,12 +62,6 @@ def check_number(name: str, value: object, low: float = -math.inf, high: float =
 
 
 def check_choice(name: str, value: object, allowed: Sequence[object]) -> None:
-    """Raise :class:`NstTeachError` naming ``name`` unless ``value`` is one of ``allowed``.
-
-    >>> check_choice("pooling", "min", ("max", "avg"))
-    Traceback (most recent call last):
-    ...
-    nst_teach.errors.NstTeachError: pooling must be one of 'max', 'avg'; got 'min'
-    """
+    """Raise :class:`NstTeachError` naming ``name`` unless ``value`` is one of ``allowed``."""
     if not any(value == choice and type(value) is type(choice) for choice in allowed):
         raise NstTeachError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}", name)

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 from nst_teach.errors import LayerError, NstTeachError, check_choice
 from nst_teach.normalization import normalization_images, normalize_activations
-from nst_teach.precision import pick_device
+from nst_teach.runtime import pick_device
 from nst_teach.settings import check_seed
 from nst_teach.vgg19 import LAYER_INDEX, LAYER_NAMES, InputConvention, Pooling, check_layers, deepest_layer, vgg19_layers
 from nst_teach.weights import WEIGHTS_CHOICES, read_state
@@ -118,7 +118,7 @@ def load_vgg19_features(
         device: where the encoder lives.
         progress: show the download progress bar.
 
-    The encoder comes in the ``channels_last`` layout (:func:`~nst_teach.precision.layout`).
+    The encoder comes in the ``channels_last`` layout (:func:`~nst_teach.runtime.layout`).
 
     Raises:
         NstTeachError: a bad argument; WeightsError: the weights cannot be had. The message says what to do.
@@ -139,5 +139,5 @@ def load_vgg19_features(
     layers = vgg19_layers(pooling)
     layers.load_state_dict(state)
     encoder = VGG19Features(layers, label, pooling, convention)
-    # NHWC, the layout the engine runs in by default, so that targets and runs agree (see precision.layout)
+    # NHWC, the layout the engine runs in by default, so that targets and runs agree (see runtime.layout)
     return encoder.to(device, memory_format=torch.channels_last)  # type: ignore[call-overload]  # not in the stubs

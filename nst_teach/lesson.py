@@ -19,7 +19,7 @@ import torch
 
 from nst_teach.features import VGG19Features, load_vgg19_features
 from nst_teach.outcomes import expect
-from nst_teach.precision import pick_device
+from nst_teach.runtime import pick_device
 from nst_teach.settings import Settings
 from nst_teach.vgg19 import Pooling
 

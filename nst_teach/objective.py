@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
-from typing import ClassVar, Mapping, Sequence, Union
+from typing import ClassVar, Iterator, Mapping, Protocol, Sequence, Union
 
 import torch
 from torch import Tensor
@@ -25,17 +25,12 @@ from torch import Tensor
 from nst_teach import losses
 from nst_teach.errors import NstTeachError, check_number
 from nst_teach.images import resize
-from nst_teach.vgg19 import check_layers
+from nst_teach.vgg19 import CONTENT_LAYER, STYLE_LAYERS, check_layers
 
-__all__ = ["CONTENT_LAYER", "DEFAULT_RATIO", "REFERENCE_PIXELS", "STYLE_LAYERS", "Content", "Encoder", "LayerWeight",
+__all__ = ["CONTENT_LAYER", "DEFAULT_RATIO", "REFERENCE_PIXELS", "STYLE_LAYERS", "Content", "FeatureEncoder", "LayerWeight",
            "MAX_RATIO", "MAX_WEIGHT", "Objective", "Style", "Term", "TotalVariation", "alpha_for_size", "balanced_layer_weights",
            "build_objective", "check_ratio", "check_weight", "layer_weights", "scaled_size"]
 
-#: The paper's content layer (CVPR 2016, Fig. 2 and Sec. 3). The paper's Caffe network rectified
-#: in place, so its "conv4_2" is the response after the ReLU: ``relu4_2`` here.
-CONTENT_LAYER = "relu4_2"
-#: The paper's style layers, each with w_l = 1/5 (CVPR 2016, Fig. 2), rectified as above.
-STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
 #: The image area at which this package quotes alpha/beta: the paper's 512 x 512 pixels.
 REFERENCE_PIXELS = 512 * 512
@@ -53,8 +48,16 @@ RESERVED_NAMES = ("total", "step", "level", "phase")
 
 #: A weight per layer: one number, or one per image of a batch (shape ``(B,)``).
 LayerWeight = Union[float, Tensor]
-#: What builds targets: an image ``(B, 3, H, W)`` and layer names -> ``{layer: F_l}`` (a VGG19Features or paper.Encoder).
-Encoder = torch.nn.Module
+
+
+class FeatureEncoder(Protocol):
+    """What builds targets: ``encoder(image, layers)`` gives ``{layer: F_l}`` for an image ``(B, 3, H, W)``; its
+    parameters say where and in what dtype it runs (:class:`~nst_teach.features.VGG19Features`, or the plain
+    :class:`nst_teach.paper.Encoder`)."""
+
+    def __call__(self, x: Tensor, layers: Sequence[str]) -> dict[str, Tensor]: ...
+
+    def parameters(self) -> Iterator[torch.nn.Parameter]: ...
 
 
 def check_weight(name: str, value: object) -> None:
@@ -122,7 +125,7 @@ def exact(t: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def features(encoder: Encoder, image: Tensor, layers: Sequence[str]) -> dict[str, Tensor]:
+def features(encoder: FeatureEncoder, image: Tensor, layers: Sequence[str]) -> dict[str, Tensor]:
     """``{layer: F_l}`` of ``image`` in float32 (float64 on a float64 network), detached: what targets are made of."""
     dtype = next(encoder.parameters()).dtype  # the image follows the network, whatever dtype it came in
     return {l: exact(F) for l, F in encoder(image.to(dtype), list(layers)).items()}
@@ -155,7 +158,7 @@ class Term(ABC):
         """The term's loss, unweighted, for features ``F`` (float32) of the image ``x``."""
 
     @abstractmethod
-    def resized(self, encoder: Encoder, factor: float) -> Term:
+    def resized(self, encoder: FeatureEncoder, factor: float) -> Term:
         """The same term for images ``factor`` times as large, targets and weight included."""
 
 
@@ -171,7 +174,7 @@ class Content(Term):
     weight_name: ClassVar[str] = "alpha"
 
     @classmethod
-    def of(cls, encoder: Encoder, photo: Tensor, layers: Mapping[str, LayerWeight] | Sequence[str],
+    def of(cls, encoder: FeatureEncoder, photo: Tensor, layers: Mapping[str, LayerWeight] | Sequence[str],
            alpha: float = 1.0) -> Content:
         c = layer_weights(layers)
         return cls(photo, c, features(encoder, photo, list(c)), alpha)
@@ -188,7 +191,7 @@ class Content(Term):
     def images(self) -> list[Tensor]:
         return [self.photo]
 
-    def resized(self, encoder: Encoder, factor: float) -> Content:
+    def resized(self, encoder: FeatureEncoder, factor: float) -> Content:
         """Eq. 1 sums over the :math:`N_l M_l` entries, :math:`E_l` does not: alpha grows as the area shrinks
         (:func:`alpha_for_size`'s rule), so that the balance against the style holds at every level."""
         photo = shrunk(self.photo, factor)
@@ -214,7 +217,7 @@ class Style(Term):
     weight_name: ClassVar[str] = "beta"
 
     @classmethod
-    def of(cls, encoder: Encoder, paintings: Tensor | Sequence[Tensor], layers: Mapping[str, LayerWeight] | Sequence[str],
+    def of(cls, encoder: FeatureEncoder, paintings: Tensor | Sequence[Tensor], layers: Mapping[str, LayerWeight] | Sequence[str],
            beta: float = 1.0, blend: Sequence[float] | None = None) -> Style:
         paintings = [paintings] if isinstance(paintings, Tensor) else list(paintings)
         b = blend_weights(blend if blend is not None else [1.0] * len(paintings), len(paintings))
@@ -222,7 +225,7 @@ class Style(Term):
         return cls(paintings, b, w, *cls.targets(encoder, paintings, b, list(w)), weight=beta)
 
     @staticmethod
-    def targets(encoder: Encoder, paintings: Sequence[Tensor], b: Sequence[float],
+    def targets(encoder: FeatureEncoder, paintings: Sequence[Tensor], b: Sequence[float],
                 layers: list[str]) -> tuple[dict[str, Tensor], dict[str, int]]:
         """``(A, M_A)``: each layer's blended Gram matrix, counted at the first painting's positions."""
         A: dict[str, Tensor] = {}
@@ -246,7 +249,7 @@ class Style(Term):
     def images(self) -> list[Tensor]:
         return list(self.paintings)
 
-    def resized(self, encoder: Encoder, factor: float) -> Style:
+    def resized(self, encoder: FeatureEncoder, factor: float) -> Style:
         """:math:`E_l` is the same at every size: only the targets are rebuilt."""
         paintings = [shrunk(a, factor) for a in self.paintings]
         A, M_A = self.targets(encoder, paintings, self.blend, self.layers)
@@ -268,7 +271,7 @@ class TotalVariation(Term):
     def loss(self, F: Mapping[str, Tensor], x: Tensor) -> Tensor:
         return losses.total_variation(exact(x))
 
-    def resized(self, encoder: Encoder, factor: float) -> TotalVariation:
+    def resized(self, encoder: FeatureEncoder, factor: float) -> TotalVariation:
         """Squared differences of a smooth image grow as its pixels grow apart, as fast as their number shrinks:
         the same weight at every size."""
         return self
@@ -327,7 +330,7 @@ class Objective:
         out["total"] = sum((term.weight * out[term.name] for term in self.terms), exact(x).new_zeros(()))
         return out
 
-    def resized(self, encoder: Encoder, factor: float) -> Objective:
+    def resized(self, encoder: FeatureEncoder, factor: float) -> Objective:
         """The same objective for images ``factor`` times as large: every term rebuilt (coarse-to-fine)."""
         return replace(self, terms=[term.resized(encoder, factor) for term in self.terms])
 
@@ -336,7 +339,7 @@ class Objective:
         return next((term for term in self.terms if term.name == name), None)
 
 
-def build_objective(encoder: Encoder, *, content: Tensor | None = None, style: Tensor | Sequence[Tensor] | None = None,
+def build_objective(encoder: FeatureEncoder, *, content: Tensor | None = None, style: Tensor | Sequence[Tensor] | None = None,
                     content_layers: Mapping[str, LayerWeight] | Sequence[str] = (),
                     style_layers: Mapping[str, LayerWeight] | Sequence[str] = (), alpha: float = 1.0,
                     beta: float = 1.0, tv_weight: float = 0.0, style_blend: Sequence[float] | None = None) -> Objective:
@@ -362,7 +365,7 @@ def build_objective(encoder: Encoder, *, content: Tensor | None = None, style: T
 
 
 @torch.no_grad()
-def balanced_layer_weights(encoder: Encoder, painting: Tensor, start: Tensor,
+def balanced_layer_weights(encoder: FeatureEncoder, painting: Tensor, start: Tensor,
                            layers: Sequence[str] = STYLE_LAYERS) -> dict[str, float]:
     r"""Weights :math:`w_l` that give every style layer the same :math:`w_l E_l` at ``start``, with the same total as
     the paper's equal weights: :math:`w_l = \frac{1}{L} \sum_k \frac{1}{L} E_k(x_0) \,/\, E_l(x_0)`.

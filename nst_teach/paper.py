@@ -30,16 +30,14 @@ from typing import Callable, Mapping, Sequence
 import torch
 from torch import Tensor, nn
 
-from nst_teach.vgg19 import LAYER_INDEX, LAYER_NAMES, Pooling, deepest_layer, vgg19_layers
+from nst_teach.vgg19 import CONTENT_LAYER, LAYER_INDEX, LAYER_NAMES, STYLE_LAYERS, Pooling, deepest_layer, vgg19_layers
 from nst_teach.weights import read_state
 
-__all__ = ["CONTENT_LAYERS", "STYLE_LAYERS", "Encoder", "Loss", "content_loss", "gram_matrix", "guided_style_layer_loss",
-           "mask_at", "style_layer_loss", "synthesize", "total_loss"]
+__all__ = ["Encoder", "Loss", "content_loss", "gram_matrix", "guided_style_layer_loss", "style_layer_loss", "synthesize",
+           "total_loss"]
 
-#: The paper's layers (CVPR 2016, Fig. 2 and Sec. 3): content at conv4_2, style at conv1_1 ... conv5_1 with
-#: w_l = 1/5. The Caffe network rectified in place, so its "conv4_2" is the rectified response: relu4_2.
-CONTENT_LAYERS = ("relu4_2",)
-STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+# The paper's layers (CVPR 2016, Fig. 2 and Sec. 3), from vgg19.py: content at CONTENT_LAYER, relu4_2 (the paper's
+# "conv4_2": its Caffe network rectified in place), style at STYLE_LAYERS, relu1_1 ... relu5_1, with w_l = 1/5.
 
 
 # 1. The network (Sec. 2): VGG19's 16 convolutional and 5 pooling layers, average pooling for synthesis.
@@ -92,26 +90,19 @@ def gram_matrix(F: Tensor) -> Tensor:
 
 
 def style_layer_loss(F: Tensor, A: Tensor) -> Tensor:
-    r"""Eq. 4, :math:`E_l = \frac{1}{4 N_l^2 M_l^2} \sum_{ij} (G^l_{ij} - A^l_{ij})^2`, with ``G = gram_matrix(F)``.
-
-    Written per position: ``A`` is the painting's Gram matrix over its own ``M_A`` positions, and
-    :math:`E_l = \frac{1}{4 N_l^2} \sum_{ij} (G_{ij} / M_l - A_{ij})^2`. That is the paper's formula when the
-    painting has the image's size, as in the paper, and still compares them per position when not.
-    """
+    r"""Eq. 4, :math:`E_l = \frac{1}{4 N_l^2 M_l^2} \sum_{ij} (G^l_{ij} - A^l_{ij})^2`, with ``G = gram_matrix(F)`` and
+    ``A`` the painting's Gram matrix, :math:`N_l` channels and :math:`M_l` positions (the painting has the image's)."""
     _, N, H, W = F.shape
-    return ((gram_matrix(F) / (H * W) - A) ** 2).sum() / (4 * N**2)
-
-
-def mask_at(mask: Tensor, F: Tensor) -> Tensor:
-    """A region's mask ``(1, 1, H, W)`` at the resolution of the feature map ``F``, by area averaging."""
-    return nn.functional.interpolate(mask, size=F.shape[-2:], mode="area")
+    M = H * W
+    return ((gram_matrix(F) - A) ** 2).sum() / (4 * N**2 * M**2)
 
 
 def guided_style_layer_loss(F: Tensor, T: Tensor, A: Tensor) -> Tensor:
     r"""CVPR 2017, Sec. 4: Eq. 4 inside region r only. With :math:`F_r = T_r \circ F` (``T`` the region's mask),
     :math:`G_r = F_r F_r^\top` over the region's size :math:`m_r = \sum_k T_{r,k}^2`, against ``A``, the painting's
-    region's Gram matrix over its size: :math:`E^l_r = \frac{1}{4 N_l^2} \sum_{ij} (G_{r,ij} / m_r - A_{ij})^2`."""
-    T = mask_at(T, F)
+    region's Gram matrix over its size: :math:`E^l_r = \frac{1}{4 N_l^2} \sum_{ij} (G_{r,ij} / m_r - A_{ij})^2`.
+    The mask reaches the layer's resolution by area averaging."""
+    T = nn.functional.interpolate(T, size=F.shape[-2:], mode="area")
     return ((gram_matrix(F * T) / (T * T).sum() - A) ** 2).sum() / (4 * F.shape[1] ** 2)
 
 
@@ -132,10 +123,14 @@ class Loss:
     style_masks)``, painting k paints the region ``content_masks[k]`` of the image, from its own region
     ``style_masks[k]`` (CVPR 2017, Sec. 4), and Eq. 5 sums over the regions too. ``style_weights`` are Eq. 5's
     :math:`w_l` (the paper: 1/5 on each of its five layers).
+
+    The targets are kept per position, ``A[l]`` the Gram matrix over the painting's positions, so that paintings of
+    other sizes than the image's compare with it per position; Eq. 4 then gets :math:`A_l = M_l` ``A[l]`` at the
+    image's :math:`M_l` positions, which is :math:`G^l(a)` itself when the painting has the image's size, as in the paper.
     """
 
     def __init__(self, net: Encoder, *, content: Tensor | None = None, style: Tensor | Sequence[Tensor] | None = None,
-                 alpha: float = 1.0, beta: float = 1.0, content_layers: Sequence[str] = CONTENT_LAYERS,
+                 alpha: float = 1.0, beta: float = 1.0, content_layers: Sequence[str] = (CONTENT_LAYER,),
                  style_layers: Sequence[str] = STYLE_LAYERS, style_weights: Sequence[float] | None = None,
                  blend: Sequence[float] | None = None,
                  masks: tuple[Sequence[Tensor], Sequence[Tensor]] | None = None) -> None:
@@ -158,7 +153,7 @@ class Loss:
     def gram_per_position(self, a: Tensor, layer: str, S: Tensor | None = None) -> Tensor:
         """The Gram matrix of ``a``'s features at ``layer`` (inside the mask ``S``), over their positions."""
         F = self.net(a, [layer])[layer]
-        T = mask_at(S, F) if S is not None else torch.ones_like(F[:, :1])
+        T = nn.functional.interpolate(S, size=F.shape[-2:], mode="area") if S is not None else torch.ones_like(F[:, :1])
         return gram_matrix(F * T) / (T * T).sum()
 
     def __call__(self, x: Tensor) -> dict[str, Tensor]:
@@ -166,7 +161,8 @@ class Loss:
         zero = x.new_zeros(())
         L_content = sum((content_loss(F[l], self.P[l]) for l in self.content_layers), zero)
         if self.masks is None:
-            L_style = sum((self.w[l] * style_layer_loss(F[l], self.A[l]) for l in self.style_layers), zero)
+            L_style = sum((self.w[l] * style_layer_loss(F[l], F[l].shape[-2] * F[l].shape[-1] * self.A[l])
+                           for l in self.style_layers), zero)
         else:
             L_style = sum((self.w[l] * guided_style_layer_loss(F[l], T, A[l])
                            for T, A in zip(self.masks[0], self.A_regions) for l in self.style_layers), zero)

@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from nst_teach.images import RANDOM_NOTE, to_pil
-from nst_teach.vgg19 import LAYER_NAMES, VGG19_BLOCKS
+from nst_teach.vgg19 import layer_shapes
 
 __all__ = ["layer_table", "show_feature_maps", "show_images"]
 
@@ -61,20 +61,12 @@ def show_feature_maps(F: dict[str, Tensor], channels: int = 6, *, width: float =
     return fig
 
 
-def layer_table(height: int = 224, width: int = 224) -> list[dict[str, object]]:
-    """One row per layer: name, torchvision index, kind, channels N_l and map size.
+def layer_table(height: int = 224, width: int = 224, kinds: Sequence[str] = ("relu", "pool")):
+    """An HTML table of the layers of ``kinds`` (:func:`~nst_teach.vgg19.layer_shapes`) for an image of
+    ``height x width``: name, torchvision index, channels ``N_l``, map size and ``M_l = H_l W_l`` positions."""
+    from IPython.display import HTML
 
-    ``M_l = H_l * W_l`` is the number of positions, as in the paper.
-    """
-    rows: list[dict[str, object]] = []
-    h, w, channels = height, width, 3
-    block_channels = iter(c for c, n in VGG19_BLOCKS for _ in range(n))
-    for index, name in enumerate(LAYER_NAMES):
-        kind = name.rstrip("0123456789_")
-        if kind == "conv":
-            channels = next(block_channels)
-        elif kind == "pool":
-            h, w = h // 2, w // 2
-        rows.append({"name": name, "index": index, "kind": kind, "N_l": channels,
-                     "H_l": h, "W_l": w, "M_l": h * w})
-    return rows
+    rows = "".join(f"<tr><td>{l.name}</td><td>{l.index}</td><td>{l.N_l}</td><td>{l.H_l} × {l.W_l}</td><td>{l.M_l}</td></tr>"
+                   for l in layer_shapes(height, width) if l.kind in kinds)
+    return HTML("<table><tr><th>layer</th><th>features[i]</th><th>N_l</th><th>H_l × W_l</th><th>M_l</th></tr>"
+                f"{rows}</table>")

@@ -50,7 +50,7 @@ class Settings:
     history_size: int = 20  # L-BFGS memory: pairs of past steps and gradient changes
     seed: int = 0  # for the white-noise start
     precision: Precision = "auto"  # network compute type; auto: bf16 on a CPU with fast bf16 unless
-    # NST_TEACH_BFLOAT16=0 (precision.resolve_precision), else float32 (on CUDA: float32, replayed as CUDA graphs)
+    # NST_TEACH_BFLOAT16=0 (runtime.resolve_precision), else float32 (on CUDA: float32, replayed as CUDA graphs)
     float32_tail: float = 0.1  # with bfloat16: the last tenth of each level's steps in float32, to refine
     channels_last: bool = True  # NHWC layout for the convolutions (faster with oneDNN and cuDNN)
     cuda_graphs: bool = True  # on CUDA in float32: each level's step replayed as CUDA graphs (no effect elsewhere)

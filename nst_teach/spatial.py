@@ -30,7 +30,7 @@ from torch import Tensor
 
 from nst_teach import losses
 from nst_teach.errors import NstTeachError
-from nst_teach.objective import Encoder, LayerWeight, Term, check_weight, exact, features, layer_weights, scaled_size, shrunk
+from nst_teach.objective import FeatureEncoder, LayerWeight, Term, check_weight, exact, features, layer_weights, scaled_size, shrunk
 
 __all__ = ["GuidedStyle", "check_control", "check_labels", "guided_gram", "label_masks", "mask_at", "regions_from_labels"]
 
@@ -83,7 +83,7 @@ class GuidedStyle(Term):
     weight_name: ClassVar[str] = "beta"
 
     @classmethod
-    def of(cls, encoder: Encoder, content_masks: Sequence[Tensor], paintings: Sequence[Tensor],
+    def of(cls, encoder: FeatureEncoder, content_masks: Sequence[Tensor], paintings: Sequence[Tensor],
            style_masks: Sequence[Tensor], layers: Mapping[str, LayerWeight] | Sequence[str], beta: float = 1.0,
            region_weights: Sequence[float] | None = None, size: Sequence[int] | None = None) -> GuidedStyle:
         """The term, every mask checked: ``size = (H, W)``, the image's, which each content mask must have (default:
@@ -113,7 +113,7 @@ class GuidedStyle(Term):
                    beta)
 
     @staticmethod
-    def targets(encoder: Encoder, paintings: Sequence[Tensor], style_masks: Sequence[Tensor],
+    def targets(encoder: FeatureEncoder, paintings: Sequence[Tensor], style_masks: Sequence[Tensor],
                 layers: list[str]) -> list[dict[str, Tensor]]:
         """Per region, each layer's guided Gram matrix of its painting, divided by its region's size."""
         A = []
@@ -126,7 +126,7 @@ class GuidedStyle(Term):
         return A
 
     @staticmethod
-    def masks_at_layers(encoder: Encoder, content_masks: Sequence[Tensor], layers: list[str]) -> list[dict[str, Tensor]]:
+    def masks_at_layers(encoder: FeatureEncoder, content_masks: Sequence[Tensor], layers: list[str]) -> list[dict[str, Tensor]]:
         """Each content mask at each layer's resolution (what the layer's map of an image of its size has)."""
         T0 = content_masks[0]
         probe = torch.zeros(1, 3, *T0.shape[-2:], device=T0.device)
@@ -150,7 +150,7 @@ class GuidedStyle(Term):
                 total = total + lam * w * (G / m.clamp_min(1e-8) - A[l]).pow(2).sum() / (4.0 * N**2)
         return total
 
-    def resized(self, encoder: Encoder, factor: float) -> GuidedStyle:
+    def resized(self, encoder: FeatureEncoder, factor: float) -> GuidedStyle:
         """Masks shrink with their images (area averaging); :math:`E_l` is the same at every size."""
         def mask(M: Tensor) -> Tensor:
             return nnf.interpolate(M, size=scaled_size(M.shape[-2:], factor), mode="area")

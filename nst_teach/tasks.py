@@ -11,7 +11,7 @@ naming it, before any work.
 
 from __future__ import annotations
 
-from typing import Callable, Literal, Mapping, Sequence
+from typing import Callable, Iterable, Literal, Mapping, Sequence
 
 import torch
 from torch import Tensor
@@ -41,7 +41,7 @@ from nst_teach.objective import (
 from nst_teach.settings import Settings
 from nst_teach.spatial import GuidedStyle, check_control
 from nst_teach.starts import NOISE_STARTS, Start, check_start, initial_image
-from nst_teach.vgg19 import check_image_size
+from nst_teach.vgg19 import deepest_layer, smallest_side
 
 #: Each task's start by default: white noise in the source images' colours, as the paper starts (CVPR 2016, Sec. 3.3).
 #: For a transfer chosen by pictures (README, "Defaults"): from the photograph in the painting's colours the sky of a
@@ -50,8 +50,8 @@ DEFAULT_INIT: dict[str, Start] = {"reconstruct": "noise", "texture": "noise", "t
 #: Ways to keep the photograph's colours (Gatys et al., CVPR 2017, Sec. 5; :mod:`nst_teach.color`).
 PRESERVE_COLORS = ("luminance", "histogram")
 
-__all__ = ["DEFAULT_INIT", "PRESERVE_COLORS", "Task", "check_task", "optimize_from", "reconstruct_content", "style_transfer",
-           "synthesize_texture"]
+__all__ = ["DEFAULT_INIT", "PRESERVE_COLORS", "Task", "check_image_size", "check_task", "optimize_from", "reconstruct_content",
+           "style_transfer", "synthesize_texture"]
 
 Callback = Callable[[Progress], None]
 #: The paper's three tasks, by the CLI's command names.
@@ -249,6 +249,22 @@ def _check_image(name: str, image: object) -> None:
     if not isinstance(image, Tensor) or image.ndim != 4 or image.shape[1] != 3 or min(image.shape[-2:]) < 1:
         shape = tuple(image.shape) if isinstance(image, Tensor) else type(image).__name__
         raise NstTeachError(f"{name} must be an RGB image tensor of shape (B, 3, H, W), as load_image gives; got {shape}")
+
+
+def check_image_size(name: str, size: Sequence[int], layers: Iterable[str]) -> None:
+    """Refuse an image of ``size = (..., H, W)`` too small for the deepest of ``layers``: each pooling halves the map,
+    and an empty map has no features.
+
+    >>> check_image_size("style", (1, 3, 12, 40), ["relu5_1"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nst_teach.errors.NstTeachError: style is 40 x 12 px, too small for relu5_1: its short side must be at least 16 px ...
+    """
+    layers = list(layers)
+    needed = smallest_side(layers)
+    if min(size[-2:]) < needed:
+        raise NstTeachError(f"{name} is {size[-1]} x {size[-2]} px, too small for {deepest_layer(layers)}: its short "
+                            f"side must be at least {needed} px (each pooling halves it); use a larger image", name)
 
 
 def _resize_mask(mask: Tensor, size: Sequence[int]) -> Tensor:

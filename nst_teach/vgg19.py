@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Iterable, Literal, Mapping, Sequence
+from typing import Iterable, Literal, Mapping
 
 from torch import nn
 
-from nst_teach.errors import LayerError, NstTeachError
+from nst_teach.errors import LayerError
 
-__all__ = ["CAFFE_INPUT", "IMAGENET_INPUT", "LAYER_INDEX", "LAYER_NAMES", "VGG19_BLOCKS", "InputConvention",
-           "Pooling", "check_image_size", "check_layers", "deepest_layer", "smallest_side", "vgg19_layers"]
+__all__ = ["CAFFE_INPUT", "CONTENT_LAYER", "IMAGENET_INPUT", "LAYER_INDEX", "LAYER_NAMES", "STYLE_LAYERS", "VGG19_BLOCKS",
+           "InputConvention", "LayerShape", "Pooling", "check_layers", "deepest_layer", "layer_shapes",
+           "smallest_side", "vgg19_layers"]
 
 Pooling = Literal["max", "avg"]
 
@@ -40,6 +41,42 @@ LAYER_NAMES: tuple[str, ...] = tuple(
 )
 #: Name -> index into ``vgg19().features`` (``conv4_2`` -> 21, ``relu4_2`` -> 22).
 LAYER_INDEX: Mapping[str, int] = {name: i for i, name in enumerate(LAYER_NAMES)}
+#: The paper's content layer (CVPR 2016, Fig. 2 and Sec. 3). The paper's Caffe network rectified
+#: in place, so its "conv4_2" is the response after the ReLU: ``relu4_2`` here.
+CONTENT_LAYER = "relu4_2"
+#: The paper's style layers, each with w_l = 1/5 (CVPR 2016, Fig. 2), rectified as above.
+STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+
+
+@dataclass(frozen=True)
+class LayerShape:
+    """A layer of the network for an image of ``H x W`` pixels: its name, where it is, its maps' shape."""
+
+    name: str  # the paper's name, conv4_2
+    index: int  # into torchvision's vgg19().features
+    kind: str  # "conv", "relu" or "pool"
+    N_l: int  # channels: filters of the conv, or the maps passed on
+    H_l: int  # map height: H halved by each pooling up to here
+    W_l: int
+    M_l: int  # positions per map, as the paper counts them: H_l W_l
+
+
+def layer_shapes(height: int = 224, width: int = 224) -> list[LayerShape]:
+    """Every layer of VGG19, in order, for an image of ``height x width`` pixels.
+
+    >>> [(l.name, l.N_l, l.H_l, l.M_l) for l in layer_shapes(224, 224) if l.name in ("relu4_2", "pool5")]
+    [('relu4_2', 512, 28, 784), ('pool5', 512, 7, 49)]
+    """
+    shapes, h, w, channels = [], height, width, 3
+    block_channels = iter(c for c, n in VGG19_BLOCKS for _ in range(n))
+    for index, name in enumerate(LAYER_NAMES):
+        kind = name.rstrip("0123456789_")
+        if kind == "conv":
+            channels = next(block_channels)
+        elif kind == "pool":
+            h, w = h // 2, w // 2
+        shapes.append(LayerShape(name, index, kind, channels, h, w, h * w))
+    return shapes
 
 
 def check_layers(layers: Iterable[str]) -> list[str]:
@@ -78,22 +115,6 @@ def smallest_side(layers: Iterable[str]) -> int:
     """
     deepest = LAYER_INDEX[deepest_layer(layers)]
     return 2 ** sum(name.startswith("pool") for name in LAYER_NAMES[: deepest + 1])
-
-
-def check_image_size(name: str, size: Sequence[int], layers: Iterable[str]) -> None:
-    """Refuse an image of ``size = (..., H, W)`` too small for the deepest of ``layers``: each pooling halves the map,
-    and an empty map has no features.
-
-    >>> check_image_size("style", (1, 3, 12, 40), ["relu5_1"])  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    nst_teach.errors.NstTeachError: style is 40 x 12 px, too small for relu5_1: its short side must be at least 16 px ...
-    """
-    layers = list(layers)
-    needed = smallest_side(layers)
-    if min(size[-2:]) < needed:
-        raise NstTeachError(f"{name} is {size[-1]} x {size[-2]} px, too small for {deepest_layer(layers)}: its short "
-                            f"side must be at least {needed} px (each pooling halves it); use a larger image", name)
 
 
 def vgg19_layers(pooling: Pooling = "max") -> nn.Sequential:

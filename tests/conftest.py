@@ -14,7 +14,7 @@ import torch
 torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or max(1, min(2, os.cpu_count() or 1))))  # conftest.py: per worker
 
 from nst_teach import load_vgg19_features  # noqa: E402
-from nst_teach import precision as _precision  # noqa: E402
+from nst_teach import runtime as _runtime  # noqa: E402
 from nst_teach.data import skimage_image  # noqa: E402
 
 
@@ -31,7 +31,7 @@ def caffe():
 
 
 #: Whether this CPU computes bfloat16 fast, before any test switches the detection.
-FAST_BF16_HERE = _precision.cpu_has_fast_bf16()
+FAST_BF16_HERE = _runtime.cpu_has_fast_bf16()
 
 
 @pytest.fixture(params=["bfloat16", "float32"], ids=["fast-bf16-cpu", "laptop-cpu"])
@@ -39,11 +39,11 @@ def cpu_kind(request, monkeypatch):
     """Both kinds of CPU, whichever one runs the test: one computes bfloat16 fast, so ``precision="auto"`` runs the
     network in bfloat16 with a float32 tail; a laptop's does not (float32 throughout). Returns the precision "auto"
     gives. (On a CPU without fast bfloat16 the first is emulated: slower, the same arithmetic.)"""
-    monkeypatch.delenv(_precision.BFLOAT16_SWITCH, raising=False)
+    monkeypatch.delenv(_runtime.BFLOAT16_SWITCH, raising=False)
     monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
-    monkeypatch.setattr(_precision, "_cpu_has_bf16_instructions", lambda: request.param == "bfloat16")
+    monkeypatch.setattr(_runtime, "_cpu_has_bf16_instructions", lambda: request.param == "bfloat16")
     fast = request.param == "bfloat16"
-    assert (_precision.resolve_precision("auto", torch.device("cpu")) is torch.bfloat16) == fast
+    assert (_runtime.resolve_precision("auto", torch.device("cpu")) is torch.bfloat16) == fast
     return request.param
 
 

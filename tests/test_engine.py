@@ -7,7 +7,7 @@ from nst_teach import Settings, build_objective, optimize, synthesize_texture
 from nst_teach.coarse_to_fine import Phase
 from nst_teach.engine import loss_terms
 from nst_teach.objective import Objective, Term
-from nst_teach.precision import is_channels_last
+from nst_teach.runtime import is_channels_last
 from nst_teach.starts import initial_image
 
 

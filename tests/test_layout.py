@@ -68,3 +68,27 @@ def test_no_module_reaches_for_another_modules_private_names():
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.attr.startswith("_"):
                 assert node.value.id in ("self", "cls", "ctx", "torch", "os", "sys", "np") or not (
                     (PACKAGE / f"{node.value.id}.py").exists()), f"{path.name}: {node.value.id}.{node.attr}"
+
+
+def _definitions() -> dict[str, list[str]]:
+    """Public name -> the modules that define it at their top level (def, class or assignment)."""
+    found: dict[str, list[str]] = {}
+    for module in MODULES:
+        for node in ast.parse((PACKAGE / f"{module}.py").read_text()).body:
+            targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", node)]
+            names = [node.name] if isinstance(node, (ast.FunctionDef, ast.ClassDef)) else [
+                t.id for t in targets if isinstance(t, ast.Name)]
+            for name in names:
+                if not name.startswith("_"):
+                    found.setdefault(name, []).append(module)
+    return found
+
+
+def test_a_name_is_defined_in_one_module_unless_paper_py_writes_the_same_equation():
+    """paper.py writes the equations plainly beside the engine's (tests/test_paper.py: the same values); bench and cli
+    each have their command's check and main. Any other name defined twice (a second STYLE_LAYERS, a second mask_at
+    with another signature) is two meanings for one name."""
+    twice = {name: modules for name, modules in _definitions().items() if len(modules) > 1}
+    assert twice == {"check": ["bench", "cli"], "main": ["bench", "cli"], "content_loss": ["losses", "paper"],
+                     "gram_matrix": ["losses", "paper"], "style_layer_loss": ["losses", "paper"],
+                     "total_loss": ["losses", "paper"]}

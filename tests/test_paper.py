@@ -154,3 +154,15 @@ def test_the_loop_descends_from_white_noise_and_does_not_clamp(net, photo, paint
     first = torch.rand(photo.shape, generator=torch.Generator().manual_seed(0))
     assert float(loss(first)["total"]) == pytest.approx(seen[0], rel=1e-5)  # it starts from U(0, 1) noise, seed 0
     assert x.shape == photo.shape and torch.isfinite(x).all()
+
+
+def test_an_equation_named_in_both_files_means_the_same_there():
+    """Eq. 1, 3, 4 and 7 in paper.py and in the engine's losses.py: the same value for the same arguments."""
+    from nst_teach import losses
+
+    F, P = torch.rand(2, 8, 6, 5, dtype=torch.float64), torch.rand(2, 8, 6, 5, dtype=torch.float64)
+    A = losses.gram_matrix(P)
+    torch.testing.assert_close(paper.gram_matrix(F), losses.gram_matrix(F))
+    torch.testing.assert_close(paper.content_loss(F, P), losses.content_loss(F, P))
+    torch.testing.assert_close(paper.style_layer_loss(F, A), losses.style_layer_loss(F, A))
+    torch.testing.assert_close(paper.total_loss(F.sum(), P.sum(), 0.3, 2.0), losses.total_loss(F.sum(), P.sum(), 0.3, 2.0))

@@ -3,7 +3,7 @@
 import pytest
 from torch import nn
 
-from nst_teach import LAYER_INDEX, LAYER_NAMES, LayerError, layer_table
+from nst_teach import LAYER_INDEX, LAYER_NAMES, LayerError, layer_shapes, layer_table
 from nst_teach.vgg19 import deepest_layer, vgg19_layers
 
 
@@ -37,8 +37,10 @@ def test_deepest_layer_is_by_network_order_not_by_name():
         deepest_layer(["conv1_1", "conv9_9"])
 
 
-def test_layer_table_lists_channels_and_sizes():
-    rows = {r["name"]: r for r in layer_table(224, 224)}
-    assert rows["conv1_1"]["N_l"] == 64 and rows["conv1_1"]["M_l"] == 224 * 224
-    assert rows["conv4_2"]["N_l"] == 512 and rows["conv4_2"]["H_l"] == 28
-    assert rows["pool5"]["H_l"] == 7
+def test_layer_shapes_list_channels_and_sizes_and_the_table_shows_them():
+    rows = {layer.name: layer for layer in layer_shapes(224, 224)}
+    assert rows["conv1_1"].N_l == 64 and rows["conv1_1"].M_l == 224 * 224
+    assert rows["conv4_2"].N_l == 512 and rows["conv4_2"].H_l == 28
+    assert rows["pool5"].H_l == 7 and [layer.name for layer in rows.values()] == list(LAYER_NAMES)
+    html = layer_table(224, 224).data
+    assert "<td>relu4_2</td><td>22</td><td>512</td><td>28 × 28</td><td>784</td>" in html and "conv4_2" not in html

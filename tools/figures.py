@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     encoder = nt.load_vgg19_features("caffe", pooling="avg")
     settings = nt.Settings(steps=args.steps)
     started = time.perf_counter()
-    precision = "bfloat16" if nt.precision.resolve_precision(settings.precision, torch.device("cpu")) else "float32"
+    precision = "bfloat16" if nt.runtime.resolve_precision(settings.precision, torch.device("cpu")) else "float32"
     lines = [f"# The README's figures\n\nMade by `make figures` (`tools/figures.py`): weights `{encoder.weights}`, "
              f"average pooling, {args.size} px on the long side, {args.steps} steps of the engine's default "
              f"L-BFGS per picture (network in {precision}), torch {torch.__version__}, on the CPU.\n"]

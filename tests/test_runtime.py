@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from nst_teach.precision import glibc as find_glibc
+from nst_teach.runtime import glibc as find_glibc
 
 glibc = find_glibc()
 needs_glibc = pytest.mark.skipif(glibc is None, reason="mallopt is glibc's (Linux); elsewhere the context does nothing")
@@ -32,8 +32,8 @@ def _mmapped_mb_for_a_large_tensor(mb: int) -> float:
 
 _CONTEXT_CHECK = """
 import torch
-from nst_teach.precision import reuse_freed_memory
-from tests.test_precision import _mmapped_mb_for_a_large_tensor as mmapped
+from nst_teach.runtime import reuse_freed_memory
+from tests.test_runtime import _mmapped_mb_for_a_large_tensor as mmapped
 
 assert mmapped(64) >= 64, "glibc's default: above its mmap threshold (at most 32 MB), a fresh mmap"
 with reuse_freed_memory(torch.device("cpu")):
@@ -73,17 +73,17 @@ def test_large_cpu_tensors_come_from_the_heap_only_inside_a_run():
 
 @pytest.mark.parametrize("fast", [True, False], ids=["fast-bf16-cpu", "laptop-cpu"])
 def test_auto_precision_is_bfloat16_only_on_a_cpu_that_computes_it_fast(monkeypatch, fast):
-    from nst_teach import precision
+    from nst_teach import runtime
 
-    monkeypatch.delenv(precision.BFLOAT16_SWITCH, raising=False)
+    monkeypatch.delenv(runtime.BFLOAT16_SWITCH, raising=False)
     monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
-    monkeypatch.setattr(precision, "_cpu_has_bf16_instructions", lambda: fast)
+    monkeypatch.setattr(runtime, "_cpu_has_bf16_instructions", lambda: fast)
     cpu = torch.device("cpu")
-    assert precision.cpu_has_fast_bf16() is fast
-    assert precision.resolve_precision("auto", cpu) == (torch.bfloat16 if fast else None)
-    assert precision.resolve_precision("auto", torch.device("cuda")) is None  # float32 there: CUDA graphs replay it
-    assert precision.resolve_precision("float32", cpu) is None
-    assert precision.resolve_precision("bfloat16", torch.device("cuda")) is torch.bfloat16
+    assert runtime.cpu_has_fast_bf16() is fast
+    assert runtime.resolve_precision("auto", cpu) == (torch.bfloat16 if fast else None)
+    assert runtime.resolve_precision("auto", torch.device("cuda")) is None  # float32 there: CUDA graphs replay it
+    assert runtime.resolve_precision("float32", cpu) is None
+    assert runtime.resolve_precision("bfloat16", torch.device("cuda")) is torch.bfloat16
     # the plan follows: a bfloat16 phase and its float32 tail, or float32 alone
     from nst_teach import Settings
     from nst_teach.coarse_to_fine import plan
@@ -94,20 +94,20 @@ def test_auto_precision_is_bfloat16_only_on_a_cpu_that_computes_it_fast(monkeypa
 
 @pytest.mark.parametrize("setting", ["0", "false", "off"])
 def test_the_switch_and_onednns_cap_turn_the_bfloat16_path_off(monkeypatch, setting):
-    from nst_teach import precision
+    from nst_teach import runtime
 
-    monkeypatch.setattr(precision, "_cpu_has_bf16_instructions", lambda: True)
+    monkeypatch.setattr(runtime, "_cpu_has_bf16_instructions", lambda: True)
     monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
-    monkeypatch.setenv(precision.BFLOAT16_SWITCH, "1")
-    assert precision.resolve_precision("auto", torch.device("cpu")) is torch.bfloat16
-    monkeypatch.setenv(precision.BFLOAT16_SWITCH, setting)
-    assert precision.resolve_precision("auto", torch.device("cpu")) is None
-    assert precision.resolve_precision("bfloat16", torch.device("cpu")) is torch.bfloat16  # asked for by name: kept
-    monkeypatch.delenv(precision.BFLOAT16_SWITCH)
+    monkeypatch.setenv(runtime.BFLOAT16_SWITCH, "1")
+    assert runtime.resolve_precision("auto", torch.device("cpu")) is torch.bfloat16
+    monkeypatch.setenv(runtime.BFLOAT16_SWITCH, setting)
+    assert runtime.resolve_precision("auto", torch.device("cpu")) is None
+    assert runtime.resolve_precision("bfloat16", torch.device("cpu")) is torch.bfloat16  # asked for by name: kept
+    monkeypatch.delenv(runtime.BFLOAT16_SWITCH)
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")  # oneDNN told to use nothing above AVX2: bfloat16 is emulated
-    assert not precision.cpu_has_fast_bf16() and precision.resolve_precision("auto", torch.device("cpu")) is None
+    assert not runtime.cpu_has_fast_bf16() and runtime.resolve_precision("auto", torch.device("cpu")) is None
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_AMX")
-    assert precision.cpu_has_fast_bf16()
+    assert runtime.cpu_has_fast_bf16()
 
 
 @pytest.mark.integration  # a fresh Python process
@@ -115,9 +115,9 @@ def test_the_switch_reaches_a_subprocess(tmp_path):
     """One documented variable, read where "auto" is resolved: a notebook's kernel or the CLI sees it too."""
     import os
 
-    from nst_teach.precision import BFLOAT16_SWITCH
+    from nst_teach.runtime import BFLOAT16_SWITCH
 
-    code = ("import os, torch; from nst_teach import precision as p; p._cpu_has_bf16_instructions = lambda: True; "
+    code = ("import os, torch; from nst_teach import runtime as p; p._cpu_has_bf16_instructions = lambda: True; "
             "print(p.resolve_precision('auto', torch.device('cpu'))); "  # a CPU with fast bfloat16, whatever runs it
             f"del os.environ[{BFLOAT16_SWITCH!r}]; print(p.resolve_precision('auto', torch.device('cpu')))")
     env = {k: v for k, v in os.environ.items() if k != "ONEDNN_MAX_CPU_ISA"}
@@ -130,23 +130,23 @@ def test_the_switch_reaches_a_subprocess(tmp_path):
 def test_bfloat16_on_a_cpu_that_only_emulates_it_warns_once(monkeypatch):
     import warnings
 
-    from nst_teach import precision
+    from nst_teach import runtime
 
-    monkeypatch.setattr(precision, "_cpu_has_bf16_instructions", lambda: False)
-    precision._warn_emulated.cache_clear()
+    monkeypatch.setattr(runtime, "_cpu_has_bf16_instructions", lambda: False)
+    runtime._warn_emulated.cache_clear()
     with pytest.warns(RuntimeWarning, match="emulated"):
-        precision.resolve_precision("bfloat16", torch.device("cpu"))
+        runtime.resolve_precision("bfloat16", torch.device("cpu"))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        precision.resolve_precision("bfloat16", torch.device("cpu"))  # once: no second warning
-        precision._warn_emulated.cache_clear()
-        monkeypatch.setattr(precision, "_cpu_has_bf16_instructions", lambda: True)
+        runtime.resolve_precision("bfloat16", torch.device("cpu"))  # once: no second warning
+        runtime._warn_emulated.cache_clear()
+        monkeypatch.setattr(runtime, "_cpu_has_bf16_instructions", lambda: True)
         monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
-        precision.resolve_precision("bfloat16", torch.device("cpu"))  # fast here: nothing to say
+        runtime.resolve_precision("bfloat16", torch.device("cpu"))  # fast here: nothing to say
 
 
 def test_the_device_switch_decides_what_auto_means(monkeypatch):
-    from nst_teach.precision import DEVICE_SWITCH, pick_device
+    from nst_teach.runtime import DEVICE_SWITCH, pick_device
 
     monkeypatch.setenv(DEVICE_SWITCH, "cpu")
     assert pick_device() == pick_device("auto") == torch.device("cpu")
@@ -158,7 +158,7 @@ def test_the_device_switch_decides_what_auto_means(monkeypatch):
 
 def test_an_unknown_or_absent_device_is_one_clear_error():
     from nst_teach import NstTeachError, load_vgg19_features
-    from nst_teach.precision import pick_device
+    from nst_teach.runtime import pick_device
 
     for device, needle in (("gpu", "unknown device 'gpu'"), ("xpu", "unsupported device"), ("cuda:7", "CUDA")):
         with pytest.raises(NstTeachError, match=needle):
@@ -170,7 +170,7 @@ def test_an_unknown_or_absent_device_is_one_clear_error():
 @pytest.mark.skipif(not Path("/proc/cpuinfo").exists(), reason="compares with Linux's CPU flags")
 def test_pytorchs_cpu_probe_agrees_with_linuxs_flags():
     """The detection asks PyTorch (every OS); on Linux the kernel's flags must say the same."""
-    from nst_teach import precision
+    from nst_teach import runtime
 
     flags = Path("/proc/cpuinfo").read_text()
-    assert precision._cpu_has_bf16_instructions.__wrapped__() == ("amx_bf16" in flags or "avx512_bf16" in flags)
+    assert runtime._cpu_has_bf16_instructions.__wrapped__() == ("amx_bf16" in flags or "avx512_bf16" in flags)

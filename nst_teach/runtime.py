@@ -1,4 +1,4 @@
-"""How the network runs fast: device, compute precision, memory layout, and CPU memory reuse.
+"""How a run uses its machine: the device, the compute precision, memory layout, CPU memory reuse (malloc tuning) and CUDA graphs.
 
 ``auto`` picks CUDA, then Apple's MPS, then the CPU. The network may run in
 bfloat16 (autocast) while the losses and L-BFGS stay in float32: the
