@@ -86,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--animate", type=Path, metavar="OUT.gif",
                      help="also write an animated GIF of the run, a frame every --animate-every steps")
     run.add_argument("--animate-every", type=int, metavar="K", help="steps between frames (default 5; with --animate)")
+    run.add_argument("--term", action="append", metavar="FILE.py:CLASS[=WEIGHT]",
+                     help="add a term of your own to the loss: a nst_teach.Term subclass in FILE.py with a from_images "
+                          "classmethod (nst_teach.term_files), its weight 1 unless given; again for more")
     run.add_argument("--normalize", action="store_true",
                      help="the paper's normalised network: mean activation 1 per filter (on scikit-image's "
                           "photographs, nst_teach.normalization.NORMALIZATION_IMAGES)")
@@ -154,7 +157,8 @@ def _parser() -> argparse.ArgumentParser:
 FLAGS = {"steps": "--steps", "lr": "--lr", "seed": "--seed", "coarse_levels": "--coarse-levels", "optimizer": "--optimizer",
          "precision": "--precision", "size": "--size", "tv_weight": "--tv", "init": "--init", "alpha": "--alpha",
          "beta": "--beta", "ratio": "--ratio", "style_blend": "--style-weights", "content_masks": "--content-mask",
-         "style_masks": "--style-mask", "preserve_colors": "--preserve-colors", "every": "--animate-every"}
+         "style_masks": "--style-mask", "preserve_colors": "--preserve-colors", "every": "--animate-every",
+         "term": "--term"}
 
 
 @contextmanager
@@ -178,6 +182,7 @@ def check(args: argparse.Namespace) -> None:
     naming the flag, the value and what is accepted. The values are checked by the library's own checks."""
     from nst_teach.animation import Animation
     from nst_teach.tasks import check_task
+    from nst_teach.term_files import load_term
 
     start, transfer = args.init or DEFAULT_INIT[args.command], args.command == "transfer"
     with _flags():
@@ -187,6 +192,8 @@ def check(args: argparse.Namespace) -> None:
                    **({"alpha": args.alpha, "ratio": args.ratio, "beta": args.beta, "n_styles": len(args.style),
                        "style_blend": args.style_weights, "content_masks": args.content_mask,
                        "style_masks": args.style_mask} if transfer else {}))
+        for spec in args.term or []:
+            load_term(spec)
         if args.animate_every is not None:
             if args.animate is None:
                 raise NstTeachError("--animate-every sets the frames of --animate: give --animate OUT.gif too")
@@ -290,6 +297,7 @@ def _run(args: argparse.Namespace) -> int:
     from nst_teach.engine import Progress
     from nst_teach.features import load_vgg19_features
     from nst_teach.runtime import pick_device
+    from nst_teach.term_files import build_terms
     from nst_teach.vgg19 import deepest_layer
 
     check(args)
@@ -306,6 +314,9 @@ def _run(args: argparse.Namespace) -> int:
     if encoder.is_random:
         print("nst-teach: warning: RANDOM VGG19 weights: a smoke run, not the paper's pictures.", file=sys.stderr)
     start = {"init": args.init} if args.init else {}
+    photo, paintings = {"reconstruct": (inputs[0], []), "texture": (None, inputs), "transfer": (inputs[0], inputs[1:])}[
+        args.command]
+    start["terms"] = build_terms(args.term or [], encoder, photo, paintings)  # --term: the user's own terms
 
     with tqdm(total=args.steps, desc=args.command, unit="step", disable=None) as bar:
         def progress(p: Progress) -> None:
@@ -383,32 +394,6 @@ def _weights(args: argparse.Namespace) -> int:
     return 0
 
 
-def _images(args: argparse.Namespace) -> int:
-    import tempfile
-    import urllib.request
-
-    from nst_teach.data import CATALOGUE, download_all
-
-    if args.download:
-        for path in download_all(args.download):
-            print(f"ok: {path}")
-        print(f"Every image is verified. Use them with: export NST_TEACH_IMAGES={args.download.resolve()}")
-        return 0
-    if args.check:
-        try:
-            urllib.request.urlopen("https://raw.githubusercontent.com", timeout=5).close()
-        except OSError:
-            print("skipped: offline")
-            return 0
-        with tempfile.TemporaryDirectory() as folder:
-            paths = download_all(folder)
-        print(f"ok: all {len(paths)} catalogue images downloaded and matched their hashes")
-        return 0
-    for name, entry in CATALOGUE.items():
-        print(f"{name}: {entry.title}. {entry.credit} ({entry.licence})\n  {entry.url}\n  {entry.known_hash}")
-    return 0
-
-
 def _lessons(args: argparse.Namespace) -> int:
     from nst_teach.course import write_course
 
@@ -428,7 +413,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "weights":
             return _weights(args)
         if args.command == "images":
-            return _images(args)
+            from nst_teach.data import images_command
+
+            return images_command(args.download, args.check)
         if args.command == "lessons":
             return _lessons(args)
         if args.command == "bench":

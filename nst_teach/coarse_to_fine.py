@@ -23,13 +23,13 @@ import torch.nn.functional as nnf
 from torch import Tensor
 
 from nst_teach.images import resize
-from nst_teach.objective import Content, Objective, scaled_size
+from nst_teach.objective import Objective, scaled_size
 from nst_teach.runtime import resolve_precision
 from nst_teach.settings import Resampling, Settings
 from nst_teach.vgg19 import LAYER_INDEX, LAYER_NAMES, deepest_layer, smallest_side
 
-__all__ = ["MIN_ANY_SIDE", "MIN_COARSE_SIDE", "Phase", "level_size", "levels", "most_levels", "plan", "resample",
-           "room_for_levels"]
+__all__ = ["MIN_ANY_SIDE", "MIN_COARSE_SIDE", "Phase", "level_size", "levels", "most_levels", "plan", "plan_for",
+           "resample", "room_for_levels"]
 
 #: The smallest short side a coarse level may have (VGG19 halves it four times before conv5_1).
 MIN_COARSE_SIDE = 48
@@ -44,6 +44,14 @@ class Phase:
     level: int  # 0: full size; k: halved k times
     steps: int
     precision: Literal["bfloat16", "float32"]
+
+
+def plan_for(objective: Objective, settings: Settings, size: Sequence[int], device: torch.device,
+             from_noise: bool = False) -> list[Phase]:
+    """The plan of a run of ``objective`` on an image of ``size``: the one policy, which the engine follows whenever
+    it is given no plan (:func:`~nst_teach.engine.optimize`, and so every task). Coarse levels as the objective suits
+    (:func:`most_levels`: none unless the start is noise), no more than its source images allow (:func:`room_for_levels`)."""
+    return plan(settings, size, device, most_levels(objective, from_noise), room_for_levels(objective))
 
 
 def plan(settings: Settings, size: Sequence[int], device: torch.device, most: int = 0, room: int = 4) -> list[Phase]:
@@ -91,9 +99,10 @@ def level_size(size: Sequence[int], level: int) -> tuple[int, int]:
 
 
 def most_levels(objective: Objective, from_noise: bool) -> int:
-    """How many coarse levels suit ``objective``: none unless the start is noise; two with a content term; for a
-    texture, no more than the poolings before its deepest layer; and never so many that a source image (the
-    photograph, a painting) would be shrunk below :data:`MIN_COARSE_SIDE` px.
+    """How many coarse levels suit ``objective``: none unless the start is noise; two when a term fixes the layout
+    (:attr:`~nst_teach.objective.Term.fixes_layout`, the content's); otherwise, as for a texture, no more than the
+    poolings before its deepest layer; and never so many that a source image (the photograph, a painting) would be
+    shrunk below :data:`MIN_COARSE_SIDE` px.
 
     A coarse level settles structures larger than the layers see at full size. A start that is a picture
     (the photograph, in its own colours or the painting's; the painting) already has a layout: shrunk and
@@ -114,7 +123,7 @@ def most_levels(objective: Objective, from_noise: bool) -> int:
         return 0
     shortest = min((min(im.shape[-2:]) for im in objective.images), default=MIN_COARSE_SIDE * 4)
     room = next((k for k in range(2, 0, -1) if shortest / 2**k >= MIN_COARSE_SIDE), 0)
-    if any(isinstance(term, Content) for term in objective.terms):
+    if any(term.fixes_layout for term in objective.terms):
         return min(2, room)
     deepest = LAYER_INDEX[deepest_layer(objective.layers)] if objective.layers else 0
     return min(2, room, sum(name.startswith("pool") for name in LAYER_NAMES[:deepest]))

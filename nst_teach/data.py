@@ -30,8 +30,8 @@ from torch import Tensor
 from nst_teach.errors import ImageError
 from nst_teach.images import load_image
 
-__all__ = ["CATALOGUE", "FALLBACKS", "CatalogueEntry", "Picture", "catalogue_path", "download_all", "paper_image",
-           "skimage_image"]
+__all__ = ["CATALOGUE", "FALLBACKS", "CatalogueEntry", "Picture", "catalogue_path", "check_image_name", "download_all",
+           "images_command", "paper_image", "skimage_image"]
 
 #: jcjohnson/neural-style's example inputs, at a fixed commit (its master has no composition_vii.jpg).
 _NEURAL_STYLE = ("https://raw.githubusercontent.com/jcjohnson/neural-style/"
@@ -177,3 +177,28 @@ def paper_image(name: str, size: int | None = None, device: torch.device | str =
         image = skimage_image(entry.fallback, size, device)
         return Picture(image, entry.fallback, f"scikit-image's {entry.fallback!r} ({FALLBACKS[entry.fallback]}), "
                        f"standing in for {entry.title}: {err}", True)
+
+
+def images_command(download: Path | None = None, check: bool = False) -> int:
+    """``nst-teach images``: the catalogue; ``--download DIR``, a verified offline kit; ``--check``, every hash afresh."""
+    import tempfile
+    import urllib.request
+
+    if download:
+        for path in download_all(download):
+            print(f"ok: {path}")
+        print(f"Every image is verified. Use them with: export NST_TEACH_IMAGES={download.resolve()}")
+        return 0
+    if check:
+        try:
+            urllib.request.urlopen("https://raw.githubusercontent.com", timeout=5).close()
+        except OSError:
+            print("skipped: offline")
+            return 0
+        with tempfile.TemporaryDirectory() as folder:
+            paths = download_all(folder)
+        print(f"ok: all {len(paths)} catalogue images downloaded and matched their hashes")
+        return 0
+    for name, entry in CATALOGUE.items():
+        print(f"{name}: {entry.title}. {entry.credit} ({entry.licence})\n  {entry.url}\n  {entry.known_hash}")
+    return 0

@@ -20,8 +20,7 @@ from typing import Callable, Literal, cast
 import torch
 from torch import Tensor
 
-from nst_teach.coarse_to_fine import Phase, level_size, resample
-from nst_teach.coarse_to_fine import plan as make_plan
+from nst_teach.coarse_to_fine import Phase, level_size, plan_for, resample
 from nst_teach.features import VGG19Features
 from nst_teach.images import resize
 from nst_teach.objective import Objective
@@ -86,18 +85,18 @@ class _NonFinite(Exception):
 
 def optimize(encoder: VGG19Features, objective: Objective, x0: Tensor, settings: Settings | None = None,
              plan: list[Phase] | None = None, callback: Callable[[Progress], None] | None = None,
-             should_stop: Callable[[], bool] | None = None) -> Result:
+             should_stop: Callable[[], bool] | None = None, *, from_noise: bool = False) -> Result:
     """Minimise ``objective`` over the pixels of ``x0``, kept in [0, 1], and return the best image.
 
-    ``plan`` says which sizes and precisions the steps run at (default: :func:`~nst_teach.coarse_to_fine.plan`
-    from ``settings``, coarse levels only if ``settings.coarse_levels`` asks). A step is one evaluation
-    of the loss and its gradient; ``callback`` gets a :class:`Progress` every ``settings.every`` steps
+    ``plan`` says which sizes and precisions the steps run at (default: :func:`~nst_teach.coarse_to_fine.plan_for`,
+    the tasks' plan too: coarse levels when ``from_noise`` says ``x0`` is noise, or where ``settings.coarse_levels``
+    asks). A step is one evaluation of the loss and its gradient; ``callback`` gets a :class:`Progress` every ``settings.every`` steps
     and at the last. Ctrl-C (or the notebook's stop button) and ``should_stop()`` end the run with the
     best image so far; a NaN or inf loss ends it with the best finite image and a message saying why.
     """
     settings = settings or Settings()
     size = (int(x0.shape[-2]), int(x0.shape[-1]))
-    plan = plan or make_plan(settings, size, x0.device)
+    plan = plan or plan_for(objective, settings, size, x0.device, from_noise)
     x = x0.detach().float().clamp(0, 1)
     run = _Run(encoder, settings, size, sum(phase.steps for phase in plan), x, callback, should_stop)
     status: Status = "finished"

@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from nst_teach.engine import Progress, Result
 from nst_teach.images import RANDOM_NOTE, to_pil
+from nst_teach.objective import RESERVED_NAMES
 
 __all__ = ["LiveView", "plot_losses", "progress_bar", "render_progress"]
 
@@ -31,10 +32,11 @@ def progress_bar(step: int, steps: int, width: int = 20) -> str:
 
 
 def plot_losses(ax, history: Sequence[dict[str, float]]) -> None:
-    """Each loss term against the step on a log scale; dotted lines where coarse-to-fine doubled the size."""
+    """The total and every term's loss the history holds, against the step on a log scale; dotted lines where
+    coarse-to-fine doubled the size."""
     if history:
         x = [h["step"] for h in history]
-        for key in ("total", "content", "style", "tv"):
+        for key in ["total", *(k for k in dict.fromkeys(k for h in history for k in h) if k not in RESERVED_NAMES)]:
             values = [h.get(key, 0.0) for h in history]
             if any(v > 0 for v in values):
                 ax.semilogy(x, [max(v, 1e-30) for v in values], label=key, lw=1.2, marker="." if len(x) < 20 else None)

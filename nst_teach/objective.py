@@ -9,8 +9,10 @@ References:
 A :class:`Term` knows which layers it reads, its weight :math:`\lambda_t` (alpha, beta, ...), its
 targets (computed once, detached, float32), and how to rebuild itself for images ``factor``
 times as large (:meth:`Term.resized`): coarse-to-fine asks every term, so none can be lost, and
-each term says how its weight changes with the image's size. A new term is one subclass; spatial
-control (:class:`nst_teach.spatial.GuidedStyle`) is one.
+each term says how its weight changes with the image's size, and whether it fixes the layout
+(:attr:`Term.fixes_layout`, which the plan asks). A new term is one subclass in one file: the tasks
+take it (``terms=``), the history, the live plot and the command line (``--term``,
+:mod:`nst_teach.term_files`) show it. Spatial control (:class:`nst_teach.spatial.GuidedStyle`) is one.
 """
 
 from __future__ import annotations
@@ -142,6 +144,9 @@ class Term(ABC):
     weight: float
     #: What the papers call the weight (alpha, beta, ...): errors about it use this name.
     weight_name: ClassVar[str] = "weight"
+    #: Whether the term pins where things are in the image (a photograph's content does; Gram matrices do not): a run
+    #: from noise may then settle the layout at coarse levels first (coarse_to_fine.most_levels).
+    fixes_layout: ClassVar[bool] = False
 
     @property
     @abstractmethod
@@ -161,6 +166,14 @@ class Term(ABC):
     def resized(self, encoder: FeatureEncoder, factor: float) -> Term:
         """The same term for images ``factor`` times as large, targets and weight included."""
 
+    @classmethod
+    def from_images(cls, encoder: FeatureEncoder, content: Tensor | None, styles: Sequence[Tensor],
+                    weight: float = 1.0) -> Term:
+        """The term for a run's images, the photograph (None for a texture) and the paintings (none for a
+        reconstruction): how ``nst-teach ... --term FILE.py:CLASS`` builds it (:mod:`nst_teach.term_files`)."""
+        raise NstTeachError(f"{cls.__name__} does not say how to build itself from a run's images: give it a "
+                            "classmethod from_images(encoder, content, styles, weight)", "term")
+
 
 @dataclass
 class Content(Term):
@@ -172,6 +185,7 @@ class Content(Term):
     weight: float = 1.0  # alpha
     name: str = "content"
     weight_name: ClassVar[str] = "alpha"
+    fixes_layout: ClassVar[bool] = True
 
     @classmethod
     def of(cls, encoder: FeatureEncoder, photo: Tensor, layers: Mapping[str, LayerWeight] | Sequence[str],

@@ -17,7 +17,6 @@ import torch
 from torch import Tensor
 
 from nst_teach import color
-from nst_teach.coarse_to_fine import most_levels, plan, room_for_levels
 from nst_teach.engine import Progress, Result, optimize
 from nst_teach.errors import NstTeachError, check_choice
 from nst_teach.features import VGG19Features
@@ -72,14 +71,13 @@ def optimize_from(encoder: VGG19Features, objective: Objective, init: Start | Te
     x0 = initial_image(init, shape, seed=settings.seed, content=content, style=style, style_blend=style_blend,
                        device=device)
     from_noise = isinstance(init, str) and init in NOISE_STARTS
-    phases = plan(settings, shape[-2:], device, most_levels(objective, from_noise), room_for_levels(objective))
-    return optimize(encoder, objective, x0, settings, phases, callback, should_stop)
+    return optimize(encoder, objective, x0, settings, None, callback, should_stop, from_noise=from_noise)
 
 
 def reconstruct_content(encoder: VGG19Features, image: Tensor, layer: str | Sequence[str] = CONTENT_LAYER,
                         settings: Settings | None = None, *, tv_weight: float = 0.0,
-                        init: Start | Tensor = DEFAULT_INIT["reconstruct"], callback: Callback | None = None,
-                        should_stop: Callable[[], bool] | None = None) -> Result:
+                        init: Start | Tensor = DEFAULT_INIT["reconstruct"], terms: Sequence[Term] = (),
+                        callback: Callback | None = None, should_stop: Callable[[], bool] | None = None) -> Result:
     """Find an image whose features at ``layer`` match ``image``'s (Fig. 1, bottom row).
 
     ``tv_weight`` adds a total-variation term, the kind of image prior Mahendran & Vedaldi (2015) use to
@@ -101,14 +99,14 @@ def reconstruct_content(encoder: VGG19Features, image: Tensor, layer: str | Sequ
     image = image.to(_device(encoder))
     image = image.expand(B, *image.shape[1:]) if B > 1 else image
     weights = {l: torch.tensor([1.0 if b == i else 0.0 for b in range(B)]) for i, l in enumerate(names)}
-    objective = Objective([Content.of(encoder, image, weights if B > 1 else list(names)), *_tv(tv_weight)])
+    objective = Objective([Content.of(encoder, image, weights if B > 1 else list(names)), *_tv(tv_weight), *terms])
     return optimize_from(encoder, objective, init, image.shape, settings, callback, should_stop, content=image)
 
 
 def synthesize_texture(encoder: VGG19Features, image: Tensor,
                        layers: Mapping[str, LayerWeight] | Sequence[str] = STYLE_LAYERS,
                        settings: Settings | None = None, *, size: tuple[int, int] | None = None,
-                       tv_weight: float = 0.0, init: Start | Tensor = DEFAULT_INIT["texture"],
+                       tv_weight: float = 0.0, init: Start | Tensor = DEFAULT_INIT["texture"], terms: Sequence[Term] = (),
                        callback: Callback | None = None, should_stop: Callable[[], bool] | None = None) -> Result:
     """Synthesise a texture matching ``image``'s Gram matrices at ``layers`` (Fig. 1, top row), of ``size = (H, W)``
     (default: the image's); ``tv_weight`` adds a total-variation term."""
@@ -123,7 +121,7 @@ def synthesize_texture(encoder: VGG19Features, image: Tensor,
     check_image_size("image", image.shape, layer_weights(layers))
     check_image_size("size", (*(size or image.shape[-2:]),), layer_weights(layers))
     image = image.to(_device(encoder))
-    objective = Objective([Style.of(encoder, image, layers), *_tv(tv_weight)])
+    objective = Objective([Style.of(encoder, image, layers), *_tv(tv_weight), *terms])
     shape = (image.shape[0], 3, *(size or image.shape[-2:]))
     return optimize_from(encoder, objective, init, shape, settings, callback, should_stop, style=image)
 
@@ -137,7 +135,8 @@ def style_transfer(encoder: VGG19Features, content: Tensor, style: Tensor | Sequ
                    preserve_colors: Literal["luminance", "histogram"] | None = None,
                    style_blend: Sequence[float] | None = None, content_masks: Sequence[Tensor] | None = None,
                    style_masks: Sequence[Tensor] | None = None, region_weights: Sequence[float] | None = None,
-                   callback: Callback | None = None, should_stop: Callable[[], bool] | None = None) -> Result:
+                   terms: Sequence[Term] = (), callback: Callback | None = None,
+                   should_stop: Callable[[], bool] | None = None) -> Result:
     """Render ``content`` in the style of ``style`` (CVPR 2016, Fig. 3 and 4).
 
     **Balance.** ``alpha`` is Eq. 7's, used as given. Or give ``ratio``, alpha/beta as at 512 x 512 px,
@@ -163,6 +162,9 @@ def style_transfer(encoder: VGG19Features, content: Tensor, style: Tensor | Sequ
       images are grey) and puts back the content's colour channels at the end; ``"histogram"``
       first recolours each painting to the content's colour statistics;
     * ``tv_weight``: a total-variation term, a smoothness prior the paper does not use.
+
+    **Terms of your own**: ``terms``, each a :class:`~nst_teach.objective.Term` with its own name, added to Eq. 7
+    (every task takes them; :mod:`nst_teach.term_files`).
     """
     styles = [style] if isinstance(style, Tensor) else list(style)
     check_task("transfer", init=init, tv_weight=tv_weight, alpha=alpha, ratio=ratio, beta=beta, n_styles=len(styles),
@@ -187,17 +189,17 @@ def style_transfer(encoder: VGG19Features, content: Tensor, style: Tensor | Sequ
     if not keep_style_scale:
         styles = [resize(s, tuple(content.shape[-2:])) for s in styles]
 
-    terms: list[Term] = [Content.of(encoder, content, content_layers, alpha)]
+    paper_terms: list[Term] = [Content.of(encoder, content, content_layers, alpha)]
     start_blend = style_blend
     if content_masks is not None and style_masks is not None:
         masks = [m if keep_style_scale else _resize_mask(m, s.shape[-2:]) for m, s in zip(style_masks, styles)]
-        terms.append(GuidedStyle.of(encoder, content_masks, styles, masks, style_layers, beta, region_weights,
+        paper_terms.append(GuidedStyle.of(encoder, content_masks, styles, masks, style_layers, beta, region_weights,
                                     size=content.shape[-2:]))
         start_blend = [float(T.mean()) for T in content_masks]  # the start in the regions' paintings' colours
     else:
-        terms.append(Style.of(encoder, styles, style_layers, beta, style_blend))
-    terms += _tv(tv_weight)
-    result = optimize_from(encoder, Objective(terms), init, content.shape, settings, callback, should_stop,
+        paper_terms.append(Style.of(encoder, styles, style_layers, beta, style_blend))
+    objective = Objective([*paper_terms, *_tv(tv_weight), *terms])
+    result = optimize_from(encoder, objective, init, content.shape, settings, callback, should_stop,
                            content=content, style=styles, style_blend=start_blend)
     if preserve_colors == "luminance":
         result.image = color.with_colors_of(result.image, photo)

@@ -160,3 +160,20 @@ def test_a_term_that_reads_no_layer_needs_no_network(encoder):
     noisy = torch.rand(1, 3, 32, 32)
     result = optimize(encoder, Objective([TotalVariation(1.0)]), noisy, Settings(steps=10))
     assert result.history[-1]["tv"] < result.history[0]["tv"] / 2
+
+
+def test_optimize_and_the_tasks_follow_one_plan(encoder):
+    """nt.optimize without a plan and a task's run plan their levels with the same function (coarse_to_fine.plan_for):
+    from noise, two coarse levels for a content term; from a picture, none."""
+    from nst_teach.objective import CONTENT_LAYER, Content
+    from nst_teach.tasks import optimize_from
+
+    photo, picture = torch.rand(1, 3, 192, 192), torch.rand(1, 3, 192, 192)  # a picture to start from, not the target
+    objective, settings = Objective([Content.of(encoder, photo, [CONTENT_LAYER])]), Settings(steps=4, precision="float32")
+    levels = {name: [h["level"] for h in result.history] for name, result in (
+        ("optimize from noise", optimize(encoder, objective, torch.rand_like(photo), settings, from_noise=True)),
+        ("task from noise", optimize_from(encoder, objective, "noise", photo.shape, settings, content=photo)),
+        ("optimize from a picture", optimize(encoder, objective, picture, settings)),
+        ("task from the photograph", optimize_from(encoder, objective, "content", photo.shape, settings, content=picture)))}
+    assert levels["optimize from noise"] == levels["task from noise"] == [2, 1, 0, 0]
+    assert levels["optimize from a picture"] == levels["task from the photograph"] == [0] * 4
