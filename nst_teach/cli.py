@@ -210,8 +210,9 @@ def check(args: argparse.Namespace) -> None:
         from nst_teach.spatial import check_labels
 
         with _flags():
-            check_labels(image_size(args.content), [image_size(s) for s in args.style], image_size(args.content_mask),
-                         [image_size(m) for m in args.style_mask], [str(m) for m in [args.content_mask, *args.style_mask]])
+            check_labels([image_size(s) for s in args.style], [image_size(m) for m in args.style_mask],
+                         image_size(args.content), image_size(args.content_mask),
+                         [str(m) for m in [args.content_mask, *args.style_mask]])
     inputs = _inputs(args)
     _check_sizes(args)
     outputs = [(args.output, ".png"), (args.metrics_json, ".json"), (args.animate, ".gif")]
@@ -233,7 +234,6 @@ def _long_sides(args: argparse.Namespace) -> list[int]:
     brings the photograph to --size, so that its brush strokes keep their size against the photograph's pixels."""
     if args.command != "transfer" or not args.keep_style_scale:
         return [args.size] * len(_pictures(args))
-
     factor = args.size / max(image_size(args.content))
     return [args.size, *(max(1, round(max(image_size(s)) * factor)) for s in args.style)]
 

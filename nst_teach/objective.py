@@ -17,6 +17,7 @@ take it (``terms=``), the history, the live plot and the command line (``--term`
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
 from typing import ClassVar, Iterator, Mapping, Protocol, Sequence, Union
@@ -345,8 +346,11 @@ class Objective:
         return out
 
     def resized(self, encoder: FeatureEncoder, factor: float) -> Objective:
-        """The same objective for images ``factor`` times as large: every term rebuilt (coarse-to-fine)."""
-        return replace(self, terms=[term.resized(encoder, factor) for term in self.terms])
+        """The same objective for images ``factor`` times as large: every term rebuilt (coarse-to-fine). Not checked
+        again: a content weight grows as the area shrinks, past the limit a user may give (:data:`MAX_WEIGHT`)."""
+        resized = copy.copy(self)
+        resized.terms = [term.resized(encoder, factor) for term in self.terms]
+        return resized
 
     def term(self, name: str) -> Term | None:
         """The term called ``name``, if there is one."""

@@ -169,7 +169,7 @@ def regions_from_labels(content_labels: Tensor, styles: Sequence[Tensor], style_
     Each colour of the content's label image must appear in one style's label image: that
     style, where it has that colour, paints the region.
     """
-    check_labels(content_labels.shape, [s.shape for s in styles], content_labels.shape, [m.shape for m in style_labels])
+    check_labels([s.shape for s in styles], [m.shape for m in style_labels])
     style_regions = [label_masks(labels) for labels in style_labels]
     content_masks, region_styles, region_masks = [], [], []
     for colour, T in label_masks(content_labels).items():
@@ -194,10 +194,10 @@ def check_control(content_masks: object, style_masks: object, style_blend: objec
                             "use one or the other", "style_blend")
 
 
-def check_labels(content: Sequence[int], styles: Sequence[Sequence[int]], content_labels: Sequence[int],
-                 style_labels: Sequence[Sequence[int]], names: Sequence[str] | None = None) -> None:
-    """Label images for :func:`regions_from_labels`: one for the content and one per painting, each of its image's
-    size (shapes ``(..., H, W)``). ``names``: what to call the label images (default ``content_labels``, ...)."""
+def check_labels(styles: Sequence[Sequence[int]], style_labels: Sequence[Sequence[int]], content: Sequence[int] = (),
+                 content_labels: Sequence[int] = (), names: Sequence[str] | None = None) -> None:
+    """Label images for :func:`regions_from_labels`: one per painting and (when given) one for the content, each of
+    its image's size (shapes ``(..., H, W)``). ``names``: what to call the label images, the content's first."""
     if len(style_labels) != len(styles):
         raise NstTeachError(f"{len(style_labels)} style label images for {len(styles)} style images: give one each",
                             "style_masks")

@@ -66,7 +66,6 @@ def optimize_from(encoder: VGG19Features, objective: Objective, init: Start | Te
     The three tasks below and the benchmark start this way.
     """
     settings = settings or Settings()
-    check_start(init)
     device = _device(encoder)
     x0 = initial_image(init, shape, seed=settings.seed, content=content, style=style, style_blend=style_blend,
                        device=device)

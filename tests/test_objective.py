@@ -186,3 +186,11 @@ def test_balanced_layer_weights_give_every_layer_the_same_share_of_the_start(caf
     assert max(parts) / min(parts) == pytest.approx(1.0, rel=1e-4)
     assert sum(parts) == pytest.approx(sum(E.values()) / 5, rel=1e-4)  # the paper's total, 1/5 each
     assert w["relu1_1"] > 10 * w["relu4_1"]  # on the trained network, relu4_1's E_l is by far the largest
+
+
+def test_a_weight_at_its_limit_survives_the_coarse_levels(encoder, photo):
+    """alpha grows 16-fold two levels down: the objective is checked when made, not again when resized."""
+    from nst_teach.objective import MAX_WEIGHT
+
+    objective = Objective([Content.of(encoder, photo, [CONTENT_LAYER], MAX_WEIGHT)])
+    assert objective.resized(encoder, 0.25).terms[0].weight == 16 * MAX_WEIGHT
