@@ -96,13 +96,14 @@ class GuidedStyle(Term):
                                 f"and {len(lam)} weights", "content_masks")
         for k, value in enumerate(lam):
             check_weight(f"region_weights[{k}]", value)
+        image = tuple(size if size is not None else getattr(content_masks[0], "shape", (0, 0))[-2:])
         for name, masks, images in (("content_masks", content_masks, None), ("style_masks", style_masks, paintings)):
             for k, mask in enumerate(masks):
-                size = tuple(images[k].shape[-2:]) if images is not None else tuple(size or content_masks[0].shape[-2:])
-                if not isinstance(mask, Tensor) or mask.ndim != 4 or mask.shape[:2] != (1, 1) or tuple(mask.shape[-2:]) != size:
+                expected = tuple(images[k].shape[-2:]) if images is not None else image
+                if not isinstance(mask, Tensor) or mask.ndim != 4 or mask.shape[:2] != (1, 1) or tuple(mask.shape[-2:]) != expected:
                     shape = tuple(mask.shape) if isinstance(mask, Tensor) else type(mask).__name__
                     raise NstTeachError(f"{name}[{k}] must be a mask of shape (1, 1, H, W) of its image's size "
-                                        f"{size}; got {shape}", name)
+                                        f"{expected}; got {shape}", name)
                 if not (float(mask.min()) >= 0 and float(mask.max()) <= 1 and float(mask.sum()) > 0):
                     raise NstTeachError(f"{name}[{k}] must have values in [0, 1] and cover some pixels", name)
         w = layer_weights(layers)

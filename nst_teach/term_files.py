@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Sequence
 
 from torch import Tensor
@@ -38,15 +40,21 @@ def load_term(spec: str) -> tuple[type[Term], float]:
     except ValueError:
         raise NstTeachError(f"term {spec!r}: the weight after '=' must be a number; got {weight!r}", "term") from None
     check_weight(f"term {spec!r}: the weight", value)
+    cls = getattr(_module(path.resolve()), name, None)
+    if not (isinstance(cls, type) and issubclass(cls, Term)):
+        raise NstTeachError(f"term {spec!r}: {path} has no Term subclass called {name} (nst_teach.Term)", "term")
+    return cls, value
+
+
+@cache
+def _module(path: Path) -> ModuleType:
+    """The user's file as a module, run once however often a spec names it (the CLI checks, then builds)."""
     module_spec = importlib.util.spec_from_file_location(f"nst_teach_term_{path.stem}", path)
     assert module_spec is not None and module_spec.loader is not None  # a .py file that exists
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[module_spec.name] = module  # dataclasses look their module up there
     module_spec.loader.exec_module(module)
-    cls = getattr(module, name, None)
-    if not (isinstance(cls, type) and issubclass(cls, Term)):
-        raise NstTeachError(f"term {spec!r}: {path} has no Term subclass called {name} (nst_teach.Term)", "term")
-    return cls, value
+    return module
 
 
 def build_terms(specs: Sequence[str], encoder: FeatureEncoder, content: Tensor | None,

@@ -92,3 +92,16 @@ def test_a_name_is_defined_in_one_module_unless_paper_py_writes_the_same_equatio
     assert twice == {"check": ["bench", "cli"], "main": ["bench", "cli"], "content_loss": ["losses", "paper"],
                      "gram_matrix": ["losses", "paper"], "style_layer_loss": ["losses", "paper"],
                      "total_loss": ["losses", "paper"]}
+
+
+def test_the_readme_gives_the_line_counts_this_test_measures():
+    """The README's counts of paper.py and of the engine's path are the ones measured here, not typed once and left."""
+    import re
+
+    readme = " ".join((PACKAGE.parent / "README.md").read_text().split())
+    paper, with_imports = (int(n.replace(",", "")) for n in re.search(r"(\d[\d,]*) lines, (\d[\d,]*) with the three "
+                                                                       r"modules it imports", readme).groups())
+    modules, engine = (int(n.replace(",", "")) for n in re.search(r"call reads (\d+) modules, (\d[\d,]*) lines",
+                                                                   readme).groups())
+    assert (paper, with_imports) == (lines(["paper"]), lines(closure("paper")))
+    assert (modules, engine) == (len(closure("tasks")), lines(closure("tasks")))

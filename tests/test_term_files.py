@@ -84,3 +84,14 @@ def test_a_term_that_cannot_build_itself_says_what_it_lacks(encoder, photo):
 
     with pytest.raises(NstTeachError, match="give it a classmethod from_images"):
         TotalVariation.from_images(encoder, photo, [])
+
+
+def test_the_command_line_runs_the_users_file_once(photo, painting, tmp_path):
+    """The CLI loads the term to check it before any work, then to build it: the file runs once all the same."""
+    path = tmp_path / "counted_terms.py"
+    path.write_text(TERM_FILE + "\nimport pathlib\nwith pathlib.Path(__file__).with_suffix('.log').open('a') as log:\n"
+                                "    log.write('ran ')\n")
+    content, style = save_image(photo, tmp_path / "c.png"), save_image(painting, tmp_path / "s.png")
+    assert main(["transfer", str(content), str(style), "--weights", "random", "--size", "48", "--steps", "1",
+                 "--term", f"{path}:MeanColour", "-o", str(tmp_path / "o.png")]) == 0
+    assert path.with_suffix(".log").read_text() == "ran "
