@@ -44,10 +44,10 @@ test: $(STAMP) browser
 # The notebooks from their MyST sources (lessons/*.md, assignments/*.md), then the student versions.
 notebooks: $(STAMP)
 	$(PY) tools/notebooks.py
-	$(PY) -m nst_teach.assignments
+	$(PY) tools/student_versions.py
 
 students: $(STAMP)
-	$(PY) -m nst_teach.assignments
+	$(PY) tools/student_versions.py
 
 bench: $(STAMP)
 	$(VENV)/bin/nst-teach bench

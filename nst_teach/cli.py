@@ -180,7 +180,6 @@ def _flags() -> Iterator[None]:
 def check(args: argparse.Namespace) -> None:
     """Refuse, before any work, every flag whose value or combination makes no sense: one :class:`NstTeachError`
     naming the flag, the value and what is accepted. The values are checked by the library's own checks."""
-    from nst_teach.animation import Animation
     from nst_teach.tasks import check_task
     from nst_teach.term_files import load_term
 
@@ -195,6 +194,8 @@ def check(args: argparse.Namespace) -> None:
         for spec in args.term or []:
             load_term(spec)
         if args.animate_every is not None:
+            from nst_teach.classroom.animation import Animation  # the classroom's, loaded only when asked
+
             if args.animate is None:
                 raise NstTeachError("--animate-every sets the frames of --animate: give --animate OUT.gif too")
             Animation(args.animate_every)
@@ -293,7 +294,6 @@ def _run(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
     from nst_teach import images, spatial, tasks
-    from nst_teach.animation import Animation
     from nst_teach.engine import Progress
     from nst_teach.features import load_vgg19_features
     from nst_teach.runtime import pick_device
@@ -323,7 +323,11 @@ def _run(args: argparse.Namespace) -> int:
             bar.update(p.step - bar.n)
             bar.set_postfix(loss=f"{p.losses['total']:.4g}", refresh=False)
 
-        frames = Animation(args.animate_every or 5, then=progress) if args.animate else None
+        frames = None
+        if args.animate:
+            from nst_teach.classroom.animation import Animation  # the classroom's, loaded only when asked
+
+            frames = Animation(args.animate_every or 5, then=progress)
         callback = frames or progress
         if args.command == "reconstruct":
             result = tasks.reconstruct_content(encoder, inputs[0], args.layer, settings, tv_weight=args.tv,
@@ -395,7 +399,7 @@ def _weights(args: argparse.Namespace) -> int:
 
 
 def _lessons(args: argparse.Namespace) -> int:
-    from nst_teach.course import write_course
+    from nst_teach.classroom.course import write_course
 
     for path in write_course(args.folder, args.force):
         print(f"wrote {path}")

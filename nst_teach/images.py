@@ -1,4 +1,4 @@
-"""Images in and out: load, convert to RGB, resize, save (figures: :mod:`nst_teach.plots`).
+"""Images in and out: load, convert to RGB, resize, save (figures: :mod:`nst_teach.classroom.plots`).
 
 Tensors are ``(1, 3, H, W)`` float32 RGB in [0, 1]. Pillow does the decoding
 (:mod:`nst_teach.decoding`); every failure a user can cause becomes one :class:`ImageError`

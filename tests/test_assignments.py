@@ -2,9 +2,11 @@
 
 import json
 import re
+import sys
 from pathlib import Path
 
-from nst_teach.assignments import generate, student_cell_source
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+from student_versions import generate, student_cell_source  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent / "assignments"
 SOURCES = sorted((ROOT / "source").glob("*/*.ipynb"))

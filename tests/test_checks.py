@@ -1,9 +1,10 @@
-"""Assignment 1's checks (nst_teach.checks): stored expected values, and a hint for each classic mistake."""
+"""Assignment 1's checks (nst_teach.classroom.checks): stored expected values, and a hint for each classic mistake."""
 
 import numpy as np
 import torch
 
-from nst_teach import checks, losses
+from nst_teach import losses
+from nst_teach.classroom import checks
 from nst_teach.objective import CONTENT_LAYER, STYLE_LAYERS
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from nst_teach import NstTeachError
-from nst_teach.course import course_files, write_course
+from nst_teach.classroom.course import course_files, write_course
 from nst_teach.data import paper_image
 from nst_teach.images import save_image
 
@@ -82,7 +82,7 @@ def test_a_built_wheel_works_in_a_fresh_environment_outside_the_checkout(fresh_e
     assert sorted(p.relative_to(tmp_path / "course").as_posix() for p in (tmp_path / "course").rglob("*.ipynb")) == sorted(COURSE)
     catalogue = _run(venv, tmp_path, "nst-teach", "images")
     assert "tubingen: Neckarfront in Tübingen" in catalogue and "Praefcke" in catalogue
-    checks = _run(venv, tmp_path, "python", "-c", "from nst_teach import checks, losses; "
+    checks = _run(venv, tmp_path, "python", "-c", "from nst_teach import losses; from nst_teach.classroom import checks; "
                   "print(checks.check_gram_matrix(losses.gram_matrix), checks.check_style_layer_loss(losses.style_layer_loss))")
     assert checks.strip().endswith("True True")  # the assignment cases (a .npz) travel in the wheel
     assert "finished 2 steps" in out

@@ -1,25 +1,44 @@
-"""The package's shape: the paper in one short file, an engine path with no classroom helpers, no import cycles."""
+"""The package's shape: the paper in one short file, an engine path with no classroom helpers, no import cycles, a
+command line that starts without the classroom."""
 
 import ast
+import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parent.parent / "nst_teach"
-MODULES = sorted(path.stem for path in PACKAGE.glob("*.py") if path.stem not in ("__init__", "__main__"))
-#: Helpers for notebooks, the classroom, the command line and the benchmark: the engine path must not need them.
-HELPERS = {"animation", "assignments", "bench", "bench_worker", "checks", "cli", "data", "lesson", "live", "loop_checks",
-           "outcomes", "panel", "plots"}
+#: Every module by its name under nst_teach: "tasks", "classroom.lesson".
+MODULES = sorted(".".join(path.relative_to(PACKAGE).with_suffix("").parts) for path in PACKAGE.rglob("*.py")
+                 if path.stem not in ("__init__", "__main__"))
+CLASSROOM = {m for m in MODULES if m.startswith("classroom.")}
+#: Helpers for the command line and the benchmark, and the classroom: the engine path must not need them.
+HELPERS = {"bench", "bench_worker", "cli", "data"} | CLASSROOM
+
+
+def source(module: str) -> Path:
+    return PACKAGE.joinpath(*module.split(".")).with_suffix(".py")
+
+
+def _imported(node: ast.AST) -> set[str]:
+    """The package's modules one import statement names: ``from nst_teach.classroom import checks`` -> classroom.checks."""
+    if isinstance(node, ast.Import):
+        return {a.name.removeprefix("nst_teach.") for a in node.names if a.name.startswith("nst_teach.")}
+    if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "nst_teach":
+        base = node.module.removeprefix("nst_teach").removeprefix(".")
+        names = {f"{base}.{a.name}".lstrip(".") for a in node.names}
+        return (names & set(MODULES)) or {base}
+    return set()
 
 
 @cache
 def imports(module: str) -> frozenset[str]:
     """The package's modules that ``module`` imports, anywhere in it (inside functions and TYPE_CHECKING too)."""
     names: set[str] = set()
-    for node in ast.walk(ast.parse((PACKAGE / f"{module}.py").read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "nst_teach":
-            names |= {node.module.split(".")[1]} if "." in node.module else {a.name for a in node.names}
-        elif isinstance(node, ast.Import):
-            names |= {a.name.split(".")[1] for a in node.names if a.name.startswith("nst_teach.")}
+    for node in ast.walk(ast.parse(source(module).read_text())):
+        names |= _imported(node)
     return frozenset(names & set(MODULES))
 
 
@@ -35,7 +54,7 @@ def closure(module: str) -> set[str]:
 
 
 def lines(modules) -> int:
-    return sum(len((PACKAGE / f"{m}.py").read_text().splitlines()) for m in modules)
+    return sum(len(source(m).read_text().splitlines()) for m in modules)
 
 
 def test_the_paper_reads_in_one_sitting():
@@ -50,6 +69,38 @@ def test_the_engine_path_needs_no_notebook_classroom_or_command_line_helper():
     assert lines(path) <= 3000, {m: lines([m]) for m in sorted(path)}  # the fast path, all of it (README): a budget
 
 
+def test_only_the_classroom_and_the_command_line_import_the_classroom_and_the_command_line_only_when_asked():
+    """The engine, the paper and the benchmark never import nst_teach.classroom; the CLI imports its animation and its
+    course inside the commands that use them (--animate, nst-teach lessons), never at its top."""
+    assert {m: sorted(imports(m) & CLASSROOM) for m in MODULES if m not in CLASSROOM and imports(m) & CLASSROOM} == {
+        "cli": ["classroom.animation", "classroom.course"]}
+    top = ast.parse(source("cli").read_text()).body
+    assert not set().union(*(_imported(node) for node in top)) & CLASSROOM
+
+
+@pytest.mark.integration
+def test_the_command_line_starts_and_runs_without_the_classroom(tmp_path):
+    """``import nst_teach`` loads no module of the package, and a transfer from the command line never loads the
+    classroom, matplotlib or ipywidgets: they cost start-up time and a CLI user does not need them."""
+    from PIL import Image
+
+    for name in ("photo", "painting"):
+        Image.new("RGB", (40, 32), (90, 140, 200) if name == "photo" else (200, 120, 40)).save(tmp_path / f"{name}.png")
+    script = """
+import sys
+import nst_teach as nt
+assert [m for m in sys.modules if m.startswith("nst_teach.")] == [], sorted(sys.modules)
+assert callable(nt.style_transfer) and "torch" in sys.modules  # a name is there when used
+from nst_teach.cli import main
+assert main(["transfer", "photo.png", "painting.png", "--weights", "random", "--steps", "2", "--size", "32"]) == 0
+print(sorted(m for m in sys.modules if m.startswith(("nst_teach.classroom", "matplotlib", "ipywidgets"))))
+"""
+    out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
+    assert (tmp_path / "out.png").is_file()
+
+
 def test_no_import_cycle():
     for module in MODULES:
         for other in imports(module):
@@ -61,20 +112,21 @@ def test_no_module_over_450_lines():
 
 
 def test_no_module_reaches_for_another_modules_private_names():
-    for path in PACKAGE.glob("*.py"):
+    for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("nst_teach"):
                 assert not [a.name for a in node.names if a.name.startswith("_")], path.name
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.attr.startswith("_"):
-                assert node.value.id in ("self", "cls", "ctx", "torch", "os", "sys", "np") or not (
-                    (PACKAGE / f"{node.value.id}.py").exists()), f"{path.name}: {node.value.id}.{node.attr}"
+                ours = node.value.id not in ("self", "cls", "ctx", "torch", "os", "sys", "np") and node.value.id in {
+                    m.split(".")[-1] for m in MODULES}
+                assert not ours, f"{path.name}: {node.value.id}.{node.attr}"
 
 
 def _definitions() -> dict[str, list[str]]:
     """Public name -> the modules that define it at their top level (def, class or assignment)."""
     found: dict[str, list[str]] = {}
     for module in MODULES:
-        for node in ast.parse((PACKAGE / f"{module}.py").read_text()).body:
+        for node in ast.parse(source(module).read_text()).body:
             targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", node)]
             names = [node.name] if isinstance(node, (ast.FunctionDef, ast.ClassDef)) else [
                 t.id for t in targets if isinstance(t, ast.Name)]
@@ -105,3 +157,15 @@ def test_the_readme_gives_the_line_counts_this_test_measures():
                                                                    readme).groups())
     assert (paper, with_imports) == (lines(["paper"]), lines(closure("paper")))
     assert (modules, engine) == (len(closure("tasks")), lines(closure("tasks")))
+
+
+def test_the_readme_draws_the_layout_this_test_finds():
+    """The README's picture of the package: the engine's line names what a style_transfer call reads, every other
+    top-level module is named, and the classroom's modules live under classroom/ and nowhere else."""
+    import re
+
+    tree = (PACKAGE.parent / "README.md").read_text().split("```text\nnst_teach/\n", 1)[1].split("```", 1)[0]
+    engine = tree.split("paper.py", 1)[1].split("the engine:", 1)[0]
+    assert set(re.findall(r"(\w+)\.py", engine)) == closure("tasks")
+    assert set(re.findall(r"(\w+)\.py", tree.split("classroom/", 1)[0])) == {m for m in MODULES if "." not in m}
+    assert "  classroom/" in tree and not (PACKAGE / "assignments.py").exists()

@@ -1,6 +1,6 @@
 """What the lessons share: quick mode, sizes and steps by device, the network, and the code a lesson shows."""
 
-from nst_teach.lesson import lesson_config
+from nst_teach.classroom.lesson import lesson_config
 
 
 def test_lesson_config_quick_and_full(monkeypatch):

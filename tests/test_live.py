@@ -2,8 +2,8 @@
 
 import torch
 
+from nst_teach.classroom.live import LiveView, progress_bar, render_progress
 from nst_teach.engine import Progress
-from nst_teach.live import LiveView, progress_bar, render_progress
 
 
 def test_progress_bar():
@@ -52,7 +52,7 @@ def test_live_view_draws_at_most_one_frame_per_interval_and_always_the_finished_
 def test_loss_plot_marks_each_coarse_to_fine_switch():
     from matplotlib.figure import Figure
 
-    from nst_teach.live import plot_losses
+    from nst_teach.classroom.live import plot_losses
 
     history = [{"step": s, "level": level, "total": 1.0 / s} for s, level in zip(range(1, 7), (2, 2, 1, 1, 0, 0))]
     ax = Figure().add_subplot()
@@ -64,7 +64,7 @@ def test_loss_plot_marks_each_coarse_to_fine_switch():
 def test_live_view_spends_at_most_its_share_of_the_run_drawing(monkeypatch):
     import time
 
-    import nst_teach.live as live
+    import nst_teach.classroom.live as live
 
     original = live.render_progress
 

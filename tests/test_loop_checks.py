@@ -1,4 +1,4 @@
-"""Assignment 2's checks (nst_teach.loop_checks): the optimisation loop's classic mistakes, each named."""
+"""Assignment 2's checks (nst_teach.classroom.loop_checks): the optimisation loop's classic mistakes, each named."""
 
 import torch
 
@@ -38,7 +38,8 @@ def _texture_loss(encoder, style, layers):
 
 
 def test_assignment_2s_checks_pass_a_right_answer(capsys):
-    from nst_teach import load_vgg19_features, loop_checks
+    from nst_teach import load_vgg19_features
+    from nst_teach.classroom import loop_checks
 
     assert loop_checks.check_make_encoder(lambda: load_vgg19_features(pooling="avg"))
     assert loop_checks.check_synthesize(_lbfgs)
@@ -47,7 +48,7 @@ def test_assignment_2s_checks_pass_a_right_answer(capsys):
 
 
 def test_the_image_not_requiring_a_gradient(capsys):
-    from nst_teach import loop_checks
+    from nst_teach.classroom import loop_checks
 
     def mistake(loss_fn, x0, steps):
         optimizer = torch.optim.LBFGS([x0], max_iter=steps, max_eval=steps)
@@ -57,7 +58,7 @@ def test_the_image_not_requiring_a_gradient(capsys):
 
 
 def test_a_learning_rate_style_loop_with_lbfgs(capsys):
-    from nst_teach import loop_checks
+    from nst_teach.classroom import loop_checks
 
     def small_steps(loss_fn, x0, steps):  # one iteration a call, a small fixed 'learning rate', no line search
         x = x0.detach().clone().requires_grad_(True)
@@ -77,7 +78,7 @@ def test_a_learning_rate_style_loop_with_lbfgs(capsys):
 
 
 def test_clamping_that_breaks_the_line_search(capsys):
-    from nst_teach import loop_checks
+    from nst_teach.classroom import loop_checks
 
     _fails(loop_checks.check_synthesize, lambda f, x0, n: _lbfgs(f, x0, n, clamp_inside=True), capsys,
            "clamping during the optimisation")
@@ -100,7 +101,7 @@ def _clamp_between_calls(loss_fn, x0, steps):
 
 
 def test_targets_recomputed_every_step(capsys):
-    from nst_teach import loop_checks
+    from nst_teach.classroom import loop_checks
 
     def mistake(encoder, style, layers):
         return lambda x: sum(losses.style_layer_loss(encoder(x, layers)[l], losses.gram_matrix(encoder(style, layers)[l]))
@@ -109,7 +110,8 @@ def test_targets_recomputed_every_step(capsys):
 
 
 def test_forgetting_average_pooling(capsys):
-    from nst_teach import load_vgg19_features, loop_checks
+    from nst_teach import load_vgg19_features
+    from nst_teach.classroom import loop_checks
 
     _fails(loop_checks.check_make_encoder, lambda: load_vgg19_features(), capsys, "forgetting average pooling")
     _fails(loop_checks.check_make_encoder, lambda: load_vgg19_features("random", pooling="avg"), capsys,

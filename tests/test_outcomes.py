@@ -8,8 +8,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nst_teach.lesson import lesson_config
-from nst_teach.outcomes import OutcomeNotShown, expect
+from nst_teach.classroom.lesson import lesson_config
+from nst_teach.classroom.outcomes import OutcomeNotShown, expect
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = sorted((ROOT / "notebooks").glob("0*.ipynb"))

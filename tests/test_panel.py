@@ -2,11 +2,11 @@
 
 import time
 
-from nst_teach.lesson import lesson_config
+from nst_teach.classroom.lesson import lesson_config
 
 
 def test_panel_runs_and_stops_keeping_its_image(monkeypatch):
-    from nst_teach.panel import TransferPanel
+    from nst_teach.classroom.panel import TransferPanel
 
     monkeypatch.setenv("NST_TEACH_QUICK", "1")
     panel = TransferPanel(lesson_config(quick_size=48))
@@ -28,8 +28,8 @@ def test_panel_runs_and_stops_keeping_its_image(monkeypatch):
 
 
 def test_panel_blends_a_second_style_and_keeps_the_photos_colours(monkeypatch):
+    from nst_teach.classroom.panel import TransferPanel
     from nst_teach.color import rgb_to_yiq
-    from nst_teach.panel import TransferPanel
 
     monkeypatch.setenv("NST_TEACH_QUICK", "1")
     panel = TransferPanel(lesson_config(quick_size=48))
@@ -54,8 +54,8 @@ def test_the_still_is_the_panels_default_run_and_a_page_without_a_kernel_shows_i
     from PIL import Image
 
     import nst_teach as nt
+    from nst_teach.classroom.panel import TransferPanel, _png
     from nst_teach.data import paper_image
-    from nst_teach.panel import TransferPanel, _png
 
     monkeypatch.setenv("NST_TEACH_QUICK", "1")
     cfg = lesson_config(quick_size=40, quick_steps=6)

@@ -9,9 +9,9 @@ import torch
 from matplotlib.figure import Figure
 
 from nst_teach import NstTeachError, Objective, Settings, Style, save_image, style_transfer
+from nst_teach.classroom.live import plot_losses
 from nst_teach.cli import main
 from nst_teach.coarse_to_fine import most_levels
-from nst_teach.live import plot_losses
 from nst_teach.term_files import load_term
 
 #: A user's file: the README's example, a term that asks the image's mean colour to be the painting's. It reads no

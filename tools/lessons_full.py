@@ -2,7 +2,7 @@
 
 ``python tools/lessons_full.py [01 04 ...]`` (or ``make lessons-full``) executes each lesson's notebook in a
 fresh kernel, as a student's JupyterLab would, in full mode (``NST_TEACH_QUICK`` is removed), with
-``NST_TEACH_OUTCOMES=report``: a check that fails (``cfg.expect``, ``nst_teach/outcomes.py``) reports and the
+``NST_TEACH_OUTCOMES=report``: a check that fails (``cfg.expect``, ``nst_teach/classroom/outcomes.py``) reports and the
 lesson goes on, so that one run lists every sentence. It prints each lesson's time and its checks (lesson,
 sentence, value) as a Markdown table, and exits 1 when a check did not hold or a cell raised.
 
@@ -24,7 +24,7 @@ from nbclient.exceptions import CellExecutionError
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lesson_times import NOTEBOOKS, run  # noqa: E402
 
-from nst_teach.outcomes import FAILS, HOLDS, NOT_JUDGED  # noqa: E402
+from nst_teach.classroom.outcomes import FAILS, HOLDS, NOT_JUDGED  # noqa: E402
 
 #: One printed check: its mark, the sentence in quotes, what the mode says (quick, random weights), the value.
 CHECK = re.compile(rf'^([{HOLDS}{FAILS}{NOT_JUDGED}]) "(.+?)"(?: \((.+?)\))?: (?:NOT SHOWN here: )?(.*)$')

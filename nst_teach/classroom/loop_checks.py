@@ -4,7 +4,7 @@ Each check runs the student's function on a small, fixed problem and names the c
 mistakes of this stage when it sees them: the image not requiring a gradient, a
 learning-rate-style loop with L-BFGS, clamping inside L-BFGS's line search, the targets
 recomputed every step, and max pooling where the paper synthesises with average pooling.
-Like :mod:`nst_teach.checks`, a check never raises; it prints PASS, TODO or FAIL with a hint.
+Like :mod:`nst_teach.classroom.checks`, a check never raises; it prints PASS, TODO or FAIL with a hint.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from nst_teach import losses
-from nst_teach.checks import encoder_and_images, report
+from nst_teach.classroom.checks import encoder_and_images, report
 
 __all__ = ["check_make_encoder", "check_synthesize", "check_texture_loss"]
 

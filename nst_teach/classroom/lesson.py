@@ -17,8 +17,8 @@ from pathlib import Path
 
 import torch
 
+from nst_teach.classroom.outcomes import expect
 from nst_teach.features import VGG19Features, load_vgg19_features
-from nst_teach.outcomes import expect
 from nst_teach.runtime import pick_device
 from nst_teach.settings import Settings
 from nst_teach.vgg19 import Pooling
@@ -53,7 +53,7 @@ class LessonConfig:
 
     def expect(self, sentence: str, holds: bool, value: str, full_only: bool = False) -> bool:
         """Print ``value`` beside the lesson's ``sentence``; stop the lesson if ``holds`` is false
-        (:func:`nst_teach.outcomes.expect`, in this lesson's mode: quick mode does not judge ``full_only``
+        (:func:`nst_teach.classroom.outcomes.expect`, in this lesson's mode: quick mode does not judge ``full_only``
         sentences, and random weights judge none)."""
         return expect(sentence, holds, value, full_only=full_only, quick=self.quick, random_weights=self.random_weights)
 
@@ -82,10 +82,10 @@ def show_code(*objects: object) -> None:
     """Print the source of each function or class, headed by its file and lines: the code a lesson explains.
 
     >>> show_code(lesson_config)  # doctest: +ELLIPSIS
-    # nst_teach/lesson.py, lines ...
+    # nst_teach/classroom/lesson.py, lines ...
     def lesson_config(...
     """
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]  # the folder that holds nst_teach/
     for obj in objects:
         lines, start = inspect.getsourcelines(obj)  # type: ignore[arg-type]
         path = Path(inspect.getsourcefile(obj) or "?").resolve()  # type: ignore[arg-type]

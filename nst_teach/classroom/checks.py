@@ -8,7 +8,7 @@ prints which case failed, the expected and actual values and a hint; a stub
 that still raises ``NotImplementedError`` reports "not implemented yet".
 
 Regenerate the stored values from the package with
-``python -m nst_teach.checks --regenerate`` (the test suite checks they match).
+``python -m nst_teach.classroom.checks --regenerate`` (the test suite checks they match).
 """
 
 from __future__ import annotations

@@ -22,12 +22,12 @@ import traceback
 import ipywidgets as W
 from PIL import Image
 
+from nst_teach.classroom.lesson import LessonConfig
+from nst_teach.classroom.live import render_progress
 from nst_teach.data import paper_image
 from nst_teach.engine import Progress, Result
 from nst_teach.errors import NstTeachError
 from nst_teach.images import load_image
-from nst_teach.lesson import LessonConfig
-from nst_teach.live import render_progress
 from nst_teach.objective import CONTENT_LAYER, DEFAULT_RATIO, STYLE_LAYERS
 from nst_teach.tasks import style_transfer
 from nst_teach.vgg19 import LAYER_NAMES

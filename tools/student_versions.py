@@ -1,6 +1,7 @@
-"""Generate student notebooks from instructor versions (nbgrader's markers).
+"""Generate student notebooks from instructor versions (nbgrader's markers): a tool of the repository, which has
+the instructor versions (an installed package has only the student versions, ``nst-teach lessons``).
 
-    python -m nst_teach.assignments            # assignments/source -> assignments/release
+    python tools/student_versions.py           # assignments/source -> assignments/release
     make students                              # the same
 
 Instructor notebooks mark answers as nbgrader does:

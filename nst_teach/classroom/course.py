@@ -26,7 +26,7 @@ def _folder(package: str, checkout: str) -> Traversable:
     try:
         return files(package)
     except ModuleNotFoundError:  # `pip install -e .` maps only nst_teach itself
-        return Path(__file__).resolve().parent.parent / checkout
+        return Path(__file__).resolve().parents[2] / checkout
 
 
 def course_files() -> dict[str, bytes]:

@@ -19,7 +19,7 @@ True
 >>> expect("two and two make five", 2 + 2 == 5, "2 + 2 = 4")
 Traceback (most recent call last):
 ...
-nst_teach.outcomes.OutcomeNotShown: the lesson says "two and two make five", but here 2 + 2 = 4
+nst_teach.classroom.outcomes.OutcomeNotShown: the lesson says "two and two make five", but here 2 + 2 = 4
 """
 
 from __future__ import annotations
