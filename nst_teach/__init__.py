@@ -6,8 +6,8 @@ same, fast: image (:mod:`~nst_teach.images`) -> :mod:`~nst_teach.features` -> :m
 on a plan (:mod:`~nst_teach.coarse_to_fine`) -> image; :mod:`~nst_teach.tasks` puts them together.
 
 Importing the package loads none of them: a name is imported from its module the first time it is used
-(:func:`__getattr__`, PEP 562). So the command line starts without the classroom (:mod:`nst_teach.classroom`,
-matplotlib and ipywidgets: the notebooks' figures, live views and panel), and ``nst-teach --help`` without torch.
+(:func:`__getattr__`, PEP 562). So the command line never loads the classroom (:mod:`nst_teach.classroom`,
+matplotlib and ipywidgets: the notebooks' figures, live views and panel), while ``nt.show_images`` still works.
 The imports under ``TYPE_CHECKING`` below are the list: editors and type checkers read them, and so does
 :func:`__getattr__`.
 """
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from nst_teach.metrics import palette, psnr, structure
     from nst_teach.objective import (
         CONTENT_LAYER,
-        DEFAULT_RATIO,
         REFERENCE_PIXELS,
         STYLE_LAYERS,
         Content,
@@ -45,7 +44,7 @@ if TYPE_CHECKING:
         build_objective,
     )
     from nst_teach.runtime import pick_device
-    from nst_teach.settings import Settings
+    from nst_teach.settings import DEFAULT_RATIO, Settings
     from nst_teach.starts import initial_image
     from nst_teach.tasks import reconstruct_content, style_transfer, synthesize_texture
     from nst_teach.vgg19 import LAYER_INDEX, LAYER_NAMES, layer_shapes

@@ -27,7 +27,6 @@ from torch import Tensor
 
 __all__ = ["Workload", "as_saved", "conv_flops", "matmul_peak_gflops", "run_contender", "sync", "workload"]
 
-TASKS = ("reconstruct", "texture", "transfer")
 
 
 def sync(device: torch.device) -> None:
@@ -91,7 +90,8 @@ class Workload:
 
 def workload(task: str, shape: tuple[int, int]) -> Workload:
     """The task's layers and weights; a transfer's alpha is the default ratio at ``shape = (H, W)``."""
-    from nst_teach.objective import CONTENT_LAYER, DEFAULT_RATIO, STYLE_LAYERS, alpha_for_size
+    from nst_teach.objective import CONTENT_LAYER, STYLE_LAYERS, alpha_for_size
+    from nst_teach.settings import DEFAULT_RATIO
 
     style = {l: 1 / len(STYLE_LAYERS) for l in STYLE_LAYERS}
     if task == "reconstruct":

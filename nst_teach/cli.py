@@ -25,13 +25,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, NoReturn, Sequence, get_args
 
+# Only what the parser needs, none of it loading torch: `nst-teach --help` and a mistyped flag answer at once. The
+# library's checks and the run import the rest when a command runs (tests/test_layout.py checks this).
 from nst_teach.errors import NstTeachError
-from nst_teach.images import check_side, image_size
-from nst_teach.objective import CONTENT_LAYER, DEFAULT_RATIO, STYLE_LAYERS, layer_weights
-from nst_teach.settings import OPTIMIZER_CHOICES, PRECISION_CHOICES, Settings
-from nst_teach.starts import NOISE_STARTS
-from nst_teach.tasks import DEFAULT_INIT, PRESERVE_COLORS
-from nst_teach.vgg19 import Pooling
+from nst_teach.settings import DEFAULT_RATIO, OPTIMIZER_CHOICES, PRECISION_CHOICES, PRESERVE_COLORS, Settings
+from nst_teach.vgg19 import CONTENT_LAYER, STYLE_LAYERS, Pooling
 
 __all__ = ["check", "main"]
 
@@ -180,7 +178,10 @@ def _flags() -> Iterator[None]:
 def check(args: argparse.Namespace) -> None:
     """Refuse, before any work, every flag whose value or combination makes no sense: one :class:`NstTeachError`
     naming the flag, the value and what is accepted. The values are checked by the library's own checks."""
-    from nst_teach.tasks import check_task
+    from nst_teach.images import check_side, image_size
+    from nst_teach.objective import layer_weights
+    from nst_teach.starts import NOISE_STARTS
+    from nst_teach.tasks import DEFAULT_INIT, check_task
     from nst_teach.term_files import load_term
 
     start, transfer = args.init or DEFAULT_INIT[args.command], args.command == "transfer"
@@ -233,6 +234,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _long_sides(args: argparse.Namespace) -> list[int]:
     """Each input's long side once loaded: --size; with --keep-style-scale, a painting is scaled by the factor that
     brings the photograph to --size, so that its brush strokes keep their size against the photograph's pixels."""
+    from nst_teach.images import image_size
+
     if args.command != "transfer" or not args.keep_style_scale:
         return [args.size] * len(_pictures(args))
     factor = args.size / max(image_size(args.content))
@@ -242,6 +245,7 @@ def _long_sides(args: argparse.Namespace) -> list[int]:
 def _check_sizes(args: argparse.Namespace) -> None:
     """Each input, at its long side once loaded, must keep a short side that the deepest layer's poolings leave
     non-empty (:func:`~nst_teach.tasks.check_image_size`); a painting kept at its scale must not be huge."""
+    from nst_teach.images import check_side, image_size
     from nst_teach.tasks import check_image_size
 
     layers = [layer for _, names in _layer_flags(args) for layer in names]

@@ -30,16 +30,13 @@ from nst_teach.errors import NstTeachError, check_number
 from nst_teach.images import resize
 from nst_teach.vgg19 import CONTENT_LAYER, STYLE_LAYERS, check_layers
 
-__all__ = ["CONTENT_LAYER", "DEFAULT_RATIO", "REFERENCE_PIXELS", "STYLE_LAYERS", "Content", "FeatureEncoder", "LayerWeight",
-           "MAX_RATIO", "MAX_WEIGHT", "Objective", "Style", "Term", "TotalVariation", "alpha_for_size", "balanced_layer_weights",
-           "build_objective", "check_ratio", "check_weight", "layer_weights", "scaled_size"]
+__all__ = ["CONTENT_LAYER", "REFERENCE_PIXELS", "STYLE_LAYERS", "Content", "FeatureEncoder", "LayerWeight", "MAX_RATIO", "MAX_WEIGHT",
+           "Objective", "Style", "Term", "TotalVariation", "alpha_for_size", "balanced_layer_weights", "build_objective", "check_ratio",
+           "check_weight", "layer_weights", "scaled_size"]
 
 
 #: The image area at which this package quotes alpha/beta: the paper's 512 x 512 pixels.
 REFERENCE_PIXELS = 512 * 512
-#: The default alpha/beta at :data:`REFERENCE_PIXELS`, chosen by pictures the package was not tuned on, at 256 and
-#: 512 px from white noise (README, "Defaults"): the scene stays legible, and the painting's colours and strokes come.
-DEFAULT_RATIO = 1e-3
 #: The largest weight a term takes (alpha, beta, a TV weight, a region's): 1e12 times a loss is where float32
 #: sums start to lose the other terms; a larger one is a typo.
 MAX_WEIGHT = 1e12

@@ -1,4 +1,5 @@
-"""How to optimise: :class:`Settings`, checked when made (the plan they imply: :mod:`nst_teach.coarse_to_fine`)."""
+"""How to optimise: :class:`Settings`, checked when made (the plan they imply: :mod:`nst_teach.coarse_to_fine`), and a
+run's other defaults and choices (alpha/beta, the colour options): nothing here loads torch, so ``nst-teach --help`` is instant."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from typing import Literal, get_args
 
 from nst_teach.errors import NstTeachError, check_choice, check_number
 
-__all__ = ["MAX_COARSE_LEVELS", "MAX_HISTORY", "MAX_LR", "MAX_SEED", "MAX_STEPS", "OPTIMIZER_CHOICES", "Optimizer",
-           "PRECISION_CHOICES", "Precision", "RESAMPLING_CHOICES", "Resampling", "Settings", "check_seed"]
+__all__ = ["DEFAULT_RATIO", "MAX_COARSE_LEVELS", "MAX_HISTORY", "MAX_LR", "MAX_SEED", "MAX_STEPS", "OPTIMIZER_CHOICES", "Optimizer",
+           "PRECISION_CHOICES", "PRESERVE_COLORS", "Precision", "PreserveColors", "RESAMPLING_CHOICES", "Resampling", "Settings",
+           "check_seed"]
 
 Optimizer = Literal["lbfgs", "lbfgsb", "adam"]
 Precision = Literal["auto", "float32", "bfloat16"]
@@ -16,6 +18,12 @@ Resampling = Literal["bilinear", "nearest"]
 OPTIMIZER_CHOICES: tuple[str, ...] = get_args(Optimizer)
 PRECISION_CHOICES: tuple[str, ...] = get_args(Precision)
 RESAMPLING_CHOICES: tuple[str, ...] = get_args(Resampling)
+#: Ways to keep the photograph's colours (Gatys et al., CVPR 2017, Sec. 5; :mod:`nst_teach.color`).
+PreserveColors = Literal["luminance", "histogram"]
+PRESERVE_COLORS: tuple[str, ...] = get_args(PreserveColors)
+#: The default alpha/beta at 512 x 512 (:data:`~nst_teach.objective.REFERENCE_PIXELS`), chosen by pictures the package was
+#: not tuned on, from white noise (README, "Defaults"): the scene stays legible, and the painting's colours and strokes come.
+DEFAULT_RATIO = 1e-3
 
 #: More steps than anyone waits for (about a day at 512 px on a laptop): a typo, refused.
 MAX_STEPS = 100_000

@@ -23,7 +23,6 @@ from nst_teach.features import VGG19Features
 from nst_teach.images import check_side, resize
 from nst_teach.objective import (
     CONTENT_LAYER,
-    DEFAULT_RATIO,
     STYLE_LAYERS,
     Content,
     LayerWeight,
@@ -37,7 +36,7 @@ from nst_teach.objective import (
     check_weight,
     layer_weights,
 )
-from nst_teach.settings import Settings
+from nst_teach.settings import DEFAULT_RATIO, PRESERVE_COLORS, PreserveColors, Settings
 from nst_teach.spatial import GuidedStyle, check_control
 from nst_teach.starts import NOISE_STARTS, Start, check_start, initial_image
 from nst_teach.vgg19 import deepest_layer, smallest_side
@@ -46,11 +45,9 @@ from nst_teach.vgg19 import deepest_layer, smallest_side
 #: For a transfer chosen by pictures (README, "Defaults"): from the photograph in the painting's colours the sky of a
 #: night photograph came out in colours that are in neither image, and the pictures kept more of the photograph.
 DEFAULT_INIT: dict[str, Start] = {"reconstruct": "noise", "texture": "noise", "transfer": "noise"}
-#: Ways to keep the photograph's colours (Gatys et al., CVPR 2017, Sec. 5; :mod:`nst_teach.color`).
-PRESERVE_COLORS = ("luminance", "histogram")
 
-__all__ = ["DEFAULT_INIT", "PRESERVE_COLORS", "Task", "check_image_size", "check_task", "optimize_from", "reconstruct_content",
-           "style_transfer", "synthesize_texture"]
+__all__ = ["DEFAULT_INIT", "Task", "check_image_size", "check_task", "optimize_from", "reconstruct_content", "style_transfer",
+           "synthesize_texture"]
 
 Callback = Callable[[Progress], None]
 #: The paper's three tasks, by the CLI's command names.
@@ -131,7 +128,7 @@ def style_transfer(encoder: VGG19Features, content: Tensor, style: Tensor | Sequ
                    style_layers: Mapping[str, LayerWeight] | Sequence[str] = STYLE_LAYERS,
                    alpha: float | None = None, ratio: float | None = None, beta: float = 1.0, tv_weight: float = 0.0,
                    init: Start | Tensor = DEFAULT_INIT["transfer"], keep_style_scale: bool = False,
-                   preserve_colors: Literal["luminance", "histogram"] | None = None,
+                   preserve_colors: PreserveColors | None = None,
                    style_blend: Sequence[float] | None = None, content_masks: Sequence[Tensor] | None = None,
                    style_masks: Sequence[Tensor] | None = None, region_weights: Sequence[float] | None = None,
                    terms: Sequence[Term] = (), callback: Callback | None = None,

@@ -6,8 +6,7 @@ References:
     Gatys, Ecker & Bethge, CVPR 2016, Sec. 2: "the feature space provided by a normalized
     version of the 16 convolutional and 5 pooling layers of the 19-layer VGG network".
 
-The architecture lives here once: :mod:`nst_teach.paper` and the fast encoder
-(:mod:`nst_teach.features`) both build it with :func:`vgg19_layers`.
+The architecture lives here once (:func:`vgg19_layers`): :mod:`nst_teach.paper` and the encoder (:mod:`nst_teach.features`) build it.
 
 A note on names: ``conv4_2`` is the convolution's output before its ReLU and ``relu4_2`` the
 rectified response. The paper's Caffe code used in-place ReLUs, so its "conv4_2" held the
@@ -18,15 +17,15 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Iterable, Literal, Mapping
-
-from torch import nn
+from typing import TYPE_CHECKING, Iterable, Literal, Mapping
 
 from nst_teach.errors import LayerError
 
+if TYPE_CHECKING:
+    from torch import nn
+
 __all__ = ["CAFFE_INPUT", "CONTENT_LAYER", "IMAGENET_INPUT", "LAYER_INDEX", "LAYER_NAMES", "STYLE_LAYERS", "VGG19_BLOCKS",
-           "InputConvention", "LayerShape", "Pooling", "check_layers", "deepest_layer", "layer_shapes",
-           "smallest_side", "vgg19_layers"]
+           "InputConvention", "LayerShape", "Pooling", "check_layers", "deepest_layer", "layer_shapes", "smallest_side", "vgg19_layers"]
 
 Pooling = Literal["max", "avg"]
 
@@ -123,6 +122,7 @@ def vgg19_layers(pooling: Pooling = "max") -> nn.Sequential:
 
     Built here rather than imported from torchvision: that would cost 160 MB of memory and a second.
     """
+    from torch import nn  # here, not at the top: the names above load without torch (`nst-teach --help` shows them)
     layers: list[nn.Module] = []
     in_channels = 3
     for out_channels, convs in VGG19_BLOCKS:

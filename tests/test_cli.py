@@ -171,7 +171,7 @@ def test_default_transfer_runs_offline_on_the_trained_network(pictures, tmp_path
 
 def test_ratio_scales_alpha_with_the_image_and_alpha_overrides_it(pictures, tmp_path, monkeypatch):
     from nst_teach import tasks
-    from nst_teach.objective import DEFAULT_RATIO
+    from nst_teach.settings import DEFAULT_RATIO
 
     seen = []
     real = tasks.Content.of

@@ -80,18 +80,22 @@ def test_only_the_classroom_and_the_command_line_import_the_classroom_and_the_co
 
 @pytest.mark.integration
 def test_the_command_line_starts_and_runs_without_the_classroom(tmp_path):
-    """``import nst_teach`` loads no module of the package, and a transfer from the command line never loads the
+    """``import nst_teach`` loads no module of the package; the command line's help and its argparse mistakes load no
+    torch (they answer in a tenth of a second, not three); and a transfer from the command line never loads the
     classroom, matplotlib or ipywidgets: they cost start-up time and a CLI user does not need them."""
     from PIL import Image
 
     for name in ("photo", "painting"):
         Image.new("RGB", (40, 32), (90, 140, 200) if name == "photo" else (200, 120, 40)).save(tmp_path / f"{name}.png")
     script = """
-import sys
+import contextlib, io, sys
 import nst_teach as nt
 assert [m for m in sys.modules if m.startswith("nst_teach.")] == [], sorted(sys.modules)
-assert callable(nt.style_transfer) and "torch" in sys.modules  # a name is there when used
 from nst_teach.cli import main
+with contextlib.redirect_stdout(io.StringIO()) as shown, contextlib.redirect_stderr(io.StringIO()):
+    assert [main([*args, "--help"]) for args in ([], ["transfer"], ["bench"])] + [main(["transfr"])] == [0, 0, 0, 2]
+assert "--preserve-colors" in shown.getvalue() and "torch" not in sys.modules, sorted(sys.modules)
+assert callable(nt.style_transfer) and "torch" in sys.modules  # a name is there when used
 assert main(["transfer", "photo.png", "painting.png", "--weights", "random", "--steps", "2", "--size", "32"]) == 0
 print(sorted(m for m in sys.modules if m.startswith(("nst_teach.classroom", "matplotlib", "ipywidgets"))))
 """
@@ -169,3 +173,26 @@ def test_the_readme_draws_the_layout_this_test_finds():
     assert set(re.findall(r"(\w+)\.py", engine)) == closure("tasks")
     assert set(re.findall(r"(\w+)\.py", tree.split("classroom/", 1)[0])) == {m for m in MODULES if "." not in m}
     assert "  classroom/" in tree and not (PACKAGE / "assignments.py").exists()
+
+
+def test_nst_teach_gives_every_name_the_lessons_and_assignments_use():
+    """``nt.<name>`` and ``from nst_teach[.module] import <name>`` in every lesson and assignment: each is a name there
+    (for nt, one in __all__, imported when used) or a module of it."""
+    import importlib
+    import re
+
+    import nst_teach as nt
+
+    texts = [p.read_text() for p in sorted((PACKAGE.parent / "lessons").glob("*.md"))]
+    texts += [p.read_text() for p in sorted((PACKAGE.parent / "assignments").glob("*.md"))]
+    used = {("nst_teach", name) for text in texts for name in re.findall(r"\bnt\.([A-Za-z_]\w*)", text)}
+    used |= {(module, name.split(" as ")[0].strip()) for text in texts
+             for module, names in re.findall(r"^\s*from (nst_teach[\w.]*) import ([^\n(]+)$", text, re.M)
+             for name in names.split(",")}
+    assert len({name for module, name in used if module == "nst_teach"}) > 30  # the lessons use the package through nt
+    assert {module for module, _ in used} >= {"nst_teach", "nst_teach.classroom", "nst_teach.classroom.lesson"}
+    missing = {(module, name) for module, name in used if not hasattr(importlib.import_module(module), name)
+               and importlib.util.find_spec(f"{module}.{name}") is None}
+    assert missing == set()
+    not_listed = {name for module, name in used if module == "nst_teach" and name not in nt.__all__}
+    assert all(importlib.util.find_spec(f"nst_teach.{name}") for name in not_listed), not_listed  # modules only

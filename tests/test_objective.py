@@ -12,7 +12,6 @@ from nst_teach.engine import optimize
 from nst_teach.images import resize
 from nst_teach.objective import (
     CONTENT_LAYER,
-    DEFAULT_RATIO,
     STYLE_LAYERS,
     Content,
     Objective,
@@ -23,6 +22,7 @@ from nst_teach.objective import (
     build_objective,
     layer_weights,
 )
+from nst_teach.settings import DEFAULT_RATIO
 from nst_teach.starts import initial_image
 
 

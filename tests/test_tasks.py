@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from nst_teach import NstTeachError, Settings, psnr, reconstruct_content, resize, style_transfer, synthesize_texture
 from nst_teach.data import paper_image, skimage_image
-from nst_teach.objective import CONTENT_LAYER, DEFAULT_RATIO, STYLE_LAYERS, alpha_for_size
+from nst_teach.objective import CONTENT_LAYER, STYLE_LAYERS, alpha_for_size
+from nst_teach.settings import DEFAULT_RATIO
 
 
 def test_low_layers_invert_nearly_exactly(encoder, photo, cpu_kind_heavy):

@@ -28,7 +28,8 @@ from nst_teach.data import paper_image
 from nst_teach.engine import Progress, Result
 from nst_teach.errors import NstTeachError
 from nst_teach.images import load_image
-from nst_teach.objective import CONTENT_LAYER, DEFAULT_RATIO, STYLE_LAYERS
+from nst_teach.objective import CONTENT_LAYER, STYLE_LAYERS
+from nst_teach.settings import DEFAULT_RATIO
 from nst_teach.tasks import style_transfer
 from nst_teach.vgg19 import LAYER_NAMES
 
