@@ -1,24 +1,32 @@
-"""The command line's start-up: ``nst-teach --help``, and a transfer to its first step, each a whole process.
+"""The command line's start-up: ``nst-teach --help``, and a transfer's time to its first step, each a whole process.
 
     python benchmarks/startup.py                       # this checkout, 5 runs of each
     python benchmarks/startup.py --runs 7 OLD_CHECKOUT  # and another checkout's package beside it, in turn
 
-A transfer "to its first step" is ``nst-teach transfer photo.png painting.png --steps 1`` at the default size
-(512 px) on the paper's network: the imports, the weights, the targets, one step and the PNG, the time a user waits
-before anything moves. The two images are made here (512 x 384 and 512 x 512, smooth noise), so the run needs
-nothing but the package. Each checkout runs as ``python -m nst_teach`` with ``PYTHONPATH`` at it; the checkouts
-alternate run by run, so that a drift of the machine's speed falls on each alike. Prints a Markdown table of wall
-seconds: the median, and the range.
+A transfer's "first step" is the moment its progress bar first moves: ``nst-teach transfer photo.png painting.png``
+at the defaults (512 px, 300 steps, the paper's network), its error stream on a terminal (a pseudo-terminal, so that
+tqdm draws the bar as a user sees it), stopped once the bar reads 1/300. Until then the user waits for the imports,
+the weights, the targets and the first step (at the plan's first, coarse level). The two images are made here
+(512 x 384 and 512 x 512, smooth noise), so the run needs nothing but the package. Each checkout runs as
+``python -m nst_teach`` with ``PYTHONPATH`` at it; the checkouts alternate run by run, so that a drift of the
+machine's speed falls on each alike. Prints a Markdown table of wall seconds: the median, and the range. Linux and
+macOS (a pseudo-terminal).
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
+import pty
+import re
+import select
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 from pathlib import Path
 
@@ -50,6 +58,31 @@ def _run(checkout: Path, args: list[str], cwd: Path) -> float:
     return seconds
 
 
+def _to_first_step(checkout: Path, args: list[str], cwd: Path, steps: int = 300, limit: float = 300) -> float:
+    """Wall seconds from the process's start until its progress bar reads ``1/steps``; the run is then stopped."""
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    terminal, child_end = pty.openpty()
+    fcntl.ioctl(child_end, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 24 x 100: tqdm draws in a width
+    started = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-m", "nst_teach", *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=child_end)
+    os.close(child_end)
+    seen, first = b"", re.compile(rb"\b1/%d\b" % steps)
+    try:
+        while not first.search(seen):
+            if time.perf_counter() - started > limit or not select.select([terminal], [], [], 1.0)[0] and child.poll() is not None:
+                sys.exit(f"{checkout}: nst-teach {' '.join(args)} showed no first step:\n{seen.decode(errors='replace')}")
+            try:
+                seen += os.read(terminal, 4096)
+            except OSError:  # the child closed the terminal: it ended
+                child.wait()
+        return time.perf_counter() - started
+    finally:
+        child.kill()
+        child.wait()
+        os.close(terminal)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkouts", nargs="*", type=Path, help="other checkouts (folders holding nst_teach/)")
@@ -58,16 +91,16 @@ def main(argv: list[str] | None = None) -> None:
     checkouts = [HERE, *(c.resolve() for c in options.checkouts)]
     with tempfile.TemporaryDirectory() as tmp:
         photo, painting = _images(Path(tmp))
-        commands = {"nst-teach --help": ["--help"],
-                    "a transfer to its first step": ["transfer", str(photo), str(painting), "--steps", "1"]}
+        commands = {"`nst-teach --help`": (_run, ["--help"]),
+                    "a transfer to its first step": (_to_first_step, ["transfer", str(photo), str(painting)])}
         rows = []
-        for label, args in commands.items():
+        for label, (measure, args) in commands.items():
             for checkout in checkouts:  # one run each, not counted: files into the page cache, bytecode compiled
-                _run(checkout, args, Path(tmp))
+                measure(checkout, args, Path(tmp))
             times: dict[Path, list[float]] = {c: [] for c in checkouts}
             for _ in range(options.runs):
                 for checkout in checkouts:
-                    times[checkout].append(_run(checkout, args, Path(tmp)))
+                    times[checkout].append(measure(checkout, args, Path(tmp)))
             for checkout in checkouts:
                 t = times[checkout]
                 rows.append(f"| {label} | `{checkout.name}` | {statistics.median(t):.2f} s | {min(t):.2f}–{max(t):.2f} s |")
