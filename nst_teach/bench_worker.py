@@ -28,7 +28,6 @@ from torch import Tensor
 __all__ = ["Workload", "as_saved", "conv_flops", "matmul_peak_gflops", "run_contender", "sync", "workload"]
 
 
-
 def sync(device: torch.device) -> None:
     """Wait for the device, so that wall-clock times include its work."""
     if device.type == "cuda":
