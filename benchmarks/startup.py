@@ -70,12 +70,19 @@ def _to_first_step(checkout: Path, args: list[str], cwd: Path, steps: int = 300,
     seen, first = b"", re.compile(rb"\b1/%d\b" % steps)
     try:
         while not first.search(seen):
-            if time.perf_counter() - started > limit or not select.select([terminal], [], [], 1.0)[0] and child.poll() is not None:
-                sys.exit(f"{checkout}: nst-teach {' '.join(args)} showed no first step:\n{seen.decode(errors='replace')}")
+            ready = select.select([terminal], [], [], 1.0)[0]
+            if time.perf_counter() - started > limit:
+                sys.exit(f"{checkout}: nst-teach {' '.join(args)} showed no first step in {limit:.0f} s")
+            if not ready:
+                continue
             try:
-                seen += os.read(terminal, 4096)
-            except OSError:  # the child closed the terminal: it ended
-                child.wait()
+                chunk = os.read(terminal, 4096)
+            except OSError:  # EIO: the child closed the terminal, so it ended
+                chunk = b""
+            if not chunk:
+                sys.exit(f"{checkout}: nst-teach {' '.join(args)} ended before its first step:\n"
+                         f"{seen.decode(errors='replace')}")
+            seen += chunk
         return time.perf_counter() - started
     finally:
         child.kill()

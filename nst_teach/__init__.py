@@ -88,4 +88,5 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    """What ``nt.<Tab>`` offers: the public names, not this file's own imports."""
+    return sorted([*__all__, "__version__"])

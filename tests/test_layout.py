@@ -195,5 +195,6 @@ def test_nst_teach_gives_every_name_the_lessons_and_assignments_use():
                and importlib.util.find_spec(f"{module}.{name}") is None}
     assert missing == set()
     assert set(nt._origins()) == set(nt.__all__) and not hasattr(nt, "style_tranfser")  # the list is the one imported
+    assert dir(nt) == sorted([*nt.__all__, "__version__"])  # a student's nt.<Tab>: no ast, importlib or Path
     not_listed = {name for module, name in used if module == "nst_teach" and name not in nt.__all__}
     assert all(importlib.util.find_spec(f"nst_teach.{name}") for name in not_listed), not_listed  # modules only
