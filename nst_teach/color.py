@@ -9,25 +9,31 @@ Reference:
   content's colour channels I and Q (:func:`luminance`, :func:`match_luminance`,
   :func:`with_colors_of`);
 * **colour histogram matching**: recolour the style image so that the mean and covariance of
-  its RGB values are the content's, then transfer as usual (:func:`match_color_histogram`,
-  the Cholesky form of the linear transfer; the paper also compares the PCA and symmetric forms).
+  its RGB values are the content's, then transfer as usual (:func:`match_color`, in any of the
+  authors' three forms, ``mode`` ``'pca'``, ``'chol'`` or ``'sym'``; their notebooks call ``'pca'``).
 
 The same linear transfer the other way round, the photograph in the painting's colours
-(:func:`in_colors_of`), is a style transfer's default start (:mod:`nst_teach.tasks`).
+(:func:`in_colors_of`), is the ``"recolored"`` start (:mod:`nst_teach.starts`).
 
 Images are ``(B, 3, H, W)`` RGB in [0, 1].
 """
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from typing import Literal, Sequence, get_args
 
 import torch
 from torch import Tensor
 
 from nst_teach.errors import NstTeachError
 
-__all__ = ["in_colors_of", "luminance", "match_color_histogram", "match_luminance", "rgb_to_yiq", "with_colors_of", "yiq_to_rgb"]
+__all__ = ["COLOR_MODES", "ColorMode", "in_colors_of", "luminance", "match_color", "match_luminance", "rgb_to_yiq", "with_colors_of",
+           "yiq_to_rgb"]
+
+#: The authors' three linear colour maps (:func:`match_color`), and the ``eps`` they add to each covariance.
+ColorMode = Literal["pca", "chol", "sym"]
+COLOR_MODES: tuple[str, ...] = get_args(ColorMode)
+COLOR_EPS = 1e-5
 
 #: RGB -> YIQ (NTSC 1953): Y is the luminance, I and Q the colour.
 _RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114],
@@ -77,28 +83,31 @@ def with_colors_of(image: Tensor, content: Tensor) -> Tensor:
     return yiq_to_rgb(torch.cat([Y, IQ], dim=1)).clamp(0, 1)
 
 
-def match_color_histogram(style: Tensor, content: Tensor, mode: Literal["cholesky"] = "cholesky") -> Tensor:
-    r"""The style image recoloured so that its RGB mean and covariance are the content's (CVPR 2017, Sec. 5.2):
+def match_color(target: Tensor, source: Tensor, mode: ColorMode = "pca") -> Tensor:
+    r"""``target`` recoloured so that its RGB mean and covariance are ``source``'s (CVPR 2017, Sec. 5.2; the authors'
+    ``match_color(target_img, source_img, mode)``, leongatys/NeuralImageSynthesis): :math:`x' = A (x - \mu_t) + \mu_s`
+    with :math:`A \Sigma_t A^\top = \Sigma_s`, and one of three :math:`A`:
 
-    .. math:: x_s' = L_c L_s^{-1} (x_s - \mu_s) + \mu_c, \qquad \Sigma = L L^\top \text{ (Cholesky)}
+    * ``"pca"``: :math:`\Sigma_s^{1/2} \Sigma_t^{-1/2}`, symmetric square roots along each covariance's principal axes;
+    * ``"chol"``: :math:`L_s L_t^{-1}`, Cholesky factors, :math:`\Sigma = L L^\top`;
+    * ``"sym"``: :math:`\Sigma_t^{-1/2} (\Sigma_t^{1/2} \Sigma_s \Sigma_t^{1/2})^{1/2} \Sigma_t^{-1/2}`, the one symmetric
+      :math:`A`, which moves the colours least (the linear Monge-Kantorovich map; Pitié & Kokaram, 2007).
 
-    so that :math:`\mathrm{cov}(x_s') = L_c L_s^{-1} \Sigma_s L_s^{-\top} L_c^\top = \Sigma_c`. Not clamped:
-    the network takes it as a target as it is, and clamping would move its statistics again.
+    Not clamped: as a style target the network takes it as it is, and clamping would move its statistics again.
     """
-    if mode != "cholesky":
-        raise NstTeachError(f"mode must be 'cholesky', got {mode!r}")
-    return _linear_transfer(style, [content])
+    return _linear_transfer(target, [source], None, mode)
 
 
-def in_colors_of(image: Tensor, palette: Tensor | Sequence[Tensor], weights: Sequence[float] | None = None) -> Tensor:
+def in_colors_of(image: Tensor, palette: Tensor | Sequence[Tensor], weights: Sequence[float] | None = None,
+                 mode: ColorMode = "pca") -> Tensor:
     r"""``image`` recoloured so that its RGB mean and covariance are those of ``palette``, clamped to [0, 1]:
-    :func:`match_color_histogram`'s transform the other way round, :math:`x' = L_p L_x^{-1} (x - \mu_x) + \mu_p`.
+    :func:`match_color` the other way round, the photograph in the painting's colours (the authors' ``match_style``).
 
     Several palette images count as one mixture of their pixels, image k with weight :math:`b_k`
     (``weights``, as for a blend of styles; equal by default):
     :math:`\mu_p = \sum_k b_k \mu_k`, :math:`\Sigma_p = \sum_k b_k (\Sigma_k + \mu_k \mu_k^\top) - \mu_p \mu_p^\top`.
 
-    A style transfer's default start is the photograph in the painting's colours (``init="recolored"``):
+    The ``"recolored"`` start of a style transfer (:mod:`nst_teach.starts`) is the photograph in the painting's colours:
     its layout, and from the first step the mean colour and colour covariance that the uncentred Gram
     matrices of the low layers measure.
 
@@ -108,19 +117,21 @@ def in_colors_of(image: Tensor, palette: Tensor | Sequence[Tensor], weights: Seq
     True
     """
     palettes = [palette] if isinstance(palette, Tensor) else list(palette)
-    return _linear_transfer(image, palettes, weights).clamp(0, 1)
+    return _linear_transfer(image, palettes, weights, mode).clamp(0, 1)
 
 
-def _linear_transfer(x: Tensor, references: Sequence[Tensor], weights: Sequence[float] | None = None) -> Tensor:
-    """``x`` mapped by the affine transform that gives its pixels the RGB mean and covariance of the references'
-    pixels, reference k with weight ``weights[k]`` (equal by default)."""
+def _linear_transfer(x: Tensor, references: Sequence[Tensor], weights: Sequence[float] | None, mode: ColorMode) -> Tensor:
+    """``x`` mapped by the affine transform (:func:`match_color`'s ``mode``) that gives its pixels the RGB mean and
+    covariance of the references' pixels, reference k with weight ``weights[k]`` (equal by default)."""
+    if mode not in COLOR_MODES:
+        raise NstTeachError(f"mode must be one of {', '.join(map(repr, COLOR_MODES))}; got {mode!r}", "mode")
 
     def moments(image: Tensor) -> tuple[Tensor, Tensor]:  # the mean (3, 1) and the second moment E[p p^T] (3, 3)
         pixels = image.detach().cpu().movedim(1, 0).flatten(1).double()  # float64 on the CPU: MPS has none
         return pixels.mean(1, keepdim=True), pixels @ pixels.T / pixels.shape[1]
 
     def mean_and_covariance(images: Sequence[Tensor], b: Sequence[float]) -> tuple[Tensor, Tensor]:
-        mu, second = torch.zeros(3, 1, dtype=torch.float64), 1e-5 * torch.eye(3, dtype=torch.float64)
+        mu, second = torch.zeros(3, 1, dtype=torch.float64), COLOR_EPS * torch.eye(3, dtype=torch.float64)
         for b_k, image in zip(b, images):  # the mixture: weighted sums of the images' moments
             mu_k, second_k = moments(image)
             mu, second = mu + b_k * mu_k, second + b_k * second_k
@@ -129,6 +140,20 @@ def _linear_transfer(x: Tensor, references: Sequence[Tensor], weights: Sequence[
     b = [w / sum(weights) for w in weights] if weights is not None else [1.0 / len(references)] * len(references)
     mu_x, cov_x = mean_and_covariance([x], [1.0])
     mu_r, cov_r = mean_and_covariance(references, b)
-    A = torch.linalg.cholesky(cov_r) @ torch.linalg.inv(torch.linalg.cholesky(cov_x))
+    A = _color_map(cov_x, cov_r, mode)
     mapped = (A @ (x.detach().cpu().movedim(1, 0).flatten(1).double() - mu_x) + mu_r).to(x.dtype)
     return mapped.view(3, x.shape[0], *x.shape[-2:]).movedim(0, 1).contiguous().to(x.device)
+
+
+def _color_map(cov_t: Tensor, cov_s: Tensor, mode: ColorMode) -> Tensor:
+    """The 3 x 3 matrix ``A`` of :func:`match_color`'s ``mode``, with ``A cov_t A^T = cov_s``."""
+    if mode == "chol":
+        return torch.linalg.cholesky(cov_s) @ torch.linalg.inv(torch.linalg.cholesky(cov_t))
+    root_t, inverse_root_t = _sqrtm(cov_t), _sqrtm(cov_t, -0.5)
+    return _sqrtm(cov_s) @ inverse_root_t if mode == "pca" else inverse_root_t @ _sqrtm(root_t @ cov_s @ root_t) @ inverse_root_t
+
+
+def _sqrtm(C: Tensor, power: float = 0.5) -> Tensor:
+    """``C^power`` of a symmetric positive definite ``C``, from its eigendecomposition ``C = V diag(e) V^T``."""
+    e, V = torch.linalg.eigh(C)
+    return V @ torch.diag(e.clamp_min(1e-12) ** power) @ V.T

@@ -6,7 +6,8 @@ the same loss can look very different. These numbers help judge a picture, besid
 * :func:`psnr`: how close a reconstruction is to the photograph, in pixels. A deep layer's loss
   barely sees the speckle a noise start leaves; PSNR does, but it also prefers blur.
 * :func:`roughness`: how much pixel-scale speckle a picture has (lessons 2 and 4 measure the speckle a
-  noise start leaves with it).
+  noise start leaves with it); :func:`high_frequency_share`: how much of its energy is in fine detail (lesson 4's
+  total variation).
 * :func:`structure` and :func:`palette`: does a transfer keep the photograph's layout, and take the
   painting's colours? The same definitions as the course's ``figure_scores.py`` (a test compares
   them when ``NST_TEACH_FIGURE_SCORES`` names that file; its docstring says published renditions of the
@@ -22,7 +23,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 from torch import Tensor
 
-__all__ = ["palette", "psnr", "roughness", "structure"]
+__all__ = ["high_frequency_share", "palette", "psnr", "roughness", "structure"]
 
 #: Both figure scores compare pictures at this size (width, height), whatever their own.
 SCORE_SIZE = (256, 192)
@@ -49,6 +50,26 @@ def roughness(x: Tensor) -> float:
     """
     x = x.float()
     return 0.5 * float((x[..., :, 1:] - x[..., :, :-1]).pow(2).mean() + (x[..., 1:, :] - x[..., :-1, :]).pow(2).mean())
+
+
+def high_frequency_share(x: Tensor, cutoff: float = 0.25) -> float:
+    r"""The share of a picture's energy in fine detail: of each channel's power spectrum :math:`|\hat x(f)|^2` (its
+    mean removed), the part at frequencies above ``cutoff`` cycles per pixel along either axis (0.5 is the finest a
+    pixel grid holds). Speckle and sharp strokes raise it; a blur lowers it. White noise, whose energy is spread evenly
+    over the frequencies, scores about 3/4 (the frequencies outside the central square of side 0.5).
+
+    >>> import torch
+    >>> stripes = torch.arange(8.0).remainder(2).expand(1, 3, 8, 8)  # 0.5 cycles per pixel
+    >>> high_frequency_share(stripes), round(high_frequency_share(torch.linspace(0, 1, 64).expand(1, 3, 64, 64)), 2)
+    (1.0, 0.03)
+    """
+    import torch
+
+    x = x.float()
+    power = torch.fft.fft2(x - x.mean((-2, -1), keepdim=True)).abs().pow(2)
+    f_y, f_x = (torch.fft.fftfreq(n).abs() for n in x.shape[-2:])
+    fine = torch.maximum(f_y.view(-1, 1), f_x.view(1, -1)) > cutoff
+    return float(power[..., fine].sum() / power.sum().clamp_min(1e-30))
 
 
 def _pil(image: Tensor | Image.Image) -> Image.Image:

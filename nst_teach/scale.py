@@ -10,7 +10,7 @@ The style representation is a stack of scales: the Gram matrices of low layers (
 large shapes. The authors build a *new style image* from two paintings, then transfer it as usual:
 
 0. **Colours**: both paintings are first recoloured to the photograph's colour statistics
-   (:func:`~nst_teach.color.match_color_histogram`; the notebook: ``pretrans_color = True``), so the
+   (:func:`~nst_teach.color.match_color`, PCA, as the notebook: ``pretrans_color = True``, ``mode='pca'``), so the
    result keeps the photograph's colours (the paper's Fig. 1 (d): "Colour is preserved using the
    colour matching described in section 5.2").
 1. **A new style image** :math:`\hat a` (:func:`mix_scales`): start from the coarse painting
@@ -32,7 +32,7 @@ from typing import Callable, Sequence
 
 from torch import Tensor
 
-from nst_teach.color import match_color_histogram
+from nst_teach.color import match_color
 from nst_teach.engine import Progress, Result
 from nst_teach.features import VGG19Features
 from nst_teach.images import resize
@@ -67,8 +67,8 @@ def scale_transfer(encoder: VGG19Features, content: Tensor, coarse_style: Tensor
     Each run has ``settings.steps`` steps; if the first is stopped, the second is not run and both
     results are the first's.
     """
-    coarse = match_color_histogram(resize(coarse_style, tuple(content.shape[-2:])), content).clamp(0, 1)
-    fine = match_color_histogram(fine_style, content).clamp(0, 1)
+    coarse = match_color(resize(coarse_style, tuple(content.shape[-2:])), content).clamp(0, 1)
+    fine = match_color(fine_style, content).clamp(0, 1)
     mixed = mix_scales(encoder, coarse, fine, settings, fine_layers=fine_layers, callback=callback,
                        should_stop=should_stop)
     if mixed.status != "finished":

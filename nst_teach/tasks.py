@@ -179,7 +179,7 @@ def style_transfer(encoder: VGG19Features, content: Tensor, style: Tensor | Sequ
     content, styles = content.to(device), [s.to(device) for s in styles]
     photo = content
     if preserve_colors == "histogram":
-        styles = [color.match_color_histogram(s, content) for s in styles]
+        styles = [color.match_color(s, content) for s in styles]
     if preserve_colors == "luminance":
         content, styles = color.luminance(content), [color.match_luminance(s, content) for s in styles]
     if not keep_style_scale:

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import nst_teach as nt
-from nst_teach.color import in_colors_of, luminance, match_color_histogram, match_luminance, rgb_to_yiq, with_colors_of, yiq_to_rgb
+from nst_teach.color import in_colors_of, luminance, match_color, match_luminance, rgb_to_yiq, with_colors_of, yiq_to_rgb
 from nst_teach.data import paper_image
 
 
@@ -36,11 +36,72 @@ def stats(x):
 
 def test_histogram_matched_style_has_the_contents_mean_and_covariance(pair):
     content, style = pair
-    matched = match_color_histogram(style, content)
+    matched = match_color(style, content)
     (mu, cov), (mu_c, cov_c) = stats(matched), stats(content)
     before = stats(style)
     assert (mu - mu_c).abs().max() < 0.01 < (before[0] - mu_c).abs().max()
     assert (cov - cov_c).abs().max() < 0.003 < (before[1] - cov_c).abs().max()
+
+
+CORNERS = torch.tensor([[i, j, k] for i in (-1.0, 1.0) for j in (-1.0, 1.0) for k in (-1.0, 1.0)]).double()  # mean 0, cov I
+
+
+def as_image(pixels):
+    """Pixels ``(P, 3)`` as a ``(1, 3, 1, P)`` image."""
+    return pixels.T.reshape(1, 3, 1, -1)
+
+
+def pixels_with(cov, mean):
+    """Eight pixels whose mean is ``mean`` and whose covariance (divided by their number) is exactly ``cov``."""
+    return CORNERS @ torch.linalg.cholesky(torch.tensor(cov).double()).T + torch.tensor(mean).double()
+
+
+r5 = 5**0.5
+# Worked by hand. Case 1: the target's colours have covariance I, the source's [[5, 4, 0], [4, 5, 0], [0, 0, 1]],
+# eigenvalues 9 and 1 along (1, 1, 0) and (1, -1, 0): its square root is [[2, 1, 0], [1, 2, 0], [0, 0, 1]] (PCA), its
+# Cholesky factor [[sqrt 5, 0, 0], [4/sqrt 5, 3/sqrt 5, 0], [0, 0, 1]]. Case 2: the target's covariance diag(4, 1, 1), so
+# Sigma_t^(1/2) = diag(2, 1, 1); the source's [[17/4, 3, 0], [3, 5, 0], [0, 0, 1]], for which Sigma_t^(1/2) Sigma_s
+# Sigma_t^(1/2) = [[17, 6, 0], [6, 5, 0], [0, 0, 1]] is the square of [[4, 1, 0], [1, 2, 0], [0, 0, 1]]: the symmetric map
+# is diag(1/2, 1, 1) [[4, 1, 0], [1, 2, 0], [0, 0, 1]] diag(1/2, 1, 1) = [[1, 1/2, 0], [1/2, 2, 0], [0, 0, 1]].
+HAND_CASES = [
+    ("pca", [[1, 0, 0], [0, 1, 0], [0, 0, 1]], [[5, 4, 0], [4, 5, 0], [0, 0, 1]], [[2, 1, 0], [1, 2, 0], [0, 0, 1]]),
+    ("chol", [[1, 0, 0], [0, 1, 0], [0, 0, 1]], [[5, 4, 0], [4, 5, 0], [0, 0, 1]],
+     [[r5, 0, 0], [4 / r5, 3 / r5, 0], [0, 0, 1]]),
+    ("chol", [[4, 0, 0], [0, 1, 0], [0, 0, 1]], [[4.25, 3, 0], [3, 5, 0], [0, 0, 1]],  # L_s L_t^-1, L_t = diag(2, 1, 1)
+     [[4.25**0.5 / 2, 0, 0], [3 / 4.25**0.5 / 2, (5 - 9 / 4.25) ** 0.5, 0], [0, 0, 1]]),
+    ("sym", [[4, 0, 0], [0, 1, 0], [0, 0, 1]], [[4.25, 3, 0], [3, 5, 0], [0, 0, 1]], [[1, 0.5, 0], [0.5, 2, 0], [0, 0, 1]]),
+]
+
+
+@pytest.mark.parametrize("mode, cov_t, cov_s, A", HAND_CASES)
+def test_each_colour_map_is_the_hand_computed_one(mode, cov_t, cov_s, A):
+    target, source = pixels_with(cov_t, [0.5, 0.4, 0.3]), pixels_with(cov_s, [0.2, 0.6, 0.5])
+    expected = (target - target.mean(0)) @ torch.tensor(A).double().T + torch.tensor([0.2, 0.6, 0.5]).double()
+    got = match_color(as_image(target), as_image(source), mode)
+    torch.testing.assert_close(got, as_image(expected), atol=2e-5, rtol=0)  # the authors' eps = 1e-5 on each covariance
+
+
+@pytest.mark.parametrize("mode", ["pca", "chol", "sym"])
+def test_every_colour_map_gives_the_sources_mean_and_covariance(pair, mode):
+    content, style = pair
+    (mu, cov), (mu_c, cov_c), before = stats(match_color(style, content, mode)), stats(content), stats(style)
+    assert (mu - mu_c).abs().max() < 1e-5 < 0.01 < (before[0] - mu_c).abs().max()
+    assert (cov - cov_c).abs().max() < 2e-5 < 0.003 < (before[1] - cov_c).abs().max()
+
+
+def test_the_three_maps_differ_and_only_sym_is_symmetric(pair):
+    content, style = pair
+    maps = {}
+    for mode in ("pca", "chol", "sym"):
+        x = match_color(style, content, mode).movedim(1, 0).flatten(1).double()
+        s = style.movedim(1, 0).flatten(1).double()
+        s = torch.cat([s - s.mean(1, keepdim=True), torch.ones(1, s.shape[1]).double()])
+        maps[mode] = torch.linalg.lstsq(s.T, x.T).solution.T[:, :3]  # A, read back from the pixels
+    assert (maps["pca"] - maps["chol"]).abs().max() > 0.05 and (maps["pca"] - maps["sym"]).abs().max() > 0.05
+    assert (maps["sym"] - maps["sym"].T).abs().max() < 1e-6 < 0.05 < (maps["pca"] - maps["pca"].T).abs().max()
+    assert torch.allclose(maps["chol"].triu(1), torch.zeros(3, 3).double(), atol=1e-6)  # lower triangular
+    with pytest.raises(nt.NstTeachError, match="mode must be one of 'pca', 'chol', 'sym'"):
+        match_color(style, content, "cholesky")
 
 
 def test_the_recolored_start_is_the_photograph_in_the_paintings_colours(pair):

@@ -66,7 +66,7 @@ def test_the_paper_reads_in_one_sitting():
 def test_the_engine_path_needs_no_notebook_classroom_or_command_line_helper():
     path = closure("tasks")
     assert not path & HELPERS, path & HELPERS
-    assert lines(path) <= 3000, {m: lines([m]) for m in sorted(path)}  # the fast path, all of it (README): a budget
+    assert lines(path) <= 3050, {m: lines([m]) for m in sorted(path)}  # the fast path, all of it (README): a budget
 
 
 def test_only_the_classroom_and_the_command_line_import_the_classroom_and_the_command_line_only_when_asked():

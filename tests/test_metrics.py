@@ -32,3 +32,14 @@ def test_the_same_numbers_as_the_courses_figure_scores(tmp_path, figure_scores):
     p, a, x = (str(Path(path)) for path in paths)
     assert structure(photo, picture) == pytest.approx(tool.structure(p, x), abs=1e-9)
     assert palette(photo, painting, picture) == pytest.approx(tool.palette(p, a, x), abs=1e-9)
+
+
+def test_the_high_frequency_share_sees_fine_detail_and_not_a_blur():
+    from nst_teach.images import resize
+    from nst_teach.metrics import high_frequency_share
+
+    noise = torch.rand(1, 3, 96, 128, generator=torch.Generator().manual_seed(0))
+    assert abs(high_frequency_share(noise) - 0.75) < 0.02  # white noise: energy spread evenly over the frequencies
+    blurred = resize(resize(noise, (24, 32)), (96, 128))  # nothing finer than 1/8 cycle per pixel survives
+    assert high_frequency_share(blurred) < 0.1 < 0.7 < high_frequency_share(noise)
+    assert high_frequency_share(torch.full((1, 3, 8, 8), 0.5)) == 0.0  # a flat image has no energy at all
