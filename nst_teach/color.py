@@ -99,9 +99,9 @@ def match_color(target: Tensor, source: Tensor, mode: ColorMode = "pca") -> Tens
 
 
 def in_colors_of(image: Tensor, palette: Tensor | Sequence[Tensor], weights: Sequence[float] | None = None,
-                 mode: ColorMode = "pca") -> Tensor:
-    r"""``image`` recoloured so that its RGB mean and covariance are those of ``palette``, clamped to [0, 1]:
-    :func:`match_color` the other way round, the photograph in the painting's colours (the authors' ``match_style``).
+                 mode: ColorMode = "chol") -> Tensor:
+    r"""``image`` recoloured so that its RGB mean and covariance are those of ``palette``, clamped to [0, 1]: :func:`match_color`
+    the other way round (the authors' ``match_style``), by Cholesky factors unless ``mode`` says otherwise.
 
     Several palette images count as one mixture of their pixels, image k with weight :math:`b_k`
     (``weights``, as for a blend of styles; equal by default):
