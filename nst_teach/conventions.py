@@ -15,9 +15,9 @@ Eq. 7 with other weights (:func:`paper_weights`):
   :math:`\frac{4 M_l^2}{d^2}` times :math:`E_l` (Eq. 4): 4 for :math:`d = M_l` (the authors' code),
   :math:`\frac{4}{N_l^2}` for :math:`d = N_l M_l` (the tutorial, neural-style).
 
-Its start, pooling and layers are its own; neural-style adds an absolute total variation (:class:`AbsoluteTV`).
-The run is the package's engine (:func:`~nst_teach.tasks.optimize_from`): its optimiser, steps and precision,
-whatever the source's.
+Each convention's start, pooling and layers are its source's; neural-style adds an absolute total variation
+(:class:`AbsoluteTV`). The run is the package's engine (:func:`~nst_teach.engine.optimize`): its optimiser, plan,
+steps and precision, whatever the source's.
 """
 
 from __future__ import annotations
