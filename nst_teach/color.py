@@ -149,8 +149,10 @@ def _color_map(cov_t: Tensor, cov_s: Tensor, mode: ColorMode) -> Tensor:
     """The 3 x 3 matrix ``A`` of :func:`match_color`'s ``mode``, with ``A cov_t A^T = cov_s``."""
     if mode == "chol":
         return torch.linalg.cholesky(cov_s) @ torch.linalg.inv(torch.linalg.cholesky(cov_t))
+    if mode == "pca":
+        return _sqrtm(cov_s) @ _sqrtm(cov_t, -0.5)
     root_t, inverse_root_t = _sqrtm(cov_t), _sqrtm(cov_t, -0.5)
-    return _sqrtm(cov_s) @ inverse_root_t if mode == "pca" else inverse_root_t @ _sqrtm(root_t @ cov_s @ root_t) @ inverse_root_t
+    return inverse_root_t @ _sqrtm(root_t @ cov_s @ root_t) @ inverse_root_t
 
 
 def _sqrtm(C: Tensor, power: float = 0.5) -> Tensor:

@@ -22,8 +22,8 @@ steps and precision, whatever the source's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, ClassVar, Literal, Mapping, Sequence, get_args
+from dataclasses import dataclass, replace
+from typing import Callable, ClassVar, Literal, Mapping, Sequence
 
 import torch
 from torch import Tensor
@@ -32,10 +32,10 @@ from nst_teach.engine import Progress, Result, optimize
 from nst_teach.errors import NstTeachError, check_choice
 from nst_teach.features import VGG19Features
 from nst_teach.images import resize
-from nst_teach.objective import REFERENCE_PIXELS, FeatureEncoder, Objective, Term, alpha_for_size, build_objective
+from nst_teach.objective import REFERENCE_PIXELS, FeatureEncoder, Objective, Term, alpha_for_size, build_objective, exact
 from nst_teach.settings import DEFAULT_RATIO, Settings
-from nst_teach.starts import Start
-from nst_teach.tasks import check_image_size, optimize_from
+from nst_teach.starts import Start, initial_image
+from nst_teach.tasks import check_image_size
 from nst_teach.vgg19 import CONTENT_LAYER, STYLE_LAYERS, Pooling, layer_shapes
 
 __all__ = ["CONVENTIONS", "AbsoluteTV", "Convention", "ConventionName", "convention_objective", "convention_start",
@@ -89,7 +89,6 @@ CONVENTIONS: dict[str, Convention] = {
                                {l: 100.0 for l in STYLE_LAYERS}, "mean", "NM", "mean", "mean_pixel", "max",
                                tv_weight=1e-3, pixel_scale=256.0),
 }
-assert set(CONVENTIONS) == set(get_args(ConventionName))
 
 #: neural-style's mean pixel (its ``Normalize(mean=[103.939, 116.779, 123.68])``, BGR, in its 0-256 units), as RGB.
 MEAN_PIXEL = (123.68 / 256, 116.779 / 256, 103.939 / 256)
@@ -129,34 +128,34 @@ def ratio_at_512(convention: Convention | str, size: Sequence[int]) -> float:
     r"""The convention's :math:`\alpha/\beta` in this package's units, Eq. 1 and 4 at 512 x 512 (:math:`r`, with
     :math:`\beta = \sum_l s_l`): :math:`r = \frac{\alpha}{\beta} \cdot \frac{H W}{512^2}`.
 
-    >>> ratio_at_512("paper", (192, 256))
+    >>> round(ratio_at_512("paper", (192, 256)), 9)
     0.001
     """
     c, s = paper_weights(convention, size)
-    return round(sum(c.values()) / sum(s.values()) * size[0] * size[1] / REFERENCE_PIXELS, 15)
+    return sum(c.values()) / sum(s.values()) * size[0] * size[1] / REFERENCE_PIXELS
 
 
+@dataclass
 class AbsoluteTV(Term):
     r"""neural-style's total variation, :math:`\lambda \sum |x_{i+1,j} - x_{i,j}| + |x_{i,j+1} - x_{i,j}|` (``TVLoss``),
     on pixels in [0, 1]: the source's weight times its pixel scale. Not the squared form of
     :class:`~nst_teach.objective.TotalVariation`."""
 
+    weight: float = 1.0
+    name: str = "tv"
     weight_name: ClassVar[str] = "tv_weight"
-
-    def __init__(self, weight: float, name: str = "tv") -> None:
-        self.weight, self.name = weight, name
 
     @property
     def layers(self) -> list[str]:
         return []
 
     def loss(self, F: Mapping[str, Tensor], x: Tensor) -> Tensor:
-        x = x.float()
+        x = exact(x)
         return (x[..., 1:, :] - x[..., :-1, :]).abs().sum() + (x[..., :, 1:] - x[..., :, :-1]).abs().sum()
 
     def resized(self, encoder: FeatureEncoder, factor: float) -> AbsoluteTV:
         """A smooth image's absolute differences grow as 1/factor and their number as factor^2: weight / factor."""
-        return AbsoluteTV(self.weight / factor, self.name)
+        return replace(self, weight=self.weight / factor)
 
 
 def convention_objective(encoder: FeatureEncoder, content: Tensor, style: Tensor, convention: Convention | str) -> Objective:
@@ -200,13 +199,12 @@ def transfer_as(encoder: VGG19Features, content: Tensor, style: Tensor, conventi
     check_image_size("content", content.shape, layers)
     check_image_size("style", style.shape, layers)
     device = next(encoder.parameters()).device
-    content, style = content.to(device), style.to(device)
+    content, style = content.to(device), resize(style.to(device), tuple(content.shape[-2:]))
     objective = convention_objective(encoder, content, style, convention)
     start = convention_start(convention, content, (settings or Settings()).seed)
-    if isinstance(start, Tensor):  # a flat grey has no layout either: coarse to fine, as from noise
-        return optimize(encoder, objective, start.to(device), settings, None, callback, should_stop, from_noise=True)
-    return optimize_from(encoder, objective, start, content.shape, settings, callback, should_stop, content=content,
-                         style=resize(style, tuple(content.shape[-2:])))
+    x0 = initial_image(start, content.shape, seed=(settings or Settings()).seed, content=content, style=style, device=device)
+    # white noise and neural-style's flat grey have no layout: coarse levels first; the photograph has one
+    return optimize(encoder, objective, x0, settings, None, callback, should_stop, from_noise=convention.init != "content")
 
 
 def _convention(convention: Convention | str) -> Convention:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
 from PIL import Image, ImageFilter
 from torch import Tensor
 
@@ -58,13 +59,10 @@ def high_frequency_share(x: Tensor, cutoff: float = 0.25) -> float:
     pixel grid holds). Speckle and sharp strokes raise it; a blur lowers it. White noise, whose energy is spread evenly
     over the frequencies, scores about 3/4 (the frequencies outside the central square of side 0.5).
 
-    >>> import torch
     >>> stripes = torch.arange(8.0).remainder(2).expand(1, 3, 8, 8)  # 0.5 cycles per pixel
     >>> high_frequency_share(stripes), round(high_frequency_share(torch.linspace(0, 1, 64).expand(1, 3, 64, 64)), 2)
     (1.0, 0.03)
     """
-    import torch
-
     x = x.float()
     power = torch.fft.fft2(x - x.mean((-2, -1), keepdim=True)).abs().pow(2)
     f_y, f_x = (torch.fft.fftfreq(n).abs() for n in x.shape[-2:])

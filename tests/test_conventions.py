@@ -1,6 +1,8 @@
 """Implementations side by side: each convention's objective against its source's formula, written out here as the
 source writes it (torch only, none of the package's losses), and its translation into the paper's units."""
 
+import typing
+
 import pytest
 import torch
 
@@ -104,6 +106,7 @@ def test_the_starts_and_the_pooling_are_the_sources(caffe):
     grey = cv.convention_start("neural_style", photo, seed=1)
     mean_pixel = torch.tensor([123.68, 116.779, 103.939]).view(1, 3, 1, 1) / 256
     assert (grey - mean_pixel).abs().max() < 1e-4 and grey.std() > 0
+    assert set(cv.CONVENTIONS) == set(typing.get_args(cv.ConventionName))  # the type names each convention there is
     assert {name: c.pooling for name, c in cv.CONVENTIONS.items()} == {
         "paper": "avg", "authors_code": "max", "pytorch_tutorial": "max", "neural_style": "max"}
     with pytest.raises(nt.NstTeachError, match="pools by 'max'.*pooling='max'"):
@@ -113,7 +116,15 @@ def test_the_starts_and_the_pooling_are_the_sources(caffe):
 
 
 def test_the_paper_convention_is_the_packages_default_transfer(caffe):
-    photo, painting = torch.rand(1, 3, 32, 48), torch.rand(1, 3, 40, 40)
-    settings = nt.Settings(steps=4, precision="float32")
+    photo, painting = torch.rand(1, 3, 128, 192), torch.rand(1, 3, 128, 160)  # large enough for a coarse level
+    settings = nt.Settings(steps=6, precision="float32")
     torch.testing.assert_close(cv.transfer_as(caffe, photo, painting, "paper", settings).image,
                                nt.style_transfer(caffe, photo, painting, settings).image)
+
+
+def test_a_start_without_a_layout_runs_coarse_to_fine_and_the_photograph_at_full_size():
+    photo, painting = torch.rand(1, 3, 128, 192), torch.rand(1, 3, 128, 160)
+    max_pooling = nt.load_vgg19_features("caffe", pooling="max")
+    levels = {name: {h["level"] for h in cv.transfer_as(max_pooling, photo, painting, name, nt.Settings(steps=6)).history}
+              for name in ("neural_style", "authors_code")}
+    assert len(levels["neural_style"]) > 1 and levels["authors_code"] == {0}, levels
