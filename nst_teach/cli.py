@@ -140,7 +140,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="maintainers: download every image afresh and check its hash ('skipped: offline' "
                              "without internet)")
 
-    p = sub.add_parser("lessons", help="write the five lessons and the two student assignments into DIR")
+    p = sub.add_parser("lessons", help="write the five lessons and the three student assignments into DIR")
     p.add_argument("folder", type=Path, metavar="DIR")
     p.add_argument("--force", action="store_true", help="overwrite files that are already there")
 

@@ -34,6 +34,7 @@ INSTRUCTOR_TOC = """
 Model answers to the lessons' questions <../instructor/lesson_answers>
 Assignment 1, instructor version <../assignments/style_transfer>
 Assignment 2, instructor version <../assignments/from_losses_to_pictures>
+Assignment 3, instructor version <../assignments/guided_gram>
 ```
 """
 

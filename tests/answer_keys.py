@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ANSWER_FILES = ("instructor/lesson_answers.md", "assignments/style_transfer.md", "assignments/from_losses_to_pictures.md")
+ANSWER_FILES = ("instructor/lesson_answers.md", "assignments/style_transfer.md", "assignments/from_losses_to_pictures.md",
+                "assignments/guided_gram.md")
 
 
 def letters(text: str) -> str:

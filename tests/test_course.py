@@ -16,7 +16,7 @@ from nst_teach.images import save_image
 ROOT = Path(__file__).resolve().parent.parent
 COURSE = ["01_vgg19_tour.ipynb", "02_content_reconstruction.ipynb", "03_texture_synthesis.ipynb",
           "04_style_transfer.ipynb", "05_controlling_perceptual_factors.ipynb",
-          "assignments/from_losses_to_pictures.ipynb", "assignments/style_transfer.ipynb"]
+          "assignments/from_losses_to_pictures.ipynb", "assignments/guided_gram.ipynb", "assignments/style_transfer.ipynb"]
 
 
 def test_the_course_is_the_lessons_and_the_student_assignments():

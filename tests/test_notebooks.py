@@ -35,7 +35,7 @@ def test_every_notebook_matches_its_text_source(tmp_path):
     """lessons/*.md and assignments/*.md are the sources; the committed notebooks are written from them."""
     import notebooks
 
-    assert len(notebooks.PAIRS) == 7 and {p.parent.name for p in notebooks.PAIRS} == {"lessons", "assignments"}
+    assert len(notebooks.PAIRS) == 8 and {p.parent.name for p in notebooks.PAIRS} == {"lessons", "assignments"}
     written = notebooks.write({source: tmp_path / target.name for source, target in notebooks.PAIRS.items()})
     for path, committed in zip(written, notebooks.PAIRS.values()):
         assert path.read_text() == committed.read_text(), f"{committed.name}: run `make notebooks`"
@@ -127,7 +127,7 @@ def test_no_student_notebook_contains_a_model_answer():
     """No lesson or handed-out assignment holds a text of an answer key (the model answers, the assignments'
     solutions and hidden tests), the texts taken from the answer files themselves."""
     student = [*NOTEBOOKS, *(ROOT / "assignments" / "release").rglob("*.ipynb")]
-    assert len(student) == 7
+    assert len(student) == 8
     texts = {p.name: letters("".join(c.source for c in nbformat.read(p, as_version=4).cells)) for p in student}
     for file, answers in answer_texts().items():
         for path, text in texts.items():

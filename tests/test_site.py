@@ -136,7 +136,8 @@ def test_the_student_site_holds_no_answer_key(site, browser):
     pages = _toc_pages(browser, site)
     assert {f"lessons/{name}.html" for name in LESSONS} | {"README.html", "site/api.html"} <= set(pages)
     assert {"assignments/release/style_transfer/style_transfer.html",
-            "assignments/release/from_losses_to_pictures/from_losses_to_pictures.html"} <= set(pages)  # as handed out
+            "assignments/release/from_losses_to_pictures/from_losses_to_pictures.html",
+            "assignments/release/guided_gram/guided_gram.html"} <= set(pages)  # as handed out
     assert _leaks(pages) == {}
     assert not (site / "instructor").exists() and not list((site / "assignments").glob("*.html"))  # nor off the TOC
 
@@ -146,7 +147,8 @@ def test_the_instructor_site_reaches_every_answer_page_and_shows_every_answer(in
     pages = _toc_pages(browser, instructor_site)
     rendered = {"instructor/lesson_answers.md": "instructor/lesson_answers.html",
                 "assignments/style_transfer.md": "assignments/style_transfer.html",
-                "assignments/from_losses_to_pictures.md": "assignments/from_losses_to_pictures.html"}
+                "assignments/from_losses_to_pictures.md": "assignments/from_losses_to_pictures.html",
+                "assignments/guided_gram.md": "assignments/guided_gram.html"}
     assert set(rendered) == set(ANSWER_FILES) and set(rendered.values()) <= set(pages)
     for file, runs in answer_texts().items():
         missing = [run[:60] for run in runs if run not in pages[rendered[file]]]

@@ -1,4 +1,4 @@
-"""The course, shipped inside the package: the five lessons and the two student assignments, as notebooks.
+"""The course, shipped inside the package: the five lessons and the three student assignments, as notebooks.
 
     nst-teach lessons DIR      # then: jupyter lab DIR
 
