@@ -122,9 +122,10 @@ def test_autograde_gives_the_solution_full_marks_and_the_release_zero(course, na
         nbformat.write(handed_in, course / "submitted" / student / name / notebook.name)
     _nbgrader(course, "autograde", name, "--force")
     _nbgrader(course, "export", "--to", "grades.csv")
-    scores = {row["student_id"]: float(row["raw_score"])
-              for row in csv.DictReader((course / "grades.csv").open()) if row["assignment"] == name}
     expected = {student: float(grade) for student, (_, grade, _) in SUBMISSIONS.get(name, {}).items()}
+    handed_in_by = {"solved", "unsolved", *expected}  # the gradebook lists every student under every assignment
+    scores = {row["student_id"]: float(row["raw_score"]) for row in csv.DictReader((course / "grades.csv").open())
+              if row["assignment"] == name and row["student_id"] in handed_in_by}
     assert auto > 0 and scores == {"solved": auto, "unsolved": 0.0, **expected}
     for student, (_, _, says) in SUBMISSIONS.get(name, {}).items():  # each failing check named the mistake
         graded = nbformat.read(course / "autograded" / student / name / notebook.name, as_version=4)
