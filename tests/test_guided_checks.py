@@ -2,6 +2,8 @@
 control is named in the student's terms (the mask not normalised, at the wrong resolution, applied after the Gram
 matrix; regions that overlap or leave pixels out; a channel dimension lost)."""
 
+from pathlib import Path
+
 import pytest
 import torch
 import torch.nn.functional as nnf
@@ -223,3 +225,19 @@ def test_the_transfer_check_says_which_exercise_it_waits_for(capsys):
         assert "TODO two_region_transfer: not implemented yet" in capsys.readouterr().out
     finally:
         RESULTS.clear()
+
+
+def test_the_receptive_fields_the_model_answer_states():
+    """The key's answer on `inside` says a relu4_1 unit sees 68 pixels across and a relu5_1 unit 156: the gradient of
+    one unit in the middle of the map reaches that far into the image, and no further."""
+    encoder, _, _ = encoder_and_images()
+    x = torch.rand(1, 3, 224, 224, generator=torch.Generator().manual_seed(0)).requires_grad_(True)
+    widths = {}
+    for l in ("relu4_1", "relu5_1"):
+        F = encoder(x, [l])[l]
+        (g,) = torch.autograd.grad(F[0, :, F.shape[-2] // 2, F.shape[-1] // 2].sum(), x)
+        seen = g.abs().sum(1)[0] > 0
+        widths[l] = (int(seen.any(0).sum()), int(seen.any(1).sum()))
+    assert widths == {"relu4_1": (68, 68), "relu5_1": (156, 156)}
+    assert "a `relu4_1`\nunit sees a window 68 pixels wide and a `relu5_1` unit one 156" in (
+        Path(__file__).resolve().parent.parent / "assignments" / "guided_gram.md").read_text()
