@@ -2,6 +2,7 @@
 
 import numpy as np
 import torch
+from check_helpers import fails
 
 from nst_teach import losses
 from nst_teach.classroom import checks
@@ -25,19 +26,12 @@ def test_the_package_passes_its_own_checks(capsys):
     assert "PASS gram_matrix" in capsys.readouterr().out
 
 
-def _fails(check, fn, capsys, *needles):
-    assert check(fn) is False
-    out = capsys.readouterr().out
-    assert out.startswith("FAIL") or out.startswith("TODO"), out
-    for needle in needles:
-        assert needle in out, out
-    return out
 
 
 def test_missing_normalisation_of_the_style_loss(capsys):
     def mistake(F, A):
         return ((losses.gram_matrix(F) - A) ** 2).sum()
-    _fails(checks.check_style_layer_loss, mistake, capsys, "case 'single", "expected", "got", "1/(4 N_l^2 M_l^2)")
+    fails(checks.check_style_layer_loss, mistake, capsys, "case 'single", "expected", "got", "1/(4 N_l^2 M_l^2)")
 
 
 def test_transposed_gram_matrix(capsys):
@@ -45,16 +39,16 @@ def test_transposed_gram_matrix(capsys):
         B, N, H, W = F.shape
         F = F.reshape(B, N, H * W)
         return F.transpose(1, 2) @ F
-    _fails(checks.check_gram_matrix, mistake, capsys, "transposed Gram")
+    fails(checks.check_gram_matrix, mistake, capsys, "transposed Gram")
 
 
 def test_missing_half_in_the_content_loss(capsys):
-    _fails(checks.check_content_loss, lambda F, P: ((F - P) ** 2).sum(), capsys, "1/2")
+    fails(checks.check_content_loss, lambda F, P: ((F - P) ** 2).sum(), capsys, "1/2")
 
 
 def test_mean_instead_of_sum(capsys):
-    _fails(checks.check_content_loss, lambda F, P: 0.5 * ((F - P) ** 2).mean(), capsys, "mean where the paper has a sum")
-    _fails(checks.check_total_variation, lambda x: ((x[..., 1:, :] - x[..., :-1, :]) ** 2).mean()
+    fails(checks.check_content_loss, lambda F, P: 0.5 * ((F - P) ** 2).mean(), capsys, "mean where the paper has a sum")
+    fails(checks.check_total_variation, lambda x: ((x[..., 1:, :] - x[..., :-1, :]) ** 2).mean()
            + ((x[..., :, 1:] - x[..., :, :-1]) ** 2).mean(), capsys, "expected")
 
 
@@ -64,7 +58,7 @@ def test_wrong_layer(capsys):
             P = {CONTENT_LAYER: encoder(content, ["conv4_1"])["conv4_1"]}
             A = {l: losses.gram_matrix(f) for l, f in encoder(style, list(STYLE_LAYERS)).items()}
         return P, A
-    _fails(checks.check_compute_targets, mistake, capsys, "conv4_1", "wrong layer")
+    fails(checks.check_compute_targets, mistake, capsys, "conv4_1", "wrong layer")
 
 
 def test_forgetting_to_detach_the_targets(capsys):
@@ -72,7 +66,7 @@ def test_forgetting_to_detach_the_targets(capsys):
         P = encoder(content, [CONTENT_LAYER])
         A = {l: losses.gram_matrix(f) for l, f in encoder(style, list(STYLE_LAYERS)).items()}
         return P, A
-    _fails(checks.check_compute_targets, mistake, capsys, "detach")
+    fails(checks.check_compute_targets, mistake, capsys, "detach")
 
 
 def test_forgetting_zero_grad_in_the_closure(capsys):
@@ -84,7 +78,7 @@ def test_forgetting_zero_grad_in_the_closure(capsys):
             loss.backward()
             return loss
         return optimizer.step(closure)
-    _fails(checks.check_transfer_step, mistake, capsys, "zero_grad")
+    fails(checks.check_transfer_step, mistake, capsys, "zero_grad")
 
 
 def test_a_stub_reports_not_implemented_and_a_crash_is_reported(capsys):
@@ -92,12 +86,12 @@ def test_a_stub_reports_not_implemented_and_a_crash_is_reported(capsys):
         raise NotImplementedError()
     assert checks.check_gram_matrix(stub) is False
     assert "not implemented yet" in capsys.readouterr().out
-    _fails(checks.check_gram_matrix, lambda F: F.reshape(-1) @ F, capsys, "raised RuntimeError")
+    fails(checks.check_gram_matrix, lambda F: F.reshape(-1) @ F, capsys, "raised RuntimeError")
 
 
 def test_each_content_loss_hint_names_its_own_mistake(capsys):
-    _fails(checks.check_content_loss, lambda F, P: ((F - P) ** 2).mean(), capsys, "a mean where the paper has a sum, and no 1/2")
-    _fails(checks.check_content_loss, lambda F, P: 0.5 * ((F - P) ** 2).mean(), capsys, "you kept the 1/2")
+    fails(checks.check_content_loss, lambda F, P: ((F - P) ** 2).mean(), capsys, "a mean where the paper has a sum, and no 1/2")
+    fails(checks.check_content_loss, lambda F, P: 0.5 * ((F - P) ** 2).mean(), capsys, "you kept the 1/2")
 
 
 def test_a_gram_matrix_normalised_as_tutorials_do_is_named(capsys):
@@ -106,8 +100,8 @@ def test_a_gram_matrix_normalised_as_tutorials_do_is_named(capsys):
 
     def over_NM(F):
         return losses.gram_matrix(F) / (F.shape[1] * F.shape[-2] * F.shape[-1])
-    _fails(checks.check_gram_matrix, over_M, capsys, "divided by M = H W")
-    _fails(checks.check_gram_matrix, over_NM, capsys, "as the PyTorch tutorial does")
+    fails(checks.check_gram_matrix, over_M, capsys, "divided by M = H W")
+    fails(checks.check_gram_matrix, over_NM, capsys, "as the PyTorch tutorial does")
 
 
 def test_the_total_variation_hint_does_not_call_it_the_papers(capsys):
@@ -129,7 +123,7 @@ def test_the_step_check_says_which_loss_it_compares(capsys):
             return loss
         optimizer.step(closure)
         return torch.tensor(0.0)
-    _fails(checks.check_transfer_step, returns_nothing, capsys, "evaluated before its update", "return the loss")
+    fails(checks.check_transfer_step, returns_nothing, capsys, "evaluated before its update", "return the loss")
 
 
 # ---------------------------------------------------------------- assignment 2: from losses to pictures

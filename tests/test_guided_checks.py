@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as nnf
+from check_helpers import fails
 
 from nst_teach.classroom import guided_checks as checks
 from nst_teach.classroom.checks import RESULTS, encoder_and_images
@@ -46,13 +47,6 @@ def guided_style_loss(F, T, A, w):
                for l, w_l in w.items())
 
 
-def _fails(check, fn, capsys, *needles):
-    assert check(fn) is False
-    out = capsys.readouterr().out
-    assert out.startswith("FAIL"), out
-    for needle in needles:
-        assert needle in out, out
-    return out
 
 
 def test_the_key_passes_every_check(capsys):
@@ -83,7 +77,7 @@ def test_a_stub_is_not_implemented_yet(capsys):
     (lambda m, size: nnf.interpolate(m, size=tuple(size), mode="bilinear"), "bilinear samples"),
 ], ids=["squeezed", "indexed", "not resized", "swapped", "nearest", "bilinear"])
 def test_mask_at_mistakes(mistake, needle, capsys):
-    _fails(checks.check_mask_at, mistake, capsys, needle)
+    fails(checks.check_mask_at, mistake, capsys, needle)
 
 
 def _probe(region_noise: bool, keep_changed: bool):
@@ -111,7 +105,7 @@ def _resized(encoder, mask, layers):
     (lambda encoder, mask, layers: {"relu1_1": mask}, "return a dict"),
 ], ids=["all", "outside", "simple", "channel lost", "layers missing"])
 def test_mask_inside_mistakes(mistake, needle, capsys):
-    _fails(checks.check_mask_inside, mistake, capsys, needle)
+    fails(checks.check_mask_inside, mistake, capsys, needle)
 
 
 def test_units_seeing_inside_lie_within_the_region_and_all_around_it():
@@ -142,7 +136,7 @@ def _gram_of(F):
     (lambda F, T: guided_gram(F, T)[0], "Keep the batch dimension"),
 ], ids=["not normalised", "by M", "by sum T", "mask once", "after the Gram", "transposed", "batch dropped"])
 def test_guided_gram_mistakes(mistake, needle, capsys):
-    _fails(checks.check_guided_gram, mistake, capsys, needle)
+    fails(checks.check_guided_gram, mistake, capsys, needle)
 
 
 @pytest.mark.parametrize("mistake, needle", [
@@ -155,7 +149,7 @@ def test_guided_gram_mistakes(mistake, needle, capsys):
     (lambda sky: 1 - sky, "a list of two masks"),
 ], ids=["border in both", "rest everywhere", "border in neither", "negative", "rounded", "channel lost", "one mask"])
 def test_two_regions_mistakes(mistake, needle, capsys):
-    _fails(checks.check_two_regions, mistake, capsys, needle)
+    fails(checks.check_two_regions, mistake, capsys, needle)
 
 
 def _targets_at_the_paintings_resolution(encoder, painting, S, layers):
@@ -173,7 +167,7 @@ def _targets_at_the_paintings_resolution(encoder, painting, S, layers):
     (lambda encoder, painting, S, layers: {"relu1_1": 0}, "return a dict"),
 ], ids=["wrong resolution", "not normalised", "not detached", "layers missing"])
 def test_guided_targets_mistakes(mistake, needle, capsys):
-    _fails(checks.check_guided_targets, mistake, capsys, needle)
+    fails(checks.check_guided_targets, mistake, capsys, needle)
 
 
 def _loss_with(mask=True, quarter=True, weights=True, per_position=False):
@@ -198,7 +192,7 @@ def _loss_with(mask=True, quarter=True, weights=True, per_position=False):
     (lambda F, T, A, w: torch.stack([guided_style_loss(F, T, A, w)] * 2), "one value"),
 ], ids=["wrong resolution", "no quarter", "no weights", "by M squared", "detached", "two values"])
 def test_guided_style_loss_mistakes(mistake, needle, capsys):
-    _fails(checks.check_guided_style_loss, mistake, capsys, needle)
+    fails(checks.check_guided_style_loss, mistake, capsys, needle)
 
 
 def test_the_transfer_check_compares_figure_scores_not_pixels(capsys):

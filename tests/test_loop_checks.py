@@ -1,17 +1,9 @@
 """Assignment 2's checks (nst_teach.classroom.loop_checks): the optimisation loop's classic mistakes, each named."""
 
 import torch
+from check_helpers import fails
 
 from nst_teach import losses
-
-
-def _fails(check, fn, capsys, *needles):
-    assert check(fn) is False
-    out = capsys.readouterr().out
-    assert out.startswith("FAIL"), out
-    for needle in needles:
-        assert needle in out, out
-    return out
 
 
 def _lbfgs(loss_fn, x0, steps, clamp_inside=False):
@@ -54,7 +46,7 @@ def test_the_image_not_requiring_a_gradient(capsys):
         optimizer = torch.optim.LBFGS([x0], max_iter=steps, max_eval=steps)
         optimizer.step(lambda: loss_fn(x0).backward())
         return x0
-    _fails(loop_checks.check_synthesize, mistake, capsys, "does not require a gradient")
+    fails(loop_checks.check_synthesize, mistake, capsys, "does not require a gradient")
 
 
 def test_a_learning_rate_style_loop_with_lbfgs(capsys):
@@ -72,17 +64,17 @@ def test_a_learning_rate_style_loop_with_lbfgs(capsys):
         for _ in range(steps):
             optimizer.step(closure)
         return x.detach().clamp(0, 1)
-    _fails(loop_checks.check_synthesize, small_steps, capsys, "learning-rate-style loop")
-    _fails(loop_checks.check_synthesize, lambda f, x0, n: torch.optim.LBFGS([x0.requires_grad_()]).step(), capsys,
+    fails(loop_checks.check_synthesize, small_steps, capsys, "learning-rate-style loop")
+    fails(loop_checks.check_synthesize, lambda f, x0, n: torch.optim.LBFGS([x0.requires_grad_()]).step(), capsys,
            "L-BFGS needs a closure")
 
 
 def test_clamping_that_breaks_the_line_search(capsys):
     from nst_teach.classroom import loop_checks
 
-    _fails(loop_checks.check_synthesize, lambda f, x0, n: _lbfgs(f, x0, n, clamp_inside=True), capsys,
+    fails(loop_checks.check_synthesize, lambda f, x0, n: _lbfgs(f, x0, n, clamp_inside=True), capsys,
            "clamping during the optimisation")
-    _fails(loop_checks.check_synthesize, _clamp_between_calls, capsys, "clamping during the optimisation")
+    fails(loop_checks.check_synthesize, _clamp_between_calls, capsys, "clamping during the optimisation")
 
 
 def _clamp_between_calls(loss_fn, x0, steps):
@@ -106,13 +98,13 @@ def test_targets_recomputed_every_step(capsys):
     def mistake(encoder, style, layers):
         return lambda x: sum(losses.style_layer_loss(encoder(x, layers)[l], losses.gram_matrix(encoder(style, layers)[l]))
                              for l in layers) / len(layers)
-    _fails(loop_checks.check_texture_loss, mistake, capsys, "targets are recomputed every step")
+    fails(loop_checks.check_texture_loss, mistake, capsys, "targets are recomputed every step")
 
 
 def test_forgetting_average_pooling(capsys):
     from nst_teach import load_vgg19_features
     from nst_teach.classroom import loop_checks
 
-    _fails(loop_checks.check_make_encoder, lambda: load_vgg19_features(), capsys, "forgetting average pooling")
-    _fails(loop_checks.check_make_encoder, lambda: load_vgg19_features("random", pooling="avg"), capsys,
+    fails(loop_checks.check_make_encoder, lambda: load_vgg19_features(), capsys, "forgetting average pooling")
+    fails(loop_checks.check_make_encoder, lambda: load_vgg19_features("random", pooling="avg"), capsys,
            "random weights")
