@@ -23,7 +23,7 @@ steps and precision, whatever the source's.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Callable, ClassVar, Literal, Mapping, Sequence
+from typing import Callable, Literal, Mapping, Sequence
 
 import torch
 from torch import Tensor
@@ -32,7 +32,15 @@ from nst_teach.engine import Progress, Result, optimize
 from nst_teach.errors import NstTeachError, check_choice
 from nst_teach.features import VGG19Features
 from nst_teach.images import resize
-from nst_teach.objective import REFERENCE_PIXELS, FeatureEncoder, Objective, Term, alpha_for_size, build_objective, exact
+from nst_teach.objective import (
+    REFERENCE_PIXELS,
+    FeatureEncoder,
+    Objective,
+    TotalVariation,
+    alpha_for_size,
+    build_objective,
+    exact,
+)
 from nst_teach.settings import DEFAULT_RATIO, Settings
 from nst_teach.starts import Start, initial_image
 from nst_teach.tasks import check_image_size
@@ -136,18 +144,10 @@ def ratio_at_512(convention: Convention | str, size: Sequence[int]) -> float:
 
 
 @dataclass
-class AbsoluteTV(Term):
+class AbsoluteTV(TotalVariation):
     r"""neural-style's total variation, :math:`\lambda \sum |x_{i+1,j} - x_{i,j}| + |x_{i,j+1} - x_{i,j}|` (``TVLoss``),
     on pixels in [0, 1]: the source's weight times its pixel scale. Not the squared form of
-    :class:`~nst_teach.objective.TotalVariation`."""
-
-    weight: float = 1.0
-    name: str = "tv"
-    weight_name: ClassVar[str] = "tv_weight"
-
-    @property
-    def layers(self) -> list[str]:
-        return []
+    :class:`~nst_teach.objective.TotalVariation`, whose name and weight it keeps."""
 
     def loss(self, F: Mapping[str, Tensor], x: Tensor) -> Tensor:
         x = exact(x)

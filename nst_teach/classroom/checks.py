@@ -27,8 +27,8 @@ from nst_teach.objective import CONTENT_LAYER, STYLE_LAYERS
 
 __all__ = [
     "CASES_FILE", "RESULTS", "check_compute_targets", "check_content_loss", "check_gram_matrix", "check_style_layer_loss",
-    "check_style_loss", "check_total_variation", "check_transfer_step", "encoder_and_images", "make_cases", "passed",
-    "report", "summary",
+    "check_style_loss", "check_total_variation", "check_transfer_step", "encoder_and_images", "factor", "make_cases",
+    "passed", "ratio_hints", "report", "summary",
 ]
 
 CASES_FILE = Path(__file__).with_name("assignment_cases.npz")
@@ -104,14 +104,20 @@ def _name_ratio(ratio: float, known: dict[str, float]) -> str:
     return ""
 
 
-def _ratio_hints(known: dict[str, float]) -> Callable[[Tensor, Tensor], str]:
+def factor(expected: Tensor, actual: Tensor) -> float | None:
+    """The one number k with ``actual == k * expected``, if there is one (least squares, then checked)."""
+    e, a = expected.detach().flatten().double(), actual.detach().flatten().double()
+    if e.shape != a.shape or not e.abs().sum():
+        return None
+    k = float(a @ e / (e @ e))
+    return k if torch.allclose(a, k * e, rtol=1e-5, atol=1e-8) else None
+
+
+def ratio_hints(known: dict[str, float]) -> Callable[[Tensor, Tensor], str]:
     """Hint from the ratio actual/expected, e.g. {'forgot the 1/2': 2.0}; tensors must be one multiple of the other."""
     def hint(expected: Tensor, actual: Tensor) -> str:
-        e, a = expected.flatten().double(), actual.flatten().double()
-        if e.shape != a.shape or not e.abs().sum():
-            return ""
-        ratio = float(a @ e / (e @ e))  # least squares: the one factor, if there is one
-        return _name_ratio(ratio, known) if torch.allclose(a, ratio * e, rtol=1e-5, atol=1e-8) else ""
+        k = factor(expected, actual)
+        return "" if k is None else _name_ratio(k, known)
     return hint
 
 
@@ -133,7 +139,7 @@ def check_gram_matrix(gram_matrix: Callable[[Tensor], Tensor]) -> bool:
     c = _cases()
 
     def hint_for(N: int, M: int) -> Callable[[Tensor, Tensor], str]:
-        scaled = _ratio_hints({  # what tutorials divide by; the paper's G (Eq. 3) is a plain sum over positions
+        scaled = ratio_hints({  # what tutorials divide by; the paper's G (Eq. 3) is a plain sum over positions
             f"divided by M = H W = {M}, as many tutorials do. The paper's G is unnormalised; its Eq. 4 "
             "divides by M^2 instead.": 1.0 / M,
             f"divided by N M = {N * M}, as the PyTorch tutorial does. The paper's G is unnormalised.": 1.0 / (N * M)})
@@ -155,7 +161,7 @@ def check_content_loss(content_loss: Callable[[Tensor, Tensor], Tensor]) -> bool
     calls = []
     for i, s in enumerate(_SHAPES):
         n = c[f"F{i}"].numel()
-        hints = _ratio_hints({"did you forget the 1/2 in Eq. 1?": 2.0,
+        hints = ratio_hints({"did you forget the 1/2 in Eq. 1?": 2.0,
                               "a mean where the paper has a sum, and no 1/2 (Eq. 1 is 1/2 times a sum).": 2.0 / n,
                               "a mean where the paper has a sum (you kept the 1/2; a mean also divides by the "
                               "number of elements).": 1.0 / n})
@@ -173,7 +179,7 @@ def check_style_layer_loss(style_layer_loss: Callable[[Tensor, Tensor], Tensor])
                  "a mean where the paper has a sum: the sum over i, j is divided by 4 N^2 M^2 only.": 1.0 / (B * N * N)}
         if B > 1:
             known["a mean over the batch: the loss sums over the batch's images, as it sums over i, j."] = 1.0 / B
-        hints = _ratio_hints(known)
+        hints = ratio_hints(known)
         calls.append((name, (c[f"F{i}"].clone(), c[f"A{i}"].clone()), c[f"style_layer{i}"], hints))
     return _run("style_layer_loss", style_layer_loss, calls)
 
@@ -184,7 +190,7 @@ def check_style_loss(style_loss: Callable[[dict, dict, dict], Tensor]) -> bool:
     F = {n: c[f"F{i}"].clone() for i, n in enumerate(names)}
     A = {n: c[f"A{i}"].clone() for i, n in enumerate(names)}
     w = {n: float(c["style_loss_w"][i]) for i, n in enumerate(names)}
-    hints = _ratio_hints({"the weights w_l are missing (you summed E_l).": float(
+    hints = ratio_hints({"the weights w_l are missing (you summed E_l).": float(
         sum(losses.style_layer_loss(F[n], A[n]) for n in names) / c["style_loss"])})
     return _run("style_loss", style_loss, [("three layers, w_l = 1, 1/2, 1/3", (F, A, w), c["style_loss"], hints)])
 
@@ -195,7 +201,7 @@ def check_total_variation(total_variation: Callable[[Tensor], Tensor]) -> bool:
     for i, s in enumerate(_SHAPES):
         x = c[f"x{i}"]
         n = x[..., 1:, :].numel()
-        hints = _ratio_hints({"a mean where this regulariser has a sum (total variation is not in the 2016 "
+        hints = ratio_hints({"a mean where this regulariser has a sum (total variation is not in the 2016 "
                               "paper; the markdown above defines it as a sum of squared differences).": 1.0 / n})
         calls.append((s[0], (x.clone(),), c[f"tv{i}"], hints))
     return _run("total_variation", total_variation, calls)

@@ -22,8 +22,8 @@ import torch
 import torch.nn.functional as nnf
 from torch import Tensor
 
-from nst_teach import losses, metrics
-from nst_teach.classroom.checks import RESULTS, encoder_and_images, report
+from nst_teach import losses, metrics, paper
+from nst_teach.classroom.checks import RESULTS, encoder_and_images, factor, ratio_hints, report
 from nst_teach.objective import STYLE_LAYERS
 from nst_teach.spatial import GuidedStyle, guided_gram, mask_at
 
@@ -45,7 +45,7 @@ def _close(a: Tensor, b: Tensor, rtol: float = 1e-4) -> bool:
     return a.shape == b.shape and bool(torch.allclose(a.detach().double(), b.double(), rtol=rtol, atol=1e-7))
 
 
-def _call(exercise: str, fn: Callable, *args: object) -> tuple[object, str | None]:
+def _call(fn: Callable, *args: object) -> tuple[object, str | None]:
     """``(result, None)``, or ``(None, failure)`` where ``failure`` is "todo" or what the student's code raised."""
     try:
         return fn(*args), None
@@ -69,7 +69,7 @@ def check_mask_at(mask_at_fn: Callable[[Tensor, Sequence[int]], Tensor]) -> bool
              ("soft 1x1x16x24 to 4x6", _mask(16, 24, True, 1), (4, 6)),
              ("odd 1x1x9x14 to 4x7 (no whole factor)", _mask(9, 14, True, 2), (4, 7))]
     for name, T, size in cases:
-        got, failure = _call("mask_at", mask_at_fn, T.clone(), size)
+        got, failure = _call(mask_at_fn, T.clone(), size)
         if failure:
             return report("mask_at", failure if failure == "todo" else f"case '{name}' {failure}", len(cases))
         expected = mask_at(T, size)
@@ -124,14 +124,13 @@ def check_mask_inside(mask_inside: Callable) -> bool:
     layers = list(STYLE_LAYERS)
     cases = [("the top 40 of 96 rows", _rows(96, 112, 40)), ("a soft region in the top left", _mask(64, 80, True, 3))]
     for name, T in cases:
-        got, failure = _call("mask_inside", mask_inside, encoder, T.clone(), layers)
+        got, failure = _call(mask_inside, encoder, T.clone(), layers)
         if failure:
             return report("mask_inside", failure if failure == "todo" else f"case '{name}' {failure}", len(cases))
         if not isinstance(got, Mapping) or set(got) != set(layers):
             return report("mask_inside", f"case '{name}': return a dict {{layer: mask}} with the layers asked for, "
                           f"{layers}; got {sorted(got) if isinstance(got, Mapping) else type(got).__name__}.", len(cases))
         expected = units_seeing(encoder, T, layers, "inside")
-        everything = units_seeing(encoder, T, layers, "all")
         for l in layers:
             mine = got[l]
             if not isinstance(mine, Tensor) or mine.shape != expected[l].shape:
@@ -142,6 +141,7 @@ def check_mask_inside(mask_inside: Callable) -> bool:
             if _close(mine.float(), expected[l]):
                 continue
             simple = (mask_at(T, expected[l].shape[-2:]) >= 0.5).float()
+            everything = units_seeing(encoder, T, layers, "all")  # only to name the mistake
             if _close(mine.float(), everything[l]):
                 hint = ("that is the authors' `all`: every unit that sees any of the region. `inside` keeps only the "
                         "units that see nothing else: put the noise outside the region, and keep the units whose "
@@ -173,8 +173,8 @@ def check_guided_gram(guided_gram_fn: Callable[[Tensor, Tensor], Tensor]) -> boo
     cases = [("binary mask, 1x3x4x6", torch.randn(1, 3, 4, 6, generator=g), _mask(4, 6, False, 4)),
              ("soft mask, batch of 2, 2x4x5x7", torch.randn(2, 4, 5, 7, generator=g), _mask(5, 7, True, 5)),
              ("soft mask, 1x5x3x9", torch.randn(1, 5, 3, 9, generator=g), _mask(3, 9, True, 6))]
-    for name, F, T in cases:
-        got, failure = _call("guided_gram", guided_gram_fn, F.clone(), T.clone())
+    for name, F, T in ((name, F.double(), T.double()) for name, F, T in cases):  # exact enough to see a factor
+        got, failure = _call(guided_gram_fn, F.clone(), T.clone())
         if failure:
             return report("guided_gram", failure if failure == "todo" else f"case '{name}' {failure}", len(cases))
         expected = guided_gram(F, T)[0] / (T * T).sum()
@@ -191,28 +191,25 @@ def check_guided_gram(guided_gram_fn: Callable[[Tensor, Tensor], Tensor]) -> boo
             return report("guided_gram", head, len(cases))
         if _close(got, expected):
             continue
-        plain = losses.gram_matrix(F)
-        alternatives = {
+        m = (T * T).sum()
+        hint = ratio_hints({
             "the mask is not normalised: divide by the region's size m_r = sum_k T_k^2, so that a small region and a "
             "large one compare per position (the authors normalise each guide by the square root of its mean square, "
-            "then divide by the number of positions: the same thing).": expected * (T * T).sum(),
+            "then divide by the number of positions: the same thing).": float(m),
             "divided by all M = h w positions: the region has only m_r = sum_k T_k^2 of them. Divide by the region's "
-            "size.": expected * (T * T).sum() / (h * w),
+            "size.": float(m) / (h * w),
             "divided by sum_k T_k; both factors of F_r F_r^T carry the mask, so the region's size is sum_k T_k^2.":
-                expected * (T * T).sum() / T.sum(),
-            "the mask is in your product once ((T F) F^T): weight both factors, F_r = T * F, then F_r F_r^T.":
-                _once(F, T) / (T * T).sum(),
-        }
-        for hint, value in alternatives.items():
-            if _close(got, value):
-                return report("guided_gram", f"case '{name}': {hint}", len(cases))
-        flat = got.detach().double().flatten()
-        ratio = float(flat @ plain.double().flatten() / (plain.double().flatten() @ plain.double().flatten()))
-        if torch.allclose(got.detach().double(), ratio * plain.double(), rtol=1e-4, atol=1e-7):
-            return report("guided_gram", f"case '{name}': your matrix is {ratio:.3g} times the whole map's Gram matrix: "
-                          "the mask was applied after the Gram matrix instead of before. After the sum over positions "
-                          "the positions are gone; weight the features position by position (F * T), then multiply.",
-                          len(cases))
+                float(m / T.sum()),
+        })(expected, got)
+        if not hint and _close(got, _once(F, T) / m):
+            hint = "the mask is in your product once ((T F) F^T): weight both factors, F_r = T * F, then F_r F_r^T."
+        k = None if hint else factor(losses.gram_matrix(F), got)
+        if k is not None:
+            hint = (f"your matrix is {k:.3g} times the whole map's Gram matrix: the mask was applied after the Gram "
+                    "matrix instead of before. After the sum over positions the positions are gone; weight the features "
+                    "position by position (F * T), then multiply.")
+        if hint:
+            return report("guided_gram", f"case '{name}': {hint}", len(cases))
         return report("guided_gram", f"case '{name}': the values differ (largest difference "
                       f"{float((got.detach().double() - expected.double()).abs().max()):.3g}). G_r = (F*T)(F*T)^T / "
                       "sum(T^2).", len(cases))
@@ -231,7 +228,7 @@ def check_two_regions(two_regions: Callable[[Tensor], Sequence[Tensor]]) -> bool
     cases = [("a binary sky, 1x1x12x16", _mask(12, 16, False, 7)), ("a sky with a soft border, 1x1x20x24",
                                                                      _mask(20, 24, True, 8))]
     for name, sky in cases:
-        got, failure = _call("two_regions", two_regions, sky.clone())
+        got, failure = _call(two_regions, sky.clone())
         if failure:
             return report("two_regions", failure if failure == "todo" else f"case '{name}' {failure}", len(cases))
         if not isinstance(got, (list, tuple)) or len(got) != 2 or not all(isinstance(t, Tensor) for t in got):
@@ -271,7 +268,9 @@ def check_guided_targets(guided_targets: Callable) -> bool:
     S = _mask(painting.shape[-2], painting.shape[-1], False, 9)
     layers = list(STYLE_LAYERS)
     expected = GuidedStyle.targets(encoder, [painting], [S], layers)[0]
-    got, failure = _call("guided_targets", guided_targets, encoder, painting.clone().requires_grad_(True), S.clone(),
+    with torch.no_grad():
+        sizes = {l: f.shape[-2:] for l, f in encoder(painting, layers).items()}
+    got, failure = _call(guided_targets, encoder, painting.clone().requires_grad_(True), S.clone(),
                          layers)
     if failure:
         return report("guided_targets", failure if failure == "todo" else f"the brick painting {failure}", 1)
@@ -284,11 +283,10 @@ def check_guided_targets(guided_targets: Callable) -> bool:
             shape = tuple(mine.shape) if isinstance(mine, Tensor) else type(mine).__name__
             return report("guided_targets", f"{l}: expected shape {tuple(expected[l].shape)}, got {shape}.", 1)
         if not _close(mine, expected[l]):
-            F = encoder(painting, [l])[l].detach()
-            unnormalised = losses.gram_matrix(F * mask_at(S, F.shape[-2:]))
-            hint = ("the mask is not normalised: divide by the region's size sum(T^2) (your guided_gram does)."
-                    if _close(mine, unnormalised) else
-                    "compare with guided_gram(F_l, mask_at(S, F_l's h x w)) on the painting's features F_l.")
+            S_l = mask_at(S, sizes[l])
+            hint = ratio_hints({"the mask is not normalised: divide by the region's size sum(T^2) (your guided_gram "
+                                "does).": float((S_l * S_l).sum())})(expected[l], mine) or (
+                "compare with guided_gram(F_l, mask_at(S, F_l's h x w)) on the painting's features F_l.")
             return report("guided_targets", f"{l}: the values differ from the painting's guided Gram matrix: {hint}", 1)
         if mine.requires_grad:
             return report("guided_targets", f"{l}: the target still requires grad: the painting's Gram matrices are "
@@ -307,33 +305,28 @@ def check_guided_style_loss(guided_style_loss: Callable) -> bool:
     w = {l: 1.0 / (k + 1) for k, l in enumerate(layers)}
     x = content.clone().requires_grad_(True)
     F = encoder(x, layers)
-    got, failure = _call("guided_style_loss", guided_style_loss, F, T.clone(), A, w)
+    got, failure = _call(guided_style_loss, F, T.clone(), A, w)
     if failure:
         return report("guided_style_loss", failure if failure == "todo" else f"the astronaut's sky {failure}", 1)
     if not isinstance(got, Tensor) or got.numel() != 1:
         return report("guided_style_loss", f"return the loss as a tensor with one value; got "
                       f"{tuple(got.shape) if isinstance(got, Tensor) else type(got).__name__}.", 1)
-    E = {}
-    for l in layers:
-        T_l = mask_at(T, F[l].shape[-2:])
-        E[l] = ((guided_gram(F[l], T_l)[0] / (T_l * T_l).sum() - A[l]) ** 2).sum() / (4 * F[l].shape[1] ** 2)
-    E = {l: e.detach() for l, e in E.items()}
-    expected = sum(w[l] * E[l] for l in layers)
+    E = {l: paper.guided_style_layer_loss(F[l].detach(), T, A[l]) for l in layers}  # the paper's E_l, region r
+    expected = torch.stack([w[l] * E[l] for l in layers]).sum()
     value = got.detach().double().reshape(())
-    if torch.isclose(value, expected.detach().double(), rtol=1e-4):
+    if torch.isclose(value, expected.double(), rtol=1e-4):
         if not got.requires_grad:
             return report("guided_style_loss", "the value is right but it does not depend on the image any more "
                           "(no graph): do not detach the image's features.", 1)
         return report("guided_style_loss", None, 1)
-    alternatives = {
-        "the 1/4 of Eq. 4 is missing (a mean over i, j, sum / N_l^2, leaves it out too).": 4 * expected,
-        "the weights w_l are missing (you summed E_l).": sum(E.values()),
+    hint = ratio_hints({
+        "the 1/4 of Eq. 4 is missing (a mean over i, j, sum / N_l^2, leaves it out too).": 4.0,
+        "the weights w_l are missing (you summed E_l).": float(sum(E.values()) / expected),
         "divided by M_l^2 as well: G_r is already per position (divided by the region's size), so E_l keeps only "
-        "1/(4 N_l^2).": sum(w[l] * E[l] / (F[l].shape[-1] * F[l].shape[-2]) ** 2 for l in layers),
-    }
-    for hint, alternative in alternatives.items():
-        if torch.isclose(value, torch.as_tensor(alternative).detach().double(), rtol=1e-4):
-            return report("guided_style_loss", f"got {float(value):.6g}, expected {float(expected):.6g}: {hint}", 1)
+        "1/(4 N_l^2).": float(sum(w[l] * E[l] / (F[l].shape[-1] * F[l].shape[-2]) ** 2 for l in layers) / expected),
+    })(expected, value)
+    if hint:
+        return report("guided_style_loss", f"got {float(value):.6g}, expected {float(expected):.6g}. {hint}", 1)
     return report("guided_style_loss", f"got {float(value):.6g}, expected {float(expected):.6g}. For each layer: "
                   "bring T to the layer's resolution (mask_at), G_r = guided_gram(F_l, T_l), E_l = sum((G_r - A_l)^2) "
                   "/ (4 N_l^2); then sum w_l E_l.", 1)
