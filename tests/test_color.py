@@ -21,6 +21,43 @@ def test_yiq_round_trip_and_grey_luminance():
     torch.testing.assert_close(rgb_to_yiq(grey)[:, 1:], torch.zeros(2, 2, 5, 7), atol=1e-5, rtol=0)
 
 
+def test_yiq_is_scikit_images():
+    """An independent reference for the transform: scikit-image's ``rgb2yiq``, the same NTSC matrix to more digits
+    (ours is rounded to six decimals, 1.3e-4 at most on a pixel; a wrong digit in the third place would be 1e-3)."""
+    from skimage.color import rgb2yiq, yiq2rgb
+
+    x = torch.rand(1, 3, 5, 7, dtype=torch.float64)
+    theirs = torch.from_numpy(rgb2yiq(x[0].movedim(0, -1).numpy())).movedim(-1, 0)[None]
+    torch.testing.assert_close(rgb_to_yiq(x), theirs, atol=2e-4, rtol=0)
+    back = torch.from_numpy(yiq2rgb(theirs[0].movedim(0, -1).numpy())).movedim(-1, 0)[None]
+    torch.testing.assert_close(yiq_to_rgb(theirs), back, atol=2e-4, rtol=0)
+
+
+def test_the_photographs_colours_on_a_bright_picture_are_clamped_to_the_screen():
+    """A saturated photograph's I and Q leave [0, 1] in RGB on a white or black luminance: the result is clamped there,
+    at both ends (pure red's I and Q want R above 1 on white, G and B below 0 on black)."""
+    red, picture = torch.zeros(1, 3, 4, 4), torch.zeros(1, 3, 4, 4)
+    red[:, 0], picture[..., :2, :] = 1, 1  # the picture white above, black below
+    out = with_colors_of(picture, red)
+    assert out.min() == 0 and out.max() == 1
+    unclamped = yiq_to_rgb(torch.cat([rgb_to_yiq(picture)[:, :1], rgb_to_yiq(red)[:, 1:]], 1))
+    assert unclamped.min() < -0.1 and unclamped.max() > 1.1  # so the clamp had work to do
+
+
+def test_a_palettes_weights_count_as_shares(pair):
+    """Blend weights (3, 1) are the shares (0.75, 0.25): only their ratio matters."""
+    content, style = pair
+    torch.testing.assert_close(in_colors_of(content, [style, content], [3.0, 1.0]),
+                               in_colors_of(content, [style, content], [0.75, 0.25]))
+    assert not torch.allclose(in_colors_of(content, [style, content], [3.0, 1.0]), in_colors_of(content, [style, content]))
+
+
+def test_an_unknown_colour_map_is_refused_by_name(pair):
+    with pytest.raises(nt.NstTeachError, match="mode must be one of 'pca', 'chol', 'sym'; got 'lab'") as err:
+        match_color(*pair, mode="lab")
+    assert err.value.name == "mode"
+
+
 def test_the_style_luminance_takes_the_contents_mean_and_spread(pair):
     content, style = pair
     L = rgb_to_yiq(match_luminance(style, content))[:, 0]

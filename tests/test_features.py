@@ -61,13 +61,44 @@ def test_random_weights_are_seeded_and_labelled():
 @settings(max_examples=30, derandomize=True, deadline=None)
 @given(argument=st.sampled_from(["weights", "pooling", "seed", "normalized"]),
        value=st.one_of(st.none(), st.booleans(), st.integers(-2, 2), st.floats(allow_nan=True), st.text(max_size=6)))
-def test_bad_arguments_are_refused_by_name(argument, value):
+def test_bad_arguments_are_refused_by_name_and_good_ones_are_used(argument, value):
+    """A value is either refused by an error that names its argument, or accepted and seen in the encoder built."""
     try:
-        load_vgg19_features(**{"weights": "random", argument: value})
+        encoder = load_vgg19_features(**{"weights": "random", argument: value})
     except WeightsError as err:  # a string that is no weights name: read as a file path
         assert argument == "weights" and "weights file not found" in str(err)
     except NstTeachError as err:
         assert str(err).startswith(argument), str(err)
+    else:
+        _assert_used(encoder, argument, value)
+
+
+def _assert_used(encoder, argument, value):
+    """What an accepted ``argument=value`` must have done to the encoder (weights "random" unless it is the argument)."""
+    if argument == "pooling":
+        kind = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}[value]
+        assert encoder.pooling == value and isinstance(encoder.layers[LAYER_INDEX["pool1"]], kind)
+    elif argument == "seed":
+        assert type(value) is int  # a bool, a float or a string is no seed
+        same, other = load_vgg19_features("random", seed=value), load_vgg19_features("random", seed=value + 1)
+        assert torch.equal(encoder.layers[0].weight, same.layers[0].weight)
+        assert not torch.equal(encoder.layers[0].weight, other.layers[0].weight)
+    elif argument == "normalized":
+        assert type(value) is bool, f"normalized={value!r} accepted: only True or False says whether to normalise"
+        assert ("normalised" in encoder.weights) is value
+    else:
+        assert value == "random" and "random" in encoder.weights
+
+
+def test_an_accepted_value_must_show_in_the_encoder():
+    """The property test's own check fails when a value is accepted but not used (so the property can fail)."""
+    plain = load_vgg19_features("random", seed=1)
+    with pytest.raises(AssertionError):
+        _assert_used(plain, "seed", 2)  # built with seed 1, not 2
+    with pytest.raises(AssertionError):
+        _assert_used(plain, "pooling", "avg")
+    with pytest.raises(AssertionError):
+        _assert_used(plain, "normalized", True)
 
 
 def _random_vgg19_state(seed=3):

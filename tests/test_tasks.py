@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from nst_teach import NstTeachError, Settings, psnr, reconstruct_content, resize, style_transfer, synthesize_texture
 from nst_teach.data import paper_image, skimage_image
+from nst_teach.metrics import roughness
 from nst_teach.objective import CONTENT_LAYER, STYLE_LAYERS, alpha_for_size
 from nst_teach.settings import DEFAULT_RATIO
 
@@ -97,11 +98,18 @@ def test_ratio_scales_alpha_with_the_size_and_alpha_is_used_as_given(encoder, ph
     assert seen[3] == pytest.approx(2 * alpha_for_size(1e-2, (H, W)))  # ratio is alpha / beta
 
 
-def test_a_single_layer_name_and_numpy_numbers_are_understood(encoder, photo, texture):
+def test_a_single_layer_name_and_numpy_numbers_mean_their_plain_forms(encoder, photo, texture):
+    """``style_layers="relu2_1"`` is ``["relu2_1"]`` (not its letters), and a NumPy ratio is the same Python float:
+    the same seeded run, to the bit; another layer or ratio gives another picture, so both values were used."""
     import numpy as np
 
-    result = style_transfer(encoder, photo, texture, Settings(steps=1), style_layers="relu2_1", ratio=np.float32(1e-3))
-    assert result.status == "finished"
+    def run(**kwargs):
+        return style_transfer(encoder, photo, texture, Settings(steps=2), **kwargs).image
+
+    given = run(style_layers="relu2_1", ratio=np.float32(1e-3))
+    assert torch.equal(given, run(style_layers=["relu2_1"], ratio=float(np.float32(1e-3))))
+    assert not torch.equal(given, run(style_layers=["relu3_1"], ratio=float(np.float32(1e-3))))
+    assert not torch.equal(given, run(style_layers=["relu2_1"], ratio=1e-1))
 
 
 def test_pictures_in_float64_run_as_float32_ones(encoder):
@@ -140,17 +148,44 @@ def test_total_variation_smooths_a_reconstruction(encoder, photo):
     assert roughness(smooth.image) < roughness(plain.image)
 
 
-def test_the_controls_compose_on_the_one_transfer_path(encoder):
-    """A painting per region, total variation, the photograph's colours and the painting's own scale, together."""
+def test_the_controls_compose_on_the_one_transfer_path(caffe):
+    """A painting per region, total variation, the photograph's colours and the painting's own scale, together; each
+    shown to act against the same call without it. The trained network: random weights barely move a picture's colour."""
     photo = paper_image("astronaut", 64).image
     top = torch.zeros(1, 1, *photo.shape[-2:])
     top[..., : photo.shape[-2] // 2, :] = 1
     red, blue = torch.zeros(1, 3, 40, 40), torch.zeros(1, 3, 40, 40)
     red[:, 0], blue[:, 2] = 0.9, 0.9
-    result = style_transfer(encoder, photo, [red, blue], Settings(steps=3), tv_weight=1.0, keep_style_scale=True,
-                            preserve_colors="histogram", content_masks=[top, 1 - top],
-                            style_masks=[torch.ones(1, 1, 40, 40)] * 2)
+    red, blue = red + 0.05 * torch.rand(1, 3, 40, 40), blue + 0.05 * torch.rand(1, 3, 40, 40)  # a colour with a spread
+    controls = {"tv_weight": 1.0, "keep_style_scale": True, "preserve_colors": "histogram", "content_masks": [top, 1 - top],
+                "style_masks": [torch.ones(1, 1, 40, 40)] * 2}
+
+    def run(**changes):
+        return style_transfer(caffe, photo, [red, blue], Settings(steps=10), init="content", **{**controls, **changes})
+
+    result = run()
     assert {"content", "style", "tv", "total"} <= set(result.history[0]) and result.status == "finished"
+
+    def region_mean(image, mask):
+        return (image * mask).sum((0, 2, 3)) / mask.sum()
+
+    # the masks route the paintings: without "histogram", the top turns redder and the bottom bluer than with the masks
+    # swapped (and the other way round)
+    plain, swapped = run(preserve_colors=None).image, run(preserve_colors=None, content_masks=[1 - top, top]).image
+    R, B = 0, 2
+    assert region_mean(plain, top)[R] > region_mean(swapped, top)[R] + 0.04
+    assert region_mean(swapped, top)[B] > region_mean(plain, top)[B] + 0.04
+    assert region_mean(plain, 1 - top)[B] > region_mean(swapped, 1 - top)[B] + 0.04
+    assert region_mean(swapped, 1 - top)[R] > region_mean(plain, 1 - top)[R] + 0.04
+    # "histogram": each painting recoloured to the photograph first, so the bottom keeps nearer the photograph's colours
+    # (0.16 from them against 0.27 here; ignored, the two runs would be one)
+    shift = {name: float((region_mean(x, 1 - top) - region_mean(photo, 1 - top)).abs().sum()) for name, x in
+             (("histogram", result.image), ("plain", plain))}
+    assert shift["histogram"] < 0.75 * shift["plain"], shift
+    # total variation: the same call without it leaves a rougher picture
+    assert roughness(run(tv_weight=0.0).image) > roughness(result.image)
+    # keep_style_scale: the 40 px paintings kept, not resized to 64 px: other targets, another picture
+    assert not torch.equal(run(keep_style_scale=False).image, result.image)
 
 
 def test_a_texture_made_larger_than_its_source_keeps_its_contrast(caffe, cpu_kind_heavy):
