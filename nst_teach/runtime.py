@@ -64,13 +64,17 @@ BFLOAT16_SWITCH = "NST_TEACH_BFLOAT16"
 _ONEDNN_WITHOUT_BF16 = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI")
 
 
+#: Linux's CPU description: its ``flags`` lines name the instruction sets (where PyTorch has no probe of its own).
+CPUINFO = Path("/proc/cpuinfo")
+
+
 @lru_cache(maxsize=1)
 def _cpu_has_bf16_instructions() -> bool:
     """AMX or AVX512-BF16 on this CPU, as PyTorch's cpuinfo sees it (Linux, Windows, macOS); else Linux's flags."""
     probes = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
     if all(callable(probe) for probe in probes):
         return any(probe() for probe in probes)  # type: ignore[misc]
-    flags = Path("/proc/cpuinfo").read_text(encoding="utf-8") if Path("/proc/cpuinfo").is_file() else ""
+    flags = CPUINFO.read_text(encoding="utf-8").split() if CPUINFO.is_file() else []
     return "amx_bf16" in flags or "avx512_bf16" in flags
 
 

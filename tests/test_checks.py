@@ -1,8 +1,9 @@
 """Assignment 1's checks (nst_teach.classroom.checks): stored expected values, and a hint for each classic mistake."""
 
 import numpy as np
+import pytest
 import torch
-from check_helpers import fails
+from check_helpers import exercise_of, fails
 
 from nst_teach import losses
 from nst_teach.classroom import checks
@@ -17,13 +18,83 @@ def test_stored_expected_values_match_the_package():
             np.testing.assert_allclose(stored[key], value, rtol=1e-12, err_msg=key)
 
 
-def test_the_package_passes_its_own_checks(capsys):
-    assert checks.check_gram_matrix(losses.gram_matrix)
-    assert checks.check_content_loss(losses.content_loss)
-    assert checks.check_style_layer_loss(losses.style_layer_loss)
-    assert checks.check_style_loss(losses.style_loss)
-    assert checks.check_total_variation(losses.total_variation)
-    assert "PASS gram_matrix" in capsys.readouterr().out
+#: Each check of assignment 1, the package's own answer, its number of cases and the name of its first case.
+_CHECKS = [(checks.check_gram_matrix, losses.gram_matrix, 3, "single 1x3x4x4"),
+           (checks.check_content_loss, losses.content_loss, 3, "single 1x3x4x4"),
+           (checks.check_style_layer_loss, losses.style_layer_loss, 3, "single 1x3x4x4"),
+           (checks.check_style_loss, losses.style_loss, 1, "three layers, w_l = 1, 1/2, 1/3"),
+           (checks.check_total_variation, losses.total_variation, 3, "single 1x3x4x4"),
+           (checks.check_compute_targets, None, 3, None), (checks.check_transfer_step, None, 1, None)]
+
+
+def _package_compute_targets(encoder, content, style):
+    with torch.no_grad():
+        P = {CONTENT_LAYER: encoder(content, [CONTENT_LAYER])[CONTENT_LAYER]}
+        A = {l: losses.gram_matrix(f) for l, f in encoder(style, list(STYLE_LAYERS)).items()}
+    return P, A
+
+
+def _package_transfer_step(encoder, x, optimizer, P, A, alpha, beta):
+    def closure():
+        optimizer.zero_grad()
+        F = encoder(x, [CONTENT_LAYER, *STYLE_LAYERS])
+        loss = alpha * losses.content_loss(F[CONTENT_LAYER], P[CONTENT_LAYER]) + beta * losses.style_loss(
+            F, A, {l: 0.2 for l in STYLE_LAYERS})
+        loss.backward()
+        return loss
+    return optimizer.step(closure)
+
+
+_ANSWERS = {"compute_targets": _package_compute_targets, "transfer_step": _package_transfer_step}
+
+
+@pytest.mark.parametrize(("check", "answer", "n_cases", "first_case"), _CHECKS, ids=[exercise_of(c[0]) for c in _CHECKS])
+def test_each_check_prints_one_exact_line_for_a_pass_a_stub_and_a_crash(check, answer, n_cases, first_case, capsys):
+    """What a student reads, to the letter, and what the notebook's summary records: PASS with the number of cases,
+    TODO for a stub that still raises NotImplementedError, FAIL naming the case that raised and the error."""
+    exercise = exercise_of(check)
+    answer = answer or _ANSWERS[exercise]
+    assert check(answer) is True
+    assert capsys.readouterr().out == f"PASS {exercise}: all {n_cases} cases agree\n" and checks.RESULTS[exercise] == "pass"
+
+    def stub(*args):
+        raise NotImplementedError
+
+    assert check(stub) is False
+    assert capsys.readouterr().out == f"TODO {exercise}: not implemented yet\n"
+    assert checks.RESULTS[exercise] == "not implemented yet"
+
+    def crash(*args):
+        raise ValueError("boom")
+
+    where = f"case '{first_case}' raised" if first_case else "raised"
+    assert fails(check, crash, capsys) == f"FAIL {exercise}: {where} ValueError: boom\n"
+
+
+@pytest.mark.parametrize(("check", "answer", "n_cases", "first_case"), _CHECKS[:5], ids=[exercise_of(c[0]) for c in _CHECKS[:5]])
+def test_an_answer_that_is_no_tensor_or_of_the_wrong_shape_is_told_so(check, answer, n_cases, first_case, capsys):
+    exercise = exercise_of(check)
+    assert fails(check, lambda *args: "G", capsys) == (
+        f"FAIL {exercise}: case '{first_case}': expected a tensor, got str. Return a torch.Tensor.\n")
+    out = fails(check, lambda *args: answer(*args).unsqueeze(0), capsys, "Shapes differ.")
+    assert out.startswith(f"FAIL {exercise}: case '{first_case}': expected ")
+
+
+def test_the_summary_lists_every_exercise_and_counts_the_passes(capsys):
+    checks.RESULTS.clear()
+    assert checks.summary() == {} and capsys.readouterr().out == "0 of 0 exercises pass\n"
+    checks.report("gram_matrix", None, 3)
+    checks.report("style_loss", "todo", 1)
+    checks.report("content_loss", "wrong", 3)
+    capsys.readouterr()
+    table = checks.summary()
+    assert table == {"gram_matrix": "pass", "style_loss": "not implemented yet", "content_loss": "fail"}
+    assert capsys.readouterr().out == ("PASS  gram_matrix   pass\n"
+                                       "TODO  style_loss    not implemented yet\n"
+                                       "FAIL  content_loss  fail\n"
+                                       "1 of 3 exercises pass\n")
+    assert checks.passed("gram_matrix") and not checks.passed("gram_matrix", "style_loss") and not checks.passed("tv")
+    assert checks.passed()  # nothing asked, nothing missing
 
 
 
@@ -58,7 +129,8 @@ def test_wrong_layer(capsys):
             P = {CONTENT_LAYER: encoder(content, ["conv4_1"])["conv4_1"]}
             A = {l: losses.gram_matrix(f) for l, f in encoder(style, list(STYLE_LAYERS)).items()}
         return P, A
-    fails(checks.check_compute_targets, mistake, capsys, "conv4_1", "wrong layer")
+    assert fails(checks.check_compute_targets, mistake, capsys) == (
+        "FAIL compute_targets: P holds the features of conv4_1: the wrong layer. Use relu4_2.\n")
 
 
 def test_forgetting_to_detach_the_targets(capsys):
@@ -78,7 +150,9 @@ def test_forgetting_zero_grad_in_the_closure(capsys):
             loss.backward()
             return loss
         return optimizer.step(closure)
-    fails(checks.check_transfer_step, mistake, capsys, "zero_grad")
+    out = fails(checks.check_transfer_step, mistake, capsys, "FAIL transfer_step: case 'image after 3 Adam steps': expected ")
+    assert out.endswith(". Hint: did you call optimizer.zero_grad() inside the closure? Without it, gradients pile up from "
+                        "step to step.\n"), out
 
 
 def test_a_stub_reports_not_implemented_and_a_crash_is_reported(capsys):
@@ -123,7 +197,87 @@ def test_the_step_check_says_which_loss_it_compares(capsys):
             return loss
         optimizer.step(closure)
         return torch.tensor(0.0)
-    fails(checks.check_transfer_step, returns_nothing, capsys, "evaluated before its update", "return the loss")
+    out = fails(checks.check_transfer_step, returns_nothing, capsys,
+                "FAIL transfer_step: case 'the loss returned by the 3rd step (evaluated before its update)': expected ")
+    assert out.endswith(". Hint: return the loss from optimizer.step(closure).\n"), out
 
 
-# ---------------------------------------------------------------- assignment 2: from losses to pictures
+def _gram(F):
+    return losses.gram_matrix(F)
+
+
+#: (check, a classic mistake, the case it fails on, the exact end of its line: the hint as the student reads it).
+#: The first case is 1 x 3 x 4 x 4 (N = 3, M = 16, 48 entries; 36 vertical differences); the second a batch of 2.
+_MISTAKES = [
+    (checks.check_gram_matrix, lambda F: _gram(F) / 16 if F.shape[-1] == 4 else _gram(F) / (F.shape[-2] * F.shape[-1]),
+     "single 1x3x4x4", "Hint: yours is 0.0625 times the expected value: divided by M = H W = 16, as many tutorials do. "
+     "The paper's G is unnormalised; its Eq. 4 divides by M^2 instead."),
+    (checks.check_gram_matrix, lambda F: _gram(F) / 48, "single 1x3x4x4",
+     "Hint: yours is 0.0208333 times the expected value: divided by N M = 48, as the PyTorch tutorial does. "
+     "The paper's G is unnormalised."),
+    (checks.check_gram_matrix, lambda F: F.flatten(2).transpose(1, 2) @ F.flatten(2), "single 1x3x4x4",
+     "Hint: that is F^T F over positions (a transposed Gram matrix); the paper's is F F^T, N_l x N_l."),
+    (checks.check_gram_matrix, lambda F: _gram(F)[0], "single 1x3x4x4", "Hint: keep the batch dimension: the result is (B, N, N)."),
+    (checks.check_content_loss, lambda F, P: ((F - P) ** 2).sum(), "single 1x3x4x4",
+     "Hint: yours is 2 times the expected value: did you forget the 1/2 in Eq. 1?"),
+    (checks.check_content_loss, lambda F, P: ((F - P) ** 2).mean(), "single 1x3x4x4", "Hint: yours is 0.0416667 times the "
+     "expected value: a mean where the paper has a sum, and no 1/2 (Eq. 1 is 1/2 times a sum)."),
+    (checks.check_content_loss, lambda F, P: 0.5 * ((F - P) ** 2).mean(), "single 1x3x4x4", "Hint: yours is 0.0208333 times "
+     "the expected value: a mean where the paper has a sum (you kept the 1/2; a mean also divides by the number of elements)."),
+    (checks.check_style_layer_loss, lambda F, A: ((_gram(F) - A) ** 2).sum(), "single 1x3x4x4",
+     "Hint: yours is 9216 times the expected value: did you forget the 1/(4 N_l^2 M_l^2) of Eq. 4?"),
+    (checks.check_style_layer_loss, lambda F, A: 4 * losses.style_layer_loss(F, A), "single 1x3x4x4",
+     "Hint: yours is 4 times the expected value: the 1/4 of Eq. 4 is missing."),
+    (checks.check_style_layer_loss, lambda F, A: losses.style_layer_loss(F, A) / (F.shape[0] * F.shape[1] ** 2),
+     "single 1x3x4x4", "Hint: yours is 0.111111 times the expected value: a mean where the paper has a sum: the sum over "
+     "i, j is divided by 4 N^2 M^2 only."),
+    (checks.check_style_layer_loss, lambda F, A: losses.style_layer_loss(F, A) / F.shape[0], "batch of 2, 4x5x7",
+     "Hint: yours is 0.5 times the expected value: a mean over the batch: the loss sums over the batch's images, as it "
+     "sums over i, j."),
+    (checks.check_style_loss, lambda F, A, w: sum(losses.style_layer_loss(F[l], A[l]) for l in F),
+     "three layers, w_l = 1, 1/2, 1/3", "Hint: yours is {unweighted:.6g} times the expected value: the weights w_l are missing "
+     "(you summed E_l)."),
+    (checks.check_total_variation, lambda x: losses.total_variation(x) / 36, "single 1x3x4x4", "Hint: yours is 0.0277778 times "
+     "the expected value: a mean where this regulariser has a sum (total variation is not in the 2016 paper; the markdown "
+     "above defines it as a sum of squared differences)."),
+    (checks.check_total_variation, lambda x: 3 * losses.total_variation(x), "single 1x3x4x4",
+     "Compare your code with the equation in the markdown above."),  # a factor no hint knows
+]
+
+
+@pytest.mark.parametrize(("check", "mistake", "case", "hint"), _MISTAKES)
+def test_each_classic_mistake_gets_its_own_hint_to_the_letter(check, mistake, case, hint, capsys):
+    """The line names the case, then expected and got, then the hint, which ends the line exactly (nothing after it)."""
+    c = {k: torch.from_numpy(v) for k, v in np.load(checks.CASES_FILE).items()}
+    unweighted = float(sum(losses.style_layer_loss(c[f"F{i}"], c[f"A{i}"]) for i in range(3)) / c["style_loss"])
+    out = fails(check, mistake, capsys, f"FAIL {exercise_of(check)}: case '{case}': expected ")
+    assert out.endswith(f". {hint.format(unweighted=unweighted)}\n"), out
+
+
+def _targets_then(change):
+    """The package's compute_targets, its (P, A) passed through ``change`` before being returned."""
+    return lambda encoder, content, style: change(*_package_compute_targets(encoder, content, style))
+
+
+@pytest.mark.parametrize(("mistake", "line"), [
+    (_targets_then(lambda P, A: (P[CONTENT_LAYER], A)), "return two dicts: P = {layer: features}, A = {layer: Gram matrix}."),
+    (_targets_then(lambda P, A: (P, list(A.values()))), "return two dicts: P = {layer: features}, A = {layer: Gram matrix}."),
+    (_targets_then(lambda P, A: ({"relu5_1": P[CONTENT_LAYER]}, A)),
+     "P has layers ['relu5_1']; the paper's content layer is relu4_2."),
+    (_targets_then(lambda P, A: (P, {l: a for l, a in A.items() if l != "relu5_1"})),
+     "A has layers ['relu1_1', 'relu2_1', 'relu3_1', 'relu4_1']; expected ['relu1_1', 'relu2_1', 'relu3_1', 'relu4_1', 'relu5_1']."),
+    (_targets_then(lambda P, A: (P, {**A, "relu5_1": A["relu5_1"].requires_grad_(True)})),
+     "the targets still require grad: forgetting to detach them drags the content image into every backward pass. "
+     "Use .detach() or torch.no_grad()."),
+])
+def test_each_compute_targets_mistake_is_one_exact_line(mistake, line, capsys):
+    assert fails(checks.check_compute_targets, mistake, capsys) == f"FAIL compute_targets: {line}\n"
+
+
+def test_a_wrong_style_target_names_its_layer_and_says_what_a_l_is(capsys):
+    out = fails(checks.check_compute_targets, _targets_then(lambda P, A: (P, {**A, "relu3_1": A["relu3_1"] / 2})), capsys,
+                "FAIL compute_targets: case 'style target relu3_1': expected ")
+    assert out.endswith(". Hint: A_l is the Gram matrix of the style features.\n"), out
+    out = fails(checks.check_compute_targets, _targets_then(lambda P, A: ({CONTENT_LAYER: P[CONTENT_LAYER] * 2}, A)), capsys,
+                "FAIL compute_targets: case 'content target': expected ")
+    assert out.endswith(". Compare your code with the equation in the markdown above.\n"), out

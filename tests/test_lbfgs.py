@@ -13,7 +13,42 @@ from nst_teach.settings import Optimizer
 from nst_teach.starts import initial_image
 
 
-def test_projected_lbfgs_matches_scipys_l_bfgs_b(encoder, texture, cpu_kind_heavy):
+def test_projected_lbfgs_matches_scipys_l_bfgs_b_on_a_box_constrained_quadratic():
+    """Where the answer is unique, both find it: a convex quadratic 1/2 (x - c)^T Q (x - c) with a coupled Q and a centre c
+    partly outside [0, 1], so that the bounds are active at the minimiser. Ours reaches SciPy's minimiser (solved to
+    full precision) to 1e-4 in every pixel and its loss to 1e-6 of the start."""
+    from scipy.optimize import minimize
+
+    g = torch.Generator().manual_seed(0)
+    n = 12
+    B = torch.randn(n, n, generator=g, dtype=torch.float64)
+    Q = B @ B.T / n + 0.1 * torch.eye(n, dtype=torch.float64)
+    c = 2 * torch.rand(n, generator=g, dtype=torch.float64) - 0.5
+
+    def f(x):
+        r = x.flatten().double() - c
+        return float(0.5 * r @ Q @ r), (Q @ r).view(x.shape).to(x.dtype)
+
+    theirs = minimize(lambda v: (f(torch.from_numpy(v))[0], f(torch.from_numpy(v))[1].numpy()), torch.full((n,), 0.5).numpy(),
+                      jac=True, method="L-BFGS-B", bounds=[(0, 1)] * n, options={"ftol": 1e-15, "gtol": 1e-12})
+    assert theirs.success and 0 < (theirs.x == 0).sum() + (theirs.x == 1).sum() < n  # some bounds active, not all
+    seen = []
+
+    def evaluate(x):
+        loss, grad = f(x)
+        seen.append((loss, x.clone()))
+        return loss, grad
+
+    projected_lbfgs(evaluate, torch.full((1, 3, 2, 2), 0.5, dtype=torch.float64), budget=200)
+    best_loss, best_x = min(seen, key=lambda pair: pair[0])
+    assert best_loss - theirs.fun < 1e-6 * (seen[0][0] - theirs.fun)
+    torch.testing.assert_close(best_x.flatten(), torch.from_numpy(theirs.x), atol=1e-4, rtol=0)
+
+
+def test_projected_lbfgs_descends_as_far_as_scipys_l_bfgs_b_on_a_texture(encoder, texture, cpu_kind_heavy):
+    """On the network's loss, which is not convex, the two reach different points: both take the loss below 1/100 of
+    the start in 40 steps, and ours ends no more than 3 times above SciPy's (an optimiser that stalled, or stepped
+    outside [0, 1] and was clipped back, ends tens of times above)."""
     objective = build_objective(encoder, style=texture, style_layers=["conv1_1", "conv2_1"], alpha=0, beta=1)
     x0 = initial_image("noise", texture.shape, seed=3)
     ours, scipys = (optimize(encoder, objective, x0, Settings(optimizer=o, steps=40)) for o in ("lbfgs", "lbfgsb"))

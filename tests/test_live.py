@@ -1,6 +1,10 @@
 """Live views for notebooks: one display updated in place, the loss curve, the progress bar."""
 
+import io
+
+import numpy as np
 import torch
+from PIL import Image
 
 from nst_teach.classroom.live import LiveView, progress_bar, render_progress
 from nst_teach.engine import Progress
@@ -10,10 +14,20 @@ def test_progress_bar():
     assert progress_bar(5, 20, width=4) == "[#...] 5/20"
 
 
-def test_render_progress_is_a_png_with_the_random_note():
-    png = render_progress(torch.rand(2, 3, 16, 16), [{"step": 1, "total": 2.0, "content": 1.0, "style": 1.0}],
-                          "t", steps=10, random_weights=True)
-    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
+def _crimson_pixels(png: bytes) -> int:
+    """Pixels of the random-weights note's colour, crimson (220, 20, 60), in a PNG."""
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    return int((np.abs(rgb - [220, 20, 60]).sum(-1) < 60).sum())
+
+
+def test_render_progress_shows_the_batch_and_the_random_note_only_for_random_weights():
+    history = [{"step": 1, "total": 2.0, "content": 1.0, "style": 1.0}]
+    green = torch.zeros(2, 3, 16, 16)
+    green[:, 1] = 1  # two pure green pictures: they must be drawn
+    noted, plain = (render_progress(green, history, "t", steps=10, random_weights=r) for r in (True, False))
+    assert _crimson_pixels(noted) > 200 and _crimson_pixels(plain) == 0  # the note is a line of crimson text
+    rgb = np.asarray(Image.open(io.BytesIO(plain)).convert("RGB")).astype(int)
+    assert ((rgb == [0, 128, 0]).all(-1) | (rgb == [0, 255, 0]).all(-1)).sum() > 2 * 16 * 16  # both images, scaled up
 
 
 def _displayed(monkeypatch) -> list:

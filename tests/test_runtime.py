@@ -169,8 +169,30 @@ def test_an_unknown_or_absent_device_is_one_clear_error():
 
 @pytest.mark.skipif(not Path("/proc/cpuinfo").exists(), reason="compares with Linux's CPU flags")
 def test_pytorchs_cpu_probe_agrees_with_linuxs_flags():
-    """The detection asks PyTorch (every OS); on Linux the kernel's flags must say the same."""
+    """Two sources that could disagree: PyTorch's probe (CPUID, on every OS), which the detection asks, and the
+    kernel's flags for this CPU, read here by hand (the words on its ``flags`` lines)."""
     from nst_teach import runtime
 
-    flags = Path("/proc/cpuinfo").read_text()
-    assert runtime._cpu_has_bf16_instructions.__wrapped__() == ("amx_bf16" in flags or "avx512_bf16" in flags)
+    words = {w for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags") for w in line.split()}
+    assert runtime._cpu_has_bf16_instructions.__wrapped__() == bool(words & {"amx_bf16", "avx512_bf16"})
+
+
+#: Flags lines as Linux prints them (shortened): an AVX2 laptop's, AVX-512 with FP16 but no BF16, Cooper Lake's
+#: AVX512-BF16, and Sapphire Rapids' AMX (amx_tile alone is no bfloat16 unit).
+_CPUS = {"flags\t\t: fpu sse2 avx avx2 fma bmi2": False, "flags\t\t: avx512f avx512bw avx512_fp16 amx_tile": False,
+         "flags\t\t: avx512f avx512bw avx512_vnni avx512_bf16": True, "flags\t\t: avx512_fp16 amx_bf16 amx_tile amx_int8": True}
+
+
+@pytest.mark.parametrize(("flags", "fast"), _CPUS.items(), ids=["avx2", "fp16-only", "avx512-bf16", "amx"])
+def test_without_pytorchs_probe_the_kernels_flags_decide(monkeypatch, tmp_path, flags, fast):
+    """Where PyTorch has no probe (older releases), the flags lines of /proc/cpuinfo decide, by whole words."""
+    from nst_teach import runtime
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nmodel name\t: a CPU\n{flags}\n")
+    monkeypatch.setattr(runtime, "CPUINFO", cpuinfo)
+    for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        monkeypatch.delattr(torch.cpu, probe, raising=False)
+    assert runtime._cpu_has_bf16_instructions.__wrapped__() is fast
+    monkeypatch.setattr(runtime, "CPUINFO", tmp_path / "missing")  # not Linux: no flags, so no fast bfloat16
+    assert runtime._cpu_has_bf16_instructions.__wrapped__() is False
