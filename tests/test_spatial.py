@@ -39,6 +39,40 @@ def test_label_images_split_into_one_mask_per_colour_and_regions_match_by_colour
         regions_from_labels(labels, styles[:1], style_labels[:1])
 
 
+def test_each_8_bit_colour_of_a_label_image_is_its_own_region():
+    """Colours that differ in one channel only, by one step of 255, are different regions; every key is the colour's
+    (r, g, b) in 0..255; values a little outside [0, 1] (a resampled label image) count as 0 or 255; each mask is
+    1 on its colour's pixels, in the labels' dtype."""
+    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (12, 34, 56), (12, 34, 57), (255, 255, 255)]
+    labels = torch.zeros(1, 3, 2, len(colours), dtype=torch.float64)
+    for j, colour in enumerate(colours):
+        labels[0, :, :, j] = torch.tensor(colour, dtype=torch.float64).view(3, 1) / 255
+    labels[0, :, 1, 0] = torch.tensor([1.2, -0.1, -0.3])  # below the red: red again, once clamped
+    masks = label_masks(labels)
+    assert set(masks) == set(colours)
+    for j, colour in enumerate(colours):
+        expected = torch.zeros(1, 1, 2, len(colours), dtype=torch.float64)
+        expected[..., j] = 1
+        assert torch.equal(masks[colour], expected), colour
+
+
+def test_label_images_of_the_wrong_number_or_size_are_named():
+    from nst_teach.spatial import check_labels
+
+    with pytest.raises(nt.NstTeachError) as err:
+        check_labels([(1, 3, 5, 5), (1, 3, 6, 6)], [(1, 3, 5, 5)])
+    assert str(err.value) == "1 style label images for 2 style images: give one each" and err.value.name == "style_masks"
+    with pytest.raises(nt.NstTeachError) as err:
+        check_labels([(1, 3, 5, 5)], [(1, 3, 5, 5)], content=(1, 3, 8, 9), content_labels=(1, 3, 8, 10))
+    assert str(err.value) == ("the label image content_labels is 10 x 8 px but its image is 9 x 8 px: a label image must "
+                              "have its image's size") and err.value.name == "content_masks"
+    with pytest.raises(nt.NstTeachError) as err:
+        check_labels([(1, 3, 5, 5), (1, 3, 6, 7)], [(1, 3, 5, 5), (1, 3, 7, 6)], names=["photo.png", "a.png", "b.png"])
+    assert str(err.value) == ("the label image b.png is 6 x 7 px but its image is 7 x 6 px: a label image must have its "
+                              "image's size") and err.value.name == "style_masks"
+    check_labels([(1, 3, 5, 5)], [(1, 3, 5, 5)], content=(1, 3, 8, 9), content_labels=(1, 1, 8, 9))  # sizes agree
+
+
 def test_each_region_takes_its_own_style(caffe):
     """The sky in one painting's style, the rest in another's: each region's colours move towards its own."""
     content = paper_image("chelsea", 64).image
@@ -65,6 +99,13 @@ def test_a_level_shrinks_the_masks_with_the_images(encoder):
     half = term.resized(encoder, 0.5)
     assert half.content_masks[0].shape[-2:] == (32, 48) and half.paintings[0].shape[-2:] == (20, 20)
     assert float(half.content_masks[0].sum()) == 16 * 48 and half.weight == term.weight
+    # the style masks shrink too, and every target and layer mask is rebuilt from the shrunk images
+    assert half.style_masks[0].shape[-2:] == (20, 20) and float(half.style_masks[0].sum()) == 400
+    rebuilt = GuidedStyle.of(encoder, half.content_masks, half.paintings, half.style_masks, ["relu1_1"])
+    for r in range(2):
+        torch.testing.assert_close(half.A[r]["relu1_1"], rebuilt.A[r]["relu1_1"])
+        torch.testing.assert_close(half.T[r]["relu1_1"], rebuilt.T[r]["relu1_1"])
+    assert not torch.allclose(half.A[0]["relu1_1"], term.A[0]["relu1_1"])
 
 
 def test_cli_masks_of_another_size_or_an_unmatched_colour_get_one_line(tmp_path, capsys):
