@@ -6,6 +6,7 @@
 #               the check to run while working, under 2 minutes on 2 cores
 #   make lesson-times   run each lesson once in full mode and list its cells by time (README, "Lesson times")
 #   make lessons-full   run each lesson in full mode and check every sentence that says what an experiment shows
+#   make mutants        mutation testing of the modules the lessons teach, with their scores (tests/README.md)
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -14,7 +15,7 @@ STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 
 .PHONY: setup lab check test browser notebooks students bench figures site site-instructor site-quick \
-        site-instructor-quick lesson-times lessons-full
+        site-instructor-quick lesson-times lessons-full mutants
 
 setup: $(STAMP)
 
@@ -48,6 +49,14 @@ notebooks: $(STAMP)
 
 students: $(STAMP)
 	$(PY) tools/student_versions.py
+
+# Mutation testing: each mutant of the modules the lessons teach (pyproject.toml, [tool.mutmut]) against the fast unit
+# tests that cover it, then the scores and every survivor (tests/README.md). About an hour on 2 cores; not in CI.
+# One thread per test process, and the networks built once before the forks (tests/conftest.py, PRELOAD).
+mutants: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,mutation]'
+	OMP_NUM_THREADS=1 NST_TEACH_PRELOAD_NETWORKS=1 $(VENV)/bin/mutmut run || true
+	$(PY) tools/mutation_scores.py --survivors
 
 bench: $(STAMP)
 	$(VENV)/bin/nst-teach bench

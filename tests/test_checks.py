@@ -281,3 +281,37 @@ def test_a_wrong_style_target_names_its_layer_and_says_what_a_l_is(capsys):
     out = fails(checks.check_compute_targets, _targets_then(lambda P, A: ({CONTENT_LAYER: P[CONTENT_LAYER] * 2}, A)), capsys,
                 "FAIL compute_targets: case 'content target': expected ")
     assert out.endswith(". Compare your code with the equation in the markdown above.\n"), out
+
+
+def test_values_in_a_message_are_short_and_exact():
+    """A scalar to six significant digits; a tensor by its shape and first three values to four decimals; anything else
+    by its repr, cut at 80 characters."""
+    assert checks._short(torch.tensor(2 / 3)) == "0.666667"
+    assert checks._short(torch.tensor([[0.123456, 2.0, 3.0, 4.0]])) == "tensor of shape (1, 4), first values [0.1235, 2.0, 3.0]"
+    assert checks._short(torch.tensor([1.5, 2.5])) == "tensor of shape (2,), first values [1.5, 2.5]"
+    assert checks._short("x" * 100) == "'" + "x" * 79 and checks._short(None) == "None"
+
+
+def test_a_case_compares_to_float_precision_and_says_what_it_expected_and_got():
+    expected = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    no_hint = lambda e, a: ""  # noqa: E731
+    assert checks._compare("ex", "c", expected, expected.float() * (1 + 5e-6), no_hint) is None  # float32's rounding
+    assert checks._compare("ex", "c", expected * 1e-9, torch.zeros(2), no_hint) is None  # within 1e-8 of nothing
+    assert checks._compare("ex", "c", expected, expected * (1 + 1e-4), no_hint) == (
+        "case 'c': expected tensor of shape (2,), first values [1.0, 2.0], got tensor of shape (2,), first values "
+        "[1.0001, 2.0002]. Compare your code with the equation in the markdown above.")
+    assert checks._compare("ex", "c", expected, torch.zeros(3), no_hint) == (
+        "case 'c': expected tensor of shape (2,), first values [1.0, 2.0], got tensor of shape (3,), first values "
+        "[0.0, 0.0, 0.0]. Shapes differ. Check the output shape.")
+    assert checks._compare("ex", "c", expected, [1.0, 2.0], no_hint) == (
+        "case 'c': expected a tensor, got list. Return a torch.Tensor.")
+
+
+def test_a_factor_is_found_only_where_one_tensor_is_a_multiple_of_the_other():
+    e = torch.tensor([1.0, -2.0, 3.0])
+    assert checks.factor(e, 2.5 * e) == pytest.approx(2.5)
+    assert checks.factor(e, 2.5 * e + torch.tensor([0.0, 0.0, 1e-3])) is None  # nearly, not exactly, a multiple
+    assert checks.factor(e, torch.tensor([1.0, -2.0])) is None and checks.factor(torch.zeros(3), e) is None
+    hint = checks.ratio_hints({"twice": 2.0})
+    assert hint(e, 2 * e * (1 + 5e-5)) == "Hint: yours is 2.0001 times the expected value: twice"  # 1e-4 of it: named
+    assert hint(e, 2.001 * e) == "" and hint(e, e + 1) == ""  # another factor, or no factor: no hint

@@ -35,8 +35,29 @@ def test_label_images_split_into_one_mask_per_colour_and_regions_match_by_colour
     T, S_images, S = regions_from_labels(labels, styles, style_labels)
     by_colour = dict(zip(masks, S_images))
     assert by_colour[(0, 0, 255)] is styles[1] and by_colour[(0, 0, 0)] is styles[0] and len(T) == 2
-    with pytest.raises(nt.NstTeachError, match=r"colour \(0, 0, 255\) of the content mask is in no style mask"):
+    for k, colour in enumerate(masks):  # each region: its content mask, and its painting's mask of the same colour
+        assert torch.equal(T[k], masks[colour])
+        assert torch.equal(S[k], label_masks(style_labels[1 if colour == (0, 0, 255) else 0])[colour])
+    with pytest.raises(nt.NstTeachError) as err:
         regions_from_labels(labels, styles[:1], style_labels[:1])
+    assert str(err.value) == ("the colour (0, 0, 255) of the content mask is in no style mask: give each region of the "
+                              "content mask a region of the same colour in a style mask")
+
+
+def test_masks_and_a_blend_are_refused_together_and_each_alone_is_named():
+    from nst_teach.spatial import check_control
+
+    mask = [torch.ones(1, 1, 4, 4)]
+    for content_masks, style_masks, missing in ((mask, None, "style_masks"), (None, mask, "content_masks")):
+        with pytest.raises(nt.NstTeachError) as err:
+            check_control(content_masks, style_masks, None)
+        assert str(err.value) == "spatial control needs masks on the content image and one on each painting"
+        assert err.value.name == missing
+    with pytest.raises(nt.NstTeachError) as err:
+        check_control(mask, mask, [0.5, 0.5])
+    assert str(err.value) == ("a blend mixes the paintings everywhere, masks give each region its own painting: use one "
+                              "or the other") and err.value.name == "style_blend"
+    check_control(mask, mask, None), check_control(None, None, [0.5, 0.5]), check_control(None, None, None)
 
 
 def test_each_8_bit_colour_of_a_label_image_is_its_own_region():
@@ -106,6 +127,10 @@ def test_a_level_shrinks_the_masks_with_the_images(encoder):
         torch.testing.assert_close(half.A[r]["relu1_1"], rebuilt.A[r]["relu1_1"])
         torch.testing.assert_close(half.T[r]["relu1_1"], rebuilt.T[r]["relu1_1"])
     assert not torch.allclose(half.A[0]["relu1_1"], term.A[0]["relu1_1"])
+    # by area averaging: a mask of alternate pixels becomes one half everywhere (nearest would keep 0s and 1s)
+    alternate = (torch.arange(64).view(-1, 1) + torch.arange(96).view(1, -1)).remainder(2).float()[None, None]
+    term = GuidedStyle.of(encoder, [alternate, 1 - alternate], [painting, painting], [torch.ones(1, 1, 40, 40)] * 2, ["relu1_1"])
+    assert torch.equal(term.resized(encoder, 0.5).content_masks[0], torch.full((1, 1, 32, 48), 0.5))
 
 
 def test_cli_masks_of_another_size_or_an_unmatched_colour_get_one_line(tmp_path, capsys):
