@@ -174,3 +174,11 @@ def test_luminance_only_transfer_keeps_the_contents_colour_channels_exactly(caff
     plain = nt.style_transfer(encoder, content, style, nt.Settings(steps=5))
     assert (rgb_to_yiq(plain.image)[:, 1:] - IQ_content).abs().mean() > 10 * (IQ - IQ_content).abs().mean()
     torch.testing.assert_close(with_colors_of(content, content), content, atol=1e-5, rtol=0)  # Y and IQ are its own
+
+
+def test_a_recoloured_image_keeps_its_dtype(pair):
+    """The statistics are computed in float64, the picture comes back in its own dtype (float32 runs stay float32)."""
+    content, style = pair
+    for mode in ("pca", "chol", "sym"):
+        assert match_color(style, content, mode).dtype == torch.float32
+    assert in_colors_of(content, style).dtype == torch.float32 and in_colors_of(content.double(), style).dtype == torch.float64

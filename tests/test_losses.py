@@ -98,3 +98,11 @@ def test_importable_from_the_package_top():
 
 def test_docstring_examples():
     assert doctest.testmod(losses, raise_on_error=True).attempted >= 3
+
+
+def test_total_variation_refuses_what_is_no_image_and_says_its_shape():
+    from nst_teach import NstTeachError
+
+    with pytest.raises(NstTeachError) as err:
+        total_variation(torch.rand(4, 5))
+    assert str(err.value) == "expected an image (C, H, W) or (B, C, H, W), got (4, 5)"

@@ -35,6 +35,12 @@ def test_the_same_numbers_as_the_courses_figure_scores(tmp_path, figure_scores):
     p, a, x = (str(Path(path)) for path in paths)
     assert structure(photo, picture) == pytest.approx(tool.structure(p, x), abs=1e-9)
     assert palette(photo, painting, picture) == pytest.approx(tool.palette(p, a, x), abs=1e-9)
+    # the pictures as files opened with Pillow: the same numbers
+    from PIL import Image
+
+    opened = [Image.open(path) for path in paths]
+    assert structure(opened[0], opened[2]) == pytest.approx(tool.structure(p, x), abs=1e-9)
+    assert palette(*opened) == pytest.approx(tool.palette(p, a, x), abs=1e-9)
 
 
 def test_the_high_frequency_share_sees_fine_detail_and_not_a_blur():

@@ -194,3 +194,36 @@ def test_a_weight_at_its_limit_survives_the_coarse_levels(encoder, photo):
 
     objective = Objective([Content.of(encoder, photo, [CONTENT_LAYER], MAX_WEIGHT)])
     assert objective.resized(encoder, 0.25).terms[0].weight == 16 * MAX_WEIGHT
+
+
+def test_a_ratio_is_above_0_and_at_most_max_ratio_and_is_named():
+    from nst_teach.objective import MAX_RATIO, check_ratio
+
+    check_ratio(MAX_RATIO), check_ratio(1e-12)
+    for bad in (0, -1e-3, 2 * MAX_RATIO, float("nan")):
+        with pytest.raises(NstTeachError) as err:
+            check_ratio(bad)
+        assert err.value.name == "ratio" and str(err.value).startswith("ratio must be a finite number, above 0 and at most 1e+06")
+    with pytest.raises(NstTeachError) as err:
+        check_ratio(0, "--ratio")
+    assert err.value.name == "--ratio"
+
+
+def test_a_term_without_from_images_says_what_to_add():
+    class Plain(Term):
+        name: str = "plain"
+
+    with pytest.raises(NstTeachError) as err:
+        Plain.from_images(None, None, [])
+    assert str(err.value) == ("Plain does not say how to build itself from a run's images: give it a classmethod "
+                              "from_images(encoder, content, styles, weight)") and err.value.name == "term"
+
+
+def test_a_level_of_the_style_term_shrinks_its_paintings_and_counts_their_positions(encoder, painting):
+    style = Style.of(encoder, [painting], ["relu1_1", "relu2_1"])
+    half = style.resized(encoder, 0.5)
+    assert half.paintings[0].shape[-2:] == tuple(s // 2 for s in painting.shape[-2:])
+    H, W = half.paintings[0].shape[-2:]
+    assert half.M_A == {"relu1_1": H * W, "relu2_1": (H // 2) * (W // 2)} and style.M_A["relu1_1"] == 4 * H * W
+    objective = Objective([style])
+    assert objective.term("style") is style and objective.term("content") is None

@@ -166,3 +166,12 @@ def test_an_equation_named_in_both_files_means_the_same_there():
     torch.testing.assert_close(paper.content_loss(F, P), losses.content_loss(F, P))
     torch.testing.assert_close(paper.style_layer_loss(F, A), losses.style_layer_loss(F, A))
     torch.testing.assert_close(paper.total_loss(F.sum(), P.sum(), 0.3, 2.0), losses.total_loss(F.sum(), P.sum(), 0.3, 2.0))
+
+
+def test_a_guided_layer_loss_brings_the_mask_to_the_layer_by_area_averaging():
+    """A mask of alternate pixels at twice the layer's size averages to one half everywhere, which weighs every position
+    alike: the same loss as no mask at all (nearest sampling would keep only one parity: all 0s or all 1s)."""
+    F, A = torch.rand(1, 4, 6, 5, dtype=torch.float64), torch.rand(4, 4, dtype=torch.float64)
+    alternate = (torch.arange(12).view(-1, 1) + torch.arange(10).view(1, -1)).remainder(2).double()[None, None]
+    torch.testing.assert_close(paper.guided_style_layer_loss(F, alternate, A),
+                               paper.guided_style_layer_loss(F, torch.ones(1, 1, 6, 5, dtype=torch.float64), A))
