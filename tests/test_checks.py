@@ -188,14 +188,7 @@ def test_the_total_variation_hint_does_not_call_it_the_papers(capsys):
 
 def test_the_step_check_says_which_loss_it_compares(capsys):
     def returns_nothing(encoder, x, optimizer, P, A, alpha, beta):
-        def closure():
-            optimizer.zero_grad()
-            F = encoder(x, [CONTENT_LAYER, *STYLE_LAYERS])
-            loss = alpha * losses.content_loss(F[CONTENT_LAYER], P[CONTENT_LAYER]) + beta * losses.style_loss(
-                F, A, {l: 0.2 for l in STYLE_LAYERS})
-            loss.backward()
-            return loss
-        optimizer.step(closure)
+        _package_transfer_step(encoder, x, optimizer, P, A, alpha, beta)
         return torch.tensor(0.0)
     out = fails(checks.check_transfer_step, returns_nothing, capsys,
                 "FAIL transfer_step: case 'the loss returned by the 3rd step (evaluated before its update)': expected ")
