@@ -149,3 +149,52 @@ def test_cli_masks_of_another_size_or_an_unmatched_colour_get_one_line(tmp_path,
         assert main(base + extra) == 2
         err = capsys.readouterr().err
         assert needle in err and err.count("nst-teach: error") == 1 and "Traceback" not in err, err
+
+
+def test_a_guided_term_refuses_each_bad_mask_by_name(encoder):
+    from nst_teach.spatial import GuidedStyle
+
+    painting, ones = torch.rand(1, 3, 20, 20), torch.ones(1, 1, 20, 20)
+    top = torch.zeros(1, 1, 16, 24)
+    top[..., :8, :] = 1
+
+    def refused(*args, **kwargs) -> nt.NstTeachError:
+        with pytest.raises(nt.NstTeachError) as err:
+            GuidedStyle.of(encoder, *args, ["relu1_1"], **kwargs)
+        return err.value
+
+    err = refused([top, 1 - top], [painting], [ones])
+    assert str(err) == ("spatial control needs one style image, one style mask and one weight per content region: got 2 "
+                        "regions, 1 styles, 1 style masks and 2 weights") and err.name == "content_masks"
+    assert "got 0 regions" in str(refused([], [], []))
+    assert "and 1 weights" in str(refused([top, 1 - top], [painting] * 2, [ones] * 2, region_weights=[1.0]))
+    assert refused([top, 1 - top], [painting] * 2, [ones] * 2, region_weights=[1.0, -1.0]).name == "region_weights[1]"
+    err = refused([top, torch.ones(1, 1, 16, 25)], [painting] * 2, [ones] * 2)
+    assert str(err) == ("content_masks[1] must be a mask of shape (1, 1, H, W) of its image's size (16, 24); got "
+                        "(1, 1, 16, 25)") and err.name == "content_masks"
+    assert "of its image's size (16, 30); got (1, 1, 16, 24)" in str(refused([top], [painting], [ones], size=(16, 30)))
+    err = refused([top], [painting], [torch.ones(1, 20, 20)])
+    assert str(err) == "style_masks[0] must be a mask of shape (1, 1, H, W) of its image's size (20, 20); got (1, 20, 20)"
+    assert err.name == "style_masks"
+    assert str(refused([top], [painting], [[1.0]])).endswith("got list")
+    assert str(refused([top], [painting], [torch.ones(1, 2, 20, 20)])).endswith("got (1, 2, 20, 20)")
+    for bad in (2 * ones, -ones, 0 * ones):
+        err = refused([top], [painting], [bad])
+        assert str(err) == "style_masks[0] must have values in [0, 1] and cover some pixels" and err.name == "style_masks"
+    term = GuidedStyle.of(encoder, [top, 1 - top], [painting] * 2, [ones] * 2, ["relu1_1"], beta=3.0, region_weights=[2.0, 0.5])
+    assert term.weight == 3.0 and term.region_weights == [2.0, 0.5]
+
+
+def test_a_faint_mask_weighs_its_region_as_a_full_one(encoder):
+    """Each guided Gram matrix is divided by its region's size, sum T^2: a mask of 0.1 everywhere is the same region as
+    one of 1, even at relu5_1, where a small painting's region sums to less than 1 position."""
+    from nst_teach.spatial import GuidedStyle
+
+    painting, x = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    layers = ["relu1_1", "relu5_1"]
+    full, faint = (GuidedStyle.of(encoder, [v * torch.ones(1, 1, 32, 32)], [painting], [v * torch.ones(1, 1, 32, 32)], layers)
+                   for v in (1.0, 0.1))
+    for l in layers:
+        torch.testing.assert_close(faint.A[0][l], full.A[0][l])
+    F = encoder(x, layers)
+    torch.testing.assert_close(faint.loss(F, x), full.loss(F, x))
