@@ -227,3 +227,10 @@ def test_a_level_of_the_style_term_shrinks_its_paintings_and_counts_their_positi
     assert half.M_A == {"relu1_1": H * W, "relu2_1": (H // 2) * (W // 2)} and style.M_A["relu1_1"] == 4 * H * W
     objective = Objective([style])
     assert objective.term("style") is style and objective.term("content") is None
+
+
+def test_alpha_for_size_by_hand():
+    """ratio at 512 x 512 px: alpha = ratio * 512^2 / (H W), so that alpha times Eq. 1's sum over H W positions keeps
+    its size against the style loss, which compares per position."""
+    assert alpha_for_size(1e-3, (256, 128)) == pytest.approx(1e-3 * 512 * 512 / (256 * 128))
+    assert alpha_for_size(2e-3, (512, 512)) == pytest.approx(2e-3)

@@ -175,3 +175,15 @@ def test_a_guided_layer_loss_brings_the_mask_to_the_layer_by_area_averaging():
     alternate = (torch.arange(12).view(-1, 1) + torch.arange(10).view(1, -1)).remainder(2).double()[None, None]
     torch.testing.assert_close(paper.guided_style_layer_loss(F, alternate, A),
                                paper.guided_style_layer_loss(F, torch.ones(1, 1, 6, 5, dtype=torch.float64), A))
+
+
+def test_synthesize_spends_every_step_from_the_seeded_noise():
+    """Tolerances off: all `steps` evaluations run even once the loss is all but zero (PyTorch's default tolerances
+    stop this quartic after 21), each seen by the callback with its number, the first at the start, U(0, 1) noise from
+    seed 0 unless told."""
+    seen = []
+    x = paper.synthesize(lambda x: {"total": ((x - 0.3) ** 4).sum()}, (1, 3, 4, 4), steps=30,
+                         callback=lambda step, x, losses: seen.append((step, x.clone(), losses["total"])))
+    assert [step for step, _, _ in seen] == list(range(1, 31))
+    torch.testing.assert_close(seen[0][1], torch.rand(1, 3, 4, 4, generator=torch.Generator().manual_seed(0)))
+    assert seen[-1][2] < 1e-10 and torch.allclose(x, torch.full_like(x, 0.3), atol=1e-2)
