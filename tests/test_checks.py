@@ -123,14 +123,16 @@ def test_mean_instead_of_sum(capsys):
            + ((x[..., :, 1:] - x[..., :, :-1]) ** 2).mean(), capsys, "expected")
 
 
-def test_wrong_layer(capsys):
+@pytest.mark.parametrize("layer", ["conv4_1", "relu4_3", "conv4_4"])
+def test_wrong_layer(capsys, layer):
+    """Every layer of block 4 has relu4_2's shape: each one taken instead is named."""
     def mistake(encoder, content, style):
         with torch.no_grad():
-            P = {CONTENT_LAYER: encoder(content, ["conv4_1"])["conv4_1"]}
+            P = {CONTENT_LAYER: encoder(content, [layer])[layer]}
             A = {l: losses.gram_matrix(f) for l, f in encoder(style, list(STYLE_LAYERS)).items()}
         return P, A
     assert fails(checks.check_compute_targets, mistake, capsys) == (
-        "FAIL compute_targets: P holds the features of conv4_1: the wrong layer. Use relu4_2.\n")
+        f"FAIL compute_targets: P holds the features of {layer}: the wrong layer. Use relu4_2.\n")
 
 
 def test_forgetting_to_detach_the_targets(capsys):
