@@ -213,6 +213,7 @@ _MISTAKES = [
     (checks.check_gram_matrix, lambda F: F.flatten(2).transpose(1, 2) @ F.flatten(2), "single 1x3x4x4",
      "Hint: that is F^T F over positions (a transposed Gram matrix); the paper's is F F^T, N_l x N_l."),
     (checks.check_gram_matrix, lambda F: _gram(F)[0], "single 1x3x4x4", "Hint: keep the batch dimension: the result is (B, N, N)."),
+    (checks.check_gram_matrix, lambda F: F.flatten(2), "single 1x3x4x4", "Shapes differ. Check the output shape."),  # not square
     (checks.check_content_loss, lambda F, P: ((F - P) ** 2).sum(), "single 1x3x4x4",
      "Hint: yours is 2 times the expected value: did you forget the 1/2 in Eq. 1?"),
     (checks.check_content_loss, lambda F, P: ((F - P) ** 2).mean(), "single 1x3x4x4", "Hint: yours is 0.0416667 times the "

@@ -75,7 +75,7 @@ def test_the_high_frequency_share_by_hand():
     i = torch.arange(n, dtype=torch.float64)
     checker = (i.view(-1, 1) + i.view(1, -1)).remainder(2) * 2 - 1  # +-1
     slow = torch.cos(2 * math.pi * i / 8).view(1, -1).expand(n, n)
-    a, b = 0.3, 0.6
+    a, b = 0.3, 0.8  # not b = 2a: then |X|^3 would give the same share as |X|^2
     cast = torch.tensor([0.2, 0.5, 0.8], dtype=torch.float64).view(1, 3, 1, 1)  # a different mean in each channel
     picture = cast + (a * checker + b * slow).expand(1, 3, n, n)
     assert high_frequency_share(picture) == pytest.approx(a**2 / (a**2 + b**2 / 2), rel=1e-5)

@@ -185,13 +185,15 @@ def test_a_guided_term_refuses_each_bad_mask_by_name(encoder):
     assert term.weight == 3.0 and term.region_weights == [2.0, 0.5]
 
 
-def test_a_faint_mask_weighs_its_region_as_a_full_one(encoder):
+def test_a_faint_mask_weighs_its_region_as_a_full_one(caffe):
     """Each guided Gram matrix is divided by its region's size, sum T^2: a mask of 0.1 everywhere is the same region as
-    one of 1, even at relu5_1, where a small painting's region sums to less than 1 position."""
+    one of 1, even at relu4_1 and relu5_1, where a small painting's region sums to less than 1 position (the trained
+    network: its deep features are not near zero, as a random network's can be)."""
     from nst_teach.spatial import GuidedStyle
 
-    painting, x = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
-    layers = ["relu1_1", "relu5_1"]
+    encoder = caffe
+    painting, x = (nt.resize(paper_image(name, 32).image, (32, 32)) for name in ("coffee", "chelsea"))
+    layers = ["relu1_1", "relu4_1", "relu5_1"]
     full, faint = (GuidedStyle.of(encoder, [v * torch.ones(1, 1, 32, 32)], [painting], [v * torch.ones(1, 1, 32, 32)], layers)
                    for v in (1.0, 0.1))
     for l in layers:
