@@ -187,3 +187,19 @@ def test_synthesize_spends_every_step_from_the_seeded_noise():
     assert [step for step, _, _ in seen] == list(range(1, 31))
     torch.testing.assert_close(seen[0][1], torch.rand(1, 3, 4, 4, generator=torch.Generator().manual_seed(0)))
     assert seen[-1][2] < 1e-10 and torch.allclose(x, torch.full_like(x, 0.3), atol=1e-2)
+
+
+def test_the_paper_encoder_is_the_trained_network_frozen_by_default():
+    net = paper.Encoder()
+    assert "caffe" in net.weights.lower() and not any(p.requires_grad for p in net.parameters())
+
+
+def test_the_paper_loss_weighs_its_layers_and_paintings_equally_by_default(photo, painting):
+    """w_l = 1/L over the L style layers (1 for a single layer); a blend of k paintings 1/k each: the same targets as
+    the weights written out."""
+    net = paper.Encoder("random")
+    assert paper.Loss(net, style=painting, style_layers=["relu1_1"]).w == {"relu1_1": 1.0}
+    assert paper.Loss(net, style=painting, style_layers=["relu1_1", "relu2_1"]).w == {"relu1_1": 0.5, "relu2_1": 0.5}
+    other = painting.flip(-1)
+    default, written = (paper.Loss(net, style=[painting, other], style_layers=["relu1_1"], blend=b) for b in (None, [0.5, 0.5]))
+    torch.testing.assert_close(default.A["relu1_1"], written.A["relu1_1"])

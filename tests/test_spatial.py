@@ -74,7 +74,7 @@ def test_each_8_bit_colour_of_a_label_image_is_its_own_region():
     for j, colour in enumerate(colours):
         expected = torch.zeros(1, 1, 2, len(colours), dtype=torch.float64)
         expected[..., j] = 1
-        assert torch.equal(masks[colour], expected), colour
+        assert torch.equal(masks[colour], expected) and masks[colour].dtype == torch.float64, colour
 
 
 def test_label_images_of_the_wrong_number_or_size_are_named():
