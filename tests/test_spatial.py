@@ -181,6 +181,9 @@ def test_a_guided_term_refuses_each_bad_mask_by_name(encoder):
     for bad in (2 * ones, -ones, 0 * ones):
         err = refused([top], [painting], [bad])
         assert str(err) == "style_masks[0] must have values in [0, 1] and cover some pixels" and err.name == "style_masks"
+    speck = torch.zeros(1, 1, 20, 20)
+    speck[..., 3, 4] = 0.5  # a region of half a pixel is still a region
+    GuidedStyle.of(encoder, [top], [painting], [speck], ["relu1_1"])
     term = GuidedStyle.of(encoder, [top, 1 - top], [painting] * 2, [ones] * 2, ["relu1_1"], beta=3.0, region_weights=[2.0, 0.5])
     assert term.weight == 3.0 and term.region_weights == [2.0, 0.5]
 
