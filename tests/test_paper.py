@@ -187,6 +187,9 @@ def test_synthesize_spends_every_step_from_the_seeded_noise():
     assert [step for step, _, _ in seen] == list(range(1, 31))
     torch.testing.assert_close(seen[0][1], torch.rand(1, 3, 4, 4, generator=torch.Generator().manual_seed(0)))
     assert seen[-1][2] < 1e-10 and torch.allclose(x, torch.full_like(x, 0.3), atol=1e-2)
+    steps = []
+    paper.synthesize(lambda x: {"total": ((x - 0.3) ** 4).sum()}, (1, 3, 2, 2), callback=lambda step, x, losses: steps.append(step))
+    assert len(steps) == 500  # the default: "max_iter = 500" in the authors' NeuralStyleTransfer.ipynb
 
 
 def test_the_paper_encoder_is_the_trained_network_frozen_by_default():
