@@ -182,8 +182,9 @@ def test_the_controls_compose_on_the_one_transfer_path(caffe):
     shift = {name: float((region_mean(x, 1 - top) - region_mean(photo, 1 - top)).abs().sum()) for name, x in
              (("histogram", result.image), ("plain", plain))}
     assert shift["histogram"] < 0.75 * shift["plain"], shift
-    # total variation: the same call without it leaves a rougher picture
-    assert roughness(run(tv_weight=0.0).image) > roughness(result.image)
+    # total variation: a weight that counts against Eq. 7's terms (~1e8 here; the TV sum is ~30) smooths the picture
+    # (tv_weight=1 is only there to show the term composes: against 1e8 it changes nothing a test can rely on)
+    assert roughness(run(tv_weight=1e7).image) < 0.8 * roughness(run(tv_weight=0.0).image)
     # keep_style_scale: the 40 px paintings kept, not resized to 64 px: other targets, another picture
     assert not torch.equal(run(keep_style_scale=False).image, result.image)
 
