@@ -291,15 +291,15 @@ def test_values_in_a_message_are_short_and_exact():
 def test_a_case_compares_to_float_precision_and_says_what_it_expected_and_got():
     expected = torch.tensor([1.0, 2.0], dtype=torch.float64)
     no_hint = lambda e, a: ""  # noqa: E731
-    assert checks._compare("ex", "c", expected, expected.float() * (1 + 5e-6), no_hint) is None  # float32's rounding
-    assert checks._compare("ex", "c", expected * 1e-9, torch.zeros(2), no_hint) is None  # within 1e-8 of nothing
-    assert checks._compare("ex", "c", expected, expected * (1 + 1e-4), no_hint) == (
+    assert checks._compare("c", expected, expected.float() * (1 + 5e-6), no_hint) is None  # float32's rounding
+    assert checks._compare("c", expected * 1e-9, torch.zeros(2), no_hint) is None  # within 1e-8 of nothing
+    assert checks._compare("c", expected, expected * (1 + 1e-4), no_hint) == (
         "case 'c': expected tensor of shape (2,), first values [1.0, 2.0], got tensor of shape (2,), first values "
         "[1.0001, 2.0002]. Compare your code with the equation in the markdown above.")
-    assert checks._compare("ex", "c", expected, torch.zeros(3), no_hint) == (
+    assert checks._compare("c", expected, torch.zeros(3), no_hint) == (
         "case 'c': expected tensor of shape (2,), first values [1.0, 2.0], got tensor of shape (3,), first values "
         "[0.0, 0.0, 0.0]. Shapes differ. Check the output shape.")
-    assert checks._compare("ex", "c", expected, [1.0, 2.0], no_hint) == (
+    assert checks._compare("c", expected, [1.0, 2.0], no_hint) == (
         "case 'c': expected a tensor, got list. Return a torch.Tensor.")
 
 

@@ -94,9 +94,12 @@ def lab(tmp_path_factory):
         log.close()
 
 
-def _open(browser, lab, name: str):
+def _open(browser, lab, name: str, missing: str | None = None):
+    """The notebook open and its kernel idle; with ``missing``, the server answers 404 for addresses that match it."""
     base, token, _ = lab
     page = browser.new_page()
+    if missing:
+        page.route(missing, lambda route: route.fulfill(status=404, body="not found"))
     errors: list[str] = []
     # each console error with the address it is about (a resource that failed to load names no address in its text)
     page.on("console", lambda m: errors.append(f"{m.text} [{m.location.get('url', '')}]") if m.type == "error" else None)
@@ -208,4 +211,14 @@ def test_other_lessons_render_without_console_errors(browser, lab, name):
     page.wait_for_timeout(1000)
     _shot(page, name.replace(".ipynb", ""))
     assert not _relevant(errors), errors
+    page.close()
+
+
+def test_a_widget_asset_the_server_cannot_serve_is_an_error_the_allow_list_keeps(browser, lab):
+    """The check on console errors can fail: the widget manager's code answered with a 404 (a broken install) shows
+    as an error that no OFFLINE address lets through."""
+    page, errors = _open(browser, lab, "01_vgg19_tour.ipynb", missing="**/@jupyter-widgets/jupyterlab-manager/**")
+    page.wait_for_timeout(1000)
+    kept = _relevant(errors)
+    assert any("404" in e and "jupyterlab-manager" in e for e in kept), errors
     page.close()

@@ -36,12 +36,33 @@ def test_style_layer_loss_by_hand():
     assert style_layer_loss(F, A).item() == pytest.approx(expected)
 
 
+def test_style_layer_loss_by_hand_against_a_painting_of_another_size():
+    """With M_A positions in the painting's map, each Gram matrix over its own positions: sum (G/M - A/M_A)^2 / 4N^2."""
+    F = torch.tensor([[[[1.0, 2.0, 3.0]], [[0.0, 1.0, -1.0]]]])  # N = 2, M = 3; G = [[14, -1], [-1, 2]]
+    A = torch.tensor([[[12.0, 6.0], [6.0, 24.0]]])  # M_A = 6: per position [[2, 1], [1, 4]]
+    expected = ((14 / 3 - 2) ** 2 + 2 * (-1 / 3 - 1) ** 2 + (2 / 3 - 4) ** 2) / (4 * 2**2)
+    assert style_layer_loss(F, A, M_A=6).item() == pytest.approx(expected)
+    assert style_loss({"l": F}, {"l": A}, {"l": 1.0}, {"l": 6}).item() == pytest.approx(expected)  # M_A reaches it
+
+
 def test_style_loss_weights_layers():
     F = {"a": torch.ones(1, 2, 2, 2), "b": torch.full((1, 3, 2, 2), 2.0)}
     A = {"a": torch.zeros(1, 2, 2), "b": torch.zeros(1, 3, 3)}
     w = {"a": 0.25, "b": 0.75}
     expected = 0.25 * style_layer_loss(F["a"], A["a"]) + 0.75 * style_layer_loss(F["b"], A["b"])
     torch.testing.assert_close(style_loss(F, A, w), expected)
+
+
+def test_weighted_gives_each_image_of_a_batch_its_own_weight():
+    """w of shape (B,): sum_b w_b * loss(F_b, T_b), image b alone (in a batch of 3, where a slice b:b-1 is empty)."""
+    F, T = torch.rand(3, 2, 4, 4, dtype=torch.float64), torch.rand(3, 2, 4, 4, dtype=torch.float64)
+    for b in range(3):
+        w = torch.zeros(3, dtype=torch.float64)
+        w[b] = 2.0
+        expected = 2.0 * content_loss(F[b : b + 1], T[b : b + 1])
+        assert losses.weighted(content_loss, F, T, w).item() == pytest.approx(expected.item())
+    nothing = losses.weighted(content_loss, F, T, torch.zeros(3))  # every weight 0: a zero tensor, not the int 0
+    assert isinstance(nothing, torch.Tensor) and nothing.dtype == torch.float64 and nothing.item() == 0
 
 
 def test_total_loss_and_tv():
@@ -89,6 +110,9 @@ def test_shape_errors_say_what_was_expected():
         content_loss(torch.ones(1, 2, 3, 3), torch.ones(1, 2, 3, 4))
     with pytest.raises(ValueError, match="Gram matrix"):
         style_layer_loss(torch.ones(1, 2, 3, 3), torch.ones(1, 3, 3))
+    for fn, args in ((gram_matrix, ()), (content_loss, (torch.ones(2, 3, 3),)), (style_layer_loss, (torch.ones(1, 2, 2),))):
+        with pytest.raises(ValueError, match=r"^F must be feature maps of shape \(B, N, H, W\), got \(2, 3, 3\)$"):
+            fn(torch.ones(2, 3, 3), *args)
 
 
 def test_importable_from_the_package_top():

@@ -19,7 +19,9 @@ from nst_teach.objective import (
     Term,
     TotalVariation,
     alpha_for_size,
+    blend_weights,
     build_objective,
+    exact,
     layer_weights,
 )
 from nst_teach.settings import DEFAULT_RATIO
@@ -141,8 +143,27 @@ def test_terms_are_checked_where_they_are_made(encoder, photo):
                                 style_layers=["relu1_1"], **{name: bad})
     with pytest.raises(NstTeachError, match=r"^alpha must be a finite number, at least 0 and at most 1e\+12; got 10000000000000.0"):
         build_objective(encoder, content=photo, content_layers=[CONTENT_LAYER], alpha=1e13)  # as style_transfer refuses it
-    with pytest.raises(NstTeachError, match="style layers were given but no style image"):
+    with pytest.raises(NstTeachError, match="^content layers were given but no content image$"):
+        build_objective(encoder, content_layers=[CONTENT_LAYER], style=photo, style_layers=STYLE_LAYERS)
+    with pytest.raises(NstTeachError, match="^style layers were given but no style image$"):
         build_objective(encoder, style_layers=STYLE_LAYERS)
+    with pytest.raises(NstTeachError, match="^an objective needs at least one term$"):
+        Objective([])
+    with pytest.raises(NstTeachError, match=r"^each term needs its own name, and none may be 'total', 'step', 'level', "
+                       r"'phase'; got \['total'\]$"):
+        Objective([TotalVariation(1.0, name="total")])
+    assert blend_weights([3.0, 1.0], 2) == (0.75, 0.25)
+    refusals = {  # each with its message and the argument it names (the CLI turns the name into its flag)
+        ((), 0): ("a style needs at least one painting", "style"),
+        ((1.0,), 2): ("1 style weights for 2 style images: give one weight per style", "style_blend"),
+        ((1.0, -1.0), 2): ("style_blend[1] must be a finite number, at least 0 and at most 1e+12; got -1.0", "style_blend[1]"),
+        ((0.0, 0.0), 2): ("the style weights are all 0: give at least one painting a weight above 0; got [0.0, 0.0]",
+                          "style_blend"),
+    }
+    for (weights, n), expected in refusals.items():
+        with pytest.raises(NstTeachError) as err:
+            blend_weights(list(weights), n)
+        assert (str(err.value), err.value.name) == expected
     with pytest.raises(NstTeachError, match="style weights are all 0"):
         Style.of(encoder, [photo, photo], ["relu1_1"], blend=[0.0, 0.0])
 
@@ -153,6 +174,21 @@ def test_a_blend_with_weights_1_0_is_the_first_painting_alone(encoder, photo, pa
     for l in STYLE_LAYERS:
         torch.testing.assert_close(alone.A[l], blended.A[l])
     assert Content.of(encoder, photo, {CONTENT_LAYER: 2.0}).layer_weights == {CONTENT_LAYER: 2.0}
+    built = build_objective(encoder, style=[painting, texture], style_layers=STYLE_LAYERS, style_blend=[1.0, 0.0])
+    for l in STYLE_LAYERS:  # build_objective hands its blend to the style term (equal weights would mix the two)
+        torch.testing.assert_close(alone.A[l], built.terms[0].A[l])
+
+
+def test_one_layer_name_is_that_layer_and_losses_are_float32_whatever_the_network_ran_in():
+    assert layer_weights("relu2_1") == {"relu2_1": 1.0}  # a name, not a sequence of letters
+    assert exact(torch.ones(2, dtype=torch.bfloat16)).dtype == torch.float32
+    assert exact(torch.ones(2, dtype=torch.float64)).dtype == torch.float64  # the oracle tests' network
+
+
+def test_build_objective_weighs_each_term_1_by_default(encoder, photo, painting):
+    objective = build_objective(encoder, content=photo, style=painting, content_layers=[CONTENT_LAYER],
+                                style_layers=STYLE_LAYERS)
+    assert [(t.name, t.weight) for t in objective.terms] == [("content", 1.0), ("style", 1.0)]
 
 
 @dataclass

@@ -57,8 +57,25 @@ def test_the_encoders_compute_the_same_features(encoder64, net, photo):
         torch.testing.assert_close(ours[name], theirs[name], rtol=FLOAT64, atol=FLOAT64 * float(theirs[name].abs().max()))
 
 
+def test_the_encoder_reaches_its_last_layer(net, photo):
+    with torch.no_grad():
+        assert net(photo.double(), ["pool5"])["pool5"].shape == (1, 512, 2, 2)  # 64 px halved five times
+
+
 def test_a_transfer_has_the_same_loss_and_gradient(encoder64, net, photo, painting):
     photo, painting = photo.double(), painting.double()
+    objective = build_objective(encoder64, content=photo, style=painting, content_layers=[CONTENT_LAYER],
+                                style_layers=STYLE_LAYERS, alpha=3e-2, beta=1.0)
+    loss = paper.Loss(net, content=photo, style=painting, alpha=3e-2, beta=1.0)
+    ours, theirs, g_ours, g_theirs = _both(objective, encoder64, loss, torch.rand_like(photo))
+    _close(ours, theirs)
+    _grads_agree(g_ours, g_theirs)
+
+
+def test_a_photograph_that_is_not_square_against_a_painting_of_another_size(encoder64, net, photo, painting):
+    """Eq. 4 at the image's M_l = N_rows x N_cols positions, each layer's own (48 x 64 px here: 3 x 4 at relu5_1),
+    against targets counted per position of the 64 x 64 painting: a square's M_l (rows x rows) would be 3/4 of it."""
+    photo, painting = photo[..., 8:56, :].double(), painting.double()
     objective = build_objective(encoder64, content=photo, style=painting, content_layers=[CONTENT_LAYER],
                                 style_layers=STYLE_LAYERS, alpha=3e-2, beta=1.0)
     loss = paper.Loss(net, content=photo, style=painting, alpha=3e-2, beta=1.0)

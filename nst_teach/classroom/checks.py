@@ -84,7 +84,7 @@ def _short(x) -> str:
     return repr(x)[:80]
 
 
-def _compare(exercise: str, name: str, expected: Tensor, actual, hints: Callable[[Tensor, Tensor], str]) -> str | None:
+def _compare(name: str, expected: Tensor, actual, hints: Callable[[Tensor, Tensor], str]) -> str | None:
     """None if ``actual`` matches ``expected``; else a message with the case, both values and a hint."""
     if not isinstance(actual, Tensor):
         return f"case '{name}': expected a tensor, got {type(actual).__name__}. Return a torch.Tensor."
@@ -129,7 +129,7 @@ def _run(exercise: str, fn: Callable, calls: list[tuple[str, tuple, Tensor, Call
             return report(exercise, "todo", len(calls))
         except Exception as err:  # a student's bug must not crash the notebook
             return report(exercise, f"case '{name}' raised {type(err).__name__}: {err}", len(calls))
-        failure = _compare(exercise, name, expected, actual, hints)
+        failure = _compare(name, expected, actual, hints)
         if failure:
             return report(exercise, failure, len(calls))
     return report(exercise, None, len(calls))
@@ -246,9 +246,9 @@ def check_compute_targets(compute_targets: Callable) -> bool:
     for name, value in F_c.items():
         if name != CONTENT_LAYER and value.shape == P[CONTENT_LAYER].shape and torch.allclose(value, P[CONTENT_LAYER].detach()):
             return report("compute_targets", f"P holds the features of {name}: the wrong layer. Use {CONTENT_LAYER}.", 3)
-    failure = _compare("compute_targets", "content target", F_c[CONTENT_LAYER], P[CONTENT_LAYER], lambda e, a: "")
+    failure = _compare("content target", F_c[CONTENT_LAYER], P[CONTENT_LAYER], lambda e, a: "")
     for name in STYLE_LAYERS:
-        failure = failure or _compare("compute_targets", f"style target {name}", losses.gram_matrix(F_s[name]),
+        failure = failure or _compare(f"style target {name}", losses.gram_matrix(F_s[name]),
                                       A[name], lambda e, a: "Hint: A_l is the Gram matrix of the style features.")
     if failure:
         return report("compute_targets", failure, 3)
@@ -297,10 +297,10 @@ def check_transfer_step(transfer_step: Callable) -> bool:
         return report("transfer_step", "todo", 1)
     except Exception as err:
         return report("transfer_step", f"raised {type(err).__name__}: {err}", 1)
-    failure = _compare("transfer_step", "image after 3 Adam steps", expected_x, actual_x,
+    failure = _compare("image after 3 Adam steps", expected_x, actual_x,
                        lambda e, a: "Hint: did you call optimizer.zero_grad() inside the closure? "
                        "Without it, gradients pile up from step to step.")
-    failure = failure or _compare("transfer_step", "the loss returned by the 3rd step (evaluated before its update)",
+    failure = failure or _compare("the loss returned by the 3rd step (evaluated before its update)",
                                   expected_loss.detach(), actual_loss,
                                   lambda e, a: "Hint: return the loss from optimizer.step(closure).")
     return report("transfer_step", failure, 1)
