@@ -103,6 +103,20 @@ def test_gram_backward_matches_autograd_through_both_factors(layout):
     assert torch.autograd.gradgradcheck(gram_matrix, (F,))  # second derivatives still work
 
 
+def test_a_gram_matrix_made_under_bfloat16_autocast_differentiates_back_to_float32_features():
+    """Autocast makes G in bfloat16 from float32 F; the backward gets dG in bfloat16 and must bring it to F's dtype."""
+    torch.manual_seed(0)
+    F = torch.rand(1, 4, 5, 6, requires_grad=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        G = gram_matrix(F)
+    assert G.dtype == torch.bfloat16
+    (grad,) = torch.autograd.grad(G.float().sum(), F)
+    X = F.detach().double().reshape(1, 4, 30)
+    reference = (2 * X.sum(1, keepdim=True)).expand(1, 4, 30).reshape(1, 4, 5, 6)  # d/dF_ik sum(F F^T) = 2 sum_j F_jk
+    assert grad.dtype == torch.float32
+    torch.testing.assert_close(grad.double(), reference, rtol=2e-2, atol=0)
+
+
 def test_shape_errors_say_what_was_expected():
     with pytest.raises(ValueError, match=r"\(B, N, H, W\)"):
         gram_matrix(torch.ones(3, 4))
