@@ -202,9 +202,13 @@ def _markdown(report: dict) -> str:
 
 
 def check(sizes: list[int], tasks: list[str], steps: int, engine_steps: int | None, contents: list[str] | None,
-          styles: list[str] | None, contenders: list[str] | None) -> None:
-    """Every flag, checked by the library's own checks before a worker starts, each error naming its flag."""
-    from nst_teach.data import check_image_name
+          styles: list[str] | None, contenders: list[str] | None, stand_ins: bool = False) -> None:
+    """Every flag, checked by the library's own checks before a worker starts, each error naming its flag.
+
+    Unless ``stand_ins`` (the quick configuration), every catalogue picture named must be had: a run that
+    asked for *The Scream* and silently compared contenders on scikit-image's brick would publish the wrong table.
+    """
+    from nst_teach.data import CATALOGUE, catalogue_path, check_image_name
     from nst_teach.images import check_side
     from nst_teach.settings import MAX_STEPS
 
@@ -215,9 +219,16 @@ def check(sizes: list[int], tasks: list[str], steps: int, engine_steps: int | No
     check_number("--steps", steps, 1, MAX_STEPS, whole=True)
     if engine_steps is not None:
         check_number("--engine-steps", engine_steps, 1, MAX_STEPS, whole=True)
-    for flag, names in (("--contents", contents), ("--styles", styles)):
-        for name in names or []:
+    for flag, names in (("--contents", contents or list(CONTENTS)), ("--styles", styles or list(STYLES))):
+        for name in names:
             check_image_name(name, flag)
+            if name in CATALOGUE and not stand_ins:
+                try:
+                    catalogue_path(name)
+                except NstTeachError as err:
+                    raise NstTeachError(f"{flag}: {name} cannot be had ({err}) The benchmark runs on the pictures "
+                                        "it names, never on a stand-in: set NST_TEACH_IMAGES to a folder that has "
+                                        "it, or name another picture.", flag) from err
     for name in contenders or []:
         check_choice("--contenders", name, tuple(CONTENDERS))
 
@@ -229,7 +240,7 @@ def main(args: argparse.Namespace) -> int:
     else:
         sizes, tasks, steps = args.sizes or [512], args.tasks or ["transfer"], args.steps or 500
         contents, styles, engine_steps = args.contents, args.styles, args.engine_steps
-    check(sizes, tasks, steps, engine_steps, contents, styles, args.contenders)
+    check(sizes, tasks, steps, engine_steps, contents, styles, args.contenders, stand_ins=args.quick)
     # quick: small matmuls for the peak, since a CPU without fast bfloat16 emulates it (minutes at 2048)
     report = run(sizes, tasks, steps, args.device, args.out, engine_steps, weights=args.weights, contents=contents,
                  styles=styles, contenders=args.contenders, peak_n=256 if args.quick else None)

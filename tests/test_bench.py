@@ -10,6 +10,7 @@ import torch
 
 from nst_teach.bench_worker import Snapshots, as_saved, conv_flops
 from nst_teach.cli import main
+from nst_teach.errors import NstTeachError
 from nst_teach.images import load_image, save_image
 
 
@@ -64,3 +65,19 @@ def test_levers_script_times_each_variant(tmp_path):
     assert {(r["precision"], r["channels_last"]) for r in rows} == {(p, c) for p in ("float32", "bfloat16")
                                                                    for c in (False, True)}
     assert all(r["per_pass_s"] > 0 for r in rows) and "| 32 | float32 | NHWC | no |" in proc.stdout
+
+
+def test_a_named_painting_that_cannot_be_had_is_refused_not_stood_in_for(tmp_path, monkeypatch, capsys):
+    """The published table's second pair once ran scikit-image's brick for *The Scream*: now the run stops first."""
+    from nst_teach.bench import check
+
+    monkeypatch.setenv("NST_TEACH_IMAGES", str(tmp_path))  # a folder without the paintings
+    with pytest.raises(NstTeachError, match="--styles: the_scream cannot be had"):
+        check([512], ["transfer"], 500, None, ["chelsea"], None, None)  # the default paintings are checked too
+    assert main(["bench", "--contents", "chelsea", "--styles", "the_scream", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "--styles: the_scream cannot be had" in err and "never on a stand-in" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()  # no worker started
+    save_image(torch.rand(1, 3, 8, 8), tmp_path / "the_scream.jpg")
+    check([512], ["transfer"], 500, None, ["chelsea"], ["the_scream"], None)  # there now: accepted
+    check([48], ["transfer"], 4, 6, ["tubingen"], ["starry_night"], None, stand_ins=True)  # --quick may stand in

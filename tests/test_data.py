@@ -70,38 +70,125 @@ def test_each_hash_is_the_hash_of_the_real_file(shared_images):
         assert hashlib.new(algorithm, (Path(shared_images) / CATALOGUE[name].file).read_bytes()).hexdigest() == digest, name
 
 
-def _serve(monkeypatch, content: bytes):
-    """pooch's downloader, answering every URL with ``content`` (no network)."""
-    import pooch
+@pytest.fixture
+def server(monkeypatch):
+    """A real HTTP server on this machine: ``files[path] = bytes`` serves them, ``asked`` lists the paths requested."""
+    import http.server
+    import threading
+    from types import SimpleNamespace
 
-    def fake(self, url, output_file, pooch_, check_only=False):
-        Path(output_file).write_bytes(content) if not hasattr(output_file, "write") else output_file.write(content)
+    files: dict[str, bytes] = {}
+    asked: list[str] = []
 
-    monkeypatch.setattr(pooch.HTTPDownloader, "__call__", fake)
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            asked.append(self.path)
+            body = files.get(self.path)
+            if body is None:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    for proxy in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(proxy, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield SimpleNamespace(files=files, asked=asked, root=f"http://127.0.0.1:{httpd.server_port}/")
+    httpd.shutdown()
+    httpd.server_close()
 
 
-def test_a_download_that_does_not_match_its_hash_is_one_error_and_is_not_kept(tmp_path, monkeypatch):
-    from nst_teach.data import download_all
-
-    _serve(monkeypatch, b"not the painting")
-    with pytest.raises(ImageError, match="does not match its known hash") as err:
-        download_all(tmp_path)
-    assert "tubingen.jpg" in str(err.value) and not (tmp_path / "tubingen.jpg").exists()
-
-
-def test_the_offline_kit_writes_verified_files(tmp_path, monkeypatch, capsys):
+def _through(server, monkeypatch, **hashes: str) -> dict[str, str]:
+    """Point every catalogue entry at ``server``, under its real URL's host and path (``https://host/path`` is served
+    as ``/host/path``); ``hashes``: entries whose pinned hash is replaced. Returns each entry's path on the server."""
     import dataclasses
+    from urllib.parse import urlsplit
 
     from nst_teach import data
+
+    moved = {name: dataclasses.replace(e, url=server.root + e.url.removeprefix("https://"),
+                                       known_hash=hashes.get(name, e.known_hash)) for name, e in CATALOGUE.items()}
+    monkeypatch.setattr(data, "CATALOGUE", moved)
+    return {name: urlsplit(e.url).path for name, e in moved.items()}
+
+
+def test_the_offline_kit_is_the_real_files_downloaded_and_checked(shared_images, server, tmp_path, monkeypatch,
+                                                                   capsys):
+    """`nst-teach images --download DIR` against a server holding the real files at the pinned URLs' paths: each
+    hash is checked. Composition VII's pin is Wikimedia's full-size file (pystiche's md5), which the course's smaller
+    copy is not, so that one is refused and not kept, and the command says what to do; the other five are written."""
     from nst_teach.cli import main
 
-    body = b"verified bytes"
-    digest = "sha256:" + hashlib.sha256(body).hexdigest()
-    monkeypatch.setattr(data, "CATALOGUE", {k: dataclasses.replace(v, known_hash=digest) for k, v in CATALOGUE.items()})
-    _serve(monkeypatch, body)
-    assert main(["images", "--download", str(tmp_path / "kit")]) == 0
-    assert sorted(p.name for p in (tmp_path / "kit").iterdir()) == sorted(e.file for e in CATALOGUE.values())
-    assert "NST_TEACH_IMAGES" in capsys.readouterr().out
+    paths = _through(server, monkeypatch)
+    for name, path in paths.items():
+        server.files[path] = (Path(shared_images) / CATALOGUE[name].file).read_bytes()
+    kit = tmp_path / "kit"
+    assert main(["images", "--download", str(kit)]) == 1
+    out, err = capsys.readouterr()
+    assert sorted(server.asked) == sorted(paths.values())  # one request a file, at the real path
+    assert paths["tubingen"] == "/raw.githubusercontent.com/jcjohnson/neural-style/" \
+                                "07c4b8299f8fbdafec0c514fc820ff1d7ff62e46/examples/inputs/tubingen.jpg"
+    written = sorted(p.name for p in kit.iterdir())
+    assert written == sorted(e.file for n, e in CATALOGUE.items() if n != "composition_vii")
+    for name, entry in CATALOGUE.items():
+        if name != "composition_vii":
+            algorithm, digest = entry.known_hash.split(":")
+            assert hashlib.new(algorithm, (kit / entry.file).read_bytes()).hexdigest() == digest, name
+            assert f"ok: {kit / entry.file}" in out
+    assert "composition_vii.jpg" in err and "does not match its known hash (md5:bfcbc420" in err
+    assert "1 of 6 images are not in" in err and "Traceback" not in err
+
+
+def test_a_corrupted_download_is_refused_and_not_kept(server, tmp_path, monkeypatch, capsys):
+    """One byte changed in transit: the kit keeps the others, and the first use of the picture (the user cache) refuses
+    it too, so the lessons fall back to scikit-image's and say why."""
+    from nst_teach.cli import main
+    from nst_teach.images import save_image
+
+    good = save_image(torch.rand(1, 3, 12, 16), tmp_path / "good.png").read_bytes()
+    digest = "sha256:" + hashlib.sha256(good).hexdigest()
+    paths = _through(server, monkeypatch, **{name: digest for name in CATALOGUE})
+    for path in paths.values():
+        server.files[path] = good
+    server.files[paths["tubingen"]] = good[:-20] + bytes([good[-20] ^ 1]) + good[-19:]
+    assert main(["images", "--download", str(tmp_path / "kit")]) == 1
+    err = capsys.readouterr().err
+    assert "tubingen.jpg" in err and "does not match its known hash" in err and "1 of 6 images" in err
+    assert not (tmp_path / "kit" / "tubingen.jpg").exists()
+    assert (tmp_path / "kit" / "the_scream.jpg").read_bytes() == good
+    monkeypatch.delenv("NST_TEACH_IMAGES", raising=False)
+    monkeypatch.delenv("NST_TEACH_OFFLINE", raising=False)
+    monkeypatch.setattr("pooch.os_cache", lambda name: tmp_path / "cache")
+    picture = paper_image("tubingen", 16)
+    assert picture.fallback and "does not match its known hash" in picture.credit
+    assert not (tmp_path / "cache" / "tubingen.jpg").exists()
+    assert not paper_image("the_scream", 16).fallback  # downloaded into the cache, checked, used
+    assert (tmp_path / "cache" / "the_scream.jpg").read_bytes() == good
+
+
+def test_the_imagenet_weights_download_checks_its_hash(server, tmp_path, monkeypatch, capsys):
+    """`nst-teach weights --download` fetches torchvision's file by its real path; a file whose SHA-256 does not begin
+    with the name's ``dcbb9e9d`` (here a random checkpoint) is refused, one message, nothing kept in TORCH_HOME."""
+    from nst_teach import weights
+    from nst_teach.cli import main
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setattr(weights, "IMAGENET_URL", server.root + weights.IMAGENET_URL.removeprefix("https://"))
+    path = "/download.pytorch.org/models/vgg19-dcbb9e9d.pth"
+    torch.save({"features.0.weight": torch.rand(64, 3, 3, 3)}, tmp_path / "random.pth")
+    server.files[path] = (tmp_path / "random.pth").read_bytes()
+    assert main(["weights", "--download"]) == 2
+    err = capsys.readouterr().err
+    assert server.asked == [path]
+    assert "invalid hash value" in err and "dcbb9e9d" in err and "--weights caffe" in err and "Traceback" not in err
+    assert not any((tmp_path / "torch").rglob("*.pth"))
 
 
 def test_the_maintainer_check_says_skipped_offline(monkeypatch, capsys):
