@@ -81,3 +81,18 @@ def test_a_named_painting_that_cannot_be_had_is_refused_not_stood_in_for(tmp_pat
     save_image(torch.rand(1, 3, 8, 8), tmp_path / "the_scream.jpg")
     check([512], ["transfer"], 500, None, ["chelsea"], ["the_scream"], None)  # there now: accepted
     check([48], ["transfer"], 4, 6, ["tubingen"], ["starry_night"], None, stand_ins=True)  # --quick may stand in
+
+
+@pytest.mark.integration  # the default transfer's benchmark as a whole: a fresh nst-teach process
+def test_the_default_transfer_benchmark_runs_the_cli_whole_and_scores_its_picture(tmp_path):
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "default_transfer.py"
+    photo = save_image(torch.rand(1, 3, 24, 32), tmp_path / "photo.png")
+    painting = save_image(torch.rand(1, 3, 32, 32), tmp_path / "painting.png")
+    proc = subprocess.run([sys.executable, str(script), "--pairs", f"{photo}:{painting}", "--size", "32", "--steps",
+                           "3", "--laptop", "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    (row,) = json.loads((tmp_path / "out" / "results.json").read_text())["rows"]
+    assert row["steps"] == 3 and row["size"] == [24, 32] and row["laptop_switch"]
+    assert 0 < row["run_s"] < row["wall_s"] and 0.2 < row["peak_rss_gb"] < 20  # the child's, not this process's
+    assert Path(row["picture"]).is_file() and -1 <= row["structure"] <= 1 and 0 <= row["palette"] <= 1
+    assert "| photo.png × painting.png | 32 × 24 | 3 |" in proc.stdout and "laptop switch" in proc.stdout

@@ -60,12 +60,12 @@ def fresh_environment(tmp_path_factory):
     return venv, wheel
 
 
-def _run(venv: Path, cwd: Path, *args: str) -> str:
+def _run(venv: Path, cwd: Path, *args: str, status: int = 0) -> str:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     proc = subprocess.run(list(args), cwd=cwd, env={**env, "PATH": f"{venv / 'bin'}{os.pathsep}{env['PATH']}"},
                           capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    return proc.stdout
+    assert proc.returncode == status, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return proc.stdout + proc.stderr if status else proc.stdout
 
 
 @pytest.mark.integration
@@ -80,6 +80,13 @@ def test_a_built_wheel_works_in_a_fresh_environment_outside_the_checkout(fresh_e
     assert (tmp_path / "out.png").is_file() and "caffe" in (tmp_path / "m.json").read_text()  # the default network
     _run(venv, tmp_path, "nst-teach", "lessons", "course")
     assert sorted(p.relative_to(tmp_path / "course").as_posix() for p in (tmp_path / "course").rglob("*.ipynb")) == sorted(COURSE)
+    mine = tmp_path / "course" / "assignments" / "style_transfer.ipynb"
+    mine.write_text("my answers")
+    again = _run(venv, tmp_path, "nst-teach", "lessons", "course", status=2)  # a student's work is kept ...
+    assert "your work there is kept" in again and "--force" in again and "Traceback" not in again
+    assert mine.read_text() == "my answers"
+    _run(venv, tmp_path, "nst-teach", "lessons", "course", "--force")  # ... unless they ask for a fresh copy
+    assert mine.read_bytes() == course_files()["assignments/style_transfer.ipynb"]
     catalogue = _run(venv, tmp_path, "nst-teach", "images")
     assert "tubingen: Neckarfront in Tübingen" in catalogue and "Praefcke" in catalogue
     checks = _run(venv, tmp_path, "python", "-c", "from nst_teach import losses; from nst_teach.classroom import checks; "

@@ -4,57 +4,16 @@ command line that starts without the classroom."""
 import ast
 import subprocess
 import sys
-from functools import cache
 from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "nst_teach"
-#: Every module by its name under nst_teach: "tasks", "classroom.lesson".
-MODULES = sorted(".".join(path.relative_to(PACKAGE).with_suffix("").parts) for path in PACKAGE.rglob("*.py")
-                 if path.stem not in ("__init__", "__main__"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+from layout import MODULES, PACKAGE, closure, imported_by, imports, lines, source  # noqa: E402
+
 CLASSROOM = {m for m in MODULES if m.startswith("classroom.")}
 #: Helpers for the command line and the benchmark, and the classroom: the engine path must not need them.
 HELPERS = {"bench", "bench_worker", "cli", "data"} | CLASSROOM
-
-
-def source(module: str) -> Path:
-    return PACKAGE.joinpath(*module.split(".")).with_suffix(".py")
-
-
-def _imported(node: ast.AST) -> set[str]:
-    """The package's modules one import statement names: ``from nst_teach.classroom import checks`` -> classroom.checks."""
-    if isinstance(node, ast.Import):
-        return {a.name.removeprefix("nst_teach.") for a in node.names if a.name.startswith("nst_teach.")}
-    if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "nst_teach":
-        base = node.module.removeprefix("nst_teach").removeprefix(".")
-        names = {f"{base}.{a.name}".lstrip(".") for a in node.names}
-        return (names & set(MODULES)) or {base}
-    return set()
-
-
-@cache
-def imports(module: str) -> frozenset[str]:
-    """The package's modules that ``module`` imports, anywhere in it (inside functions and TYPE_CHECKING too)."""
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(source(module).read_text())):
-        names |= _imported(node)
-    return frozenset(names & set(MODULES))
-
-
-def closure(module: str) -> set[str]:
-    """``module`` and every package module it imports, transitively: what a reader of it must read."""
-    seen, todo = set(), [module]
-    while todo:
-        name = todo.pop()
-        if name not in seen:
-            seen.add(name)
-            todo += imports(name)
-    return seen
-
-
-def lines(modules) -> int:
-    return sum(len(source(m).read_text().splitlines()) for m in modules)
 
 
 def test_the_paper_reads_in_one_sitting():
@@ -75,7 +34,7 @@ def test_only_the_classroom_and_the_command_line_import_the_classroom_and_the_co
     assert {m: sorted(imports(m) & CLASSROOM) for m in MODULES if m not in CLASSROOM and imports(m) & CLASSROOM} == {
         "cli": ["classroom.animation", "classroom.course"]}
     top = ast.parse(source("cli").read_text()).body
-    assert not set().union(*(_imported(node) for node in top)) & CLASSROOM
+    assert not set().union(*(imported_by(node) for node in top)) & CLASSROOM
 
 
 @pytest.mark.integration
@@ -150,17 +109,22 @@ def test_a_name_is_defined_in_one_module_unless_paper_py_writes_the_same_equatio
                      "total_loss": ["losses", "paper"]}
 
 
-def test_the_readme_gives_the_line_counts_this_test_measures():
-    """The README's counts of paper.py and of the engine's path are the ones measured here, not typed once and left."""
+def test_the_readme_names_the_command_that_counts_the_lines_and_types_no_count(capsys):
+    """Counts that drift with every edit (paper.py's lines, the engine path's modules and lines) are printed by
+    ``python tools/layout.py``, which the README names; the README types only the limits this file holds them to."""
     import re
 
+    import layout
+
+    layout.main()
+    printed = capsys.readouterr().out
+    assert f"paper.py: {lines(['paper'])} lines" in printed and f"): {lines(closure('paper'))} lines" in printed
+    assert f"reads {len(closure('tasks'))} modules, {lines(closure('tasks')):,} lines" in printed
     readme = " ".join((PACKAGE.parent / "README.md").read_text().split())
-    paper, with_imports = (int(n.replace(",", "")) for n in re.search(r"(\d[\d,]*) lines, (\d[\d,]*) with the three "
-                                                                       r"modules it imports", readme).groups())
-    modules, engine = (int(n.replace(",", "")) for n in re.search(r"call reads (\d+) modules, (\d[\d,]*) lines",
-                                                                   readme).groups())
-    assert (paper, with_imports) == (lines(["paper"]), lines(closure("paper")))
-    assert (modules, engine) == (len(closure("tasks")), lines(closure("tasks")))
+    assert readme.count("python tools/layout.py") >= 2
+    typed = re.findall(r"\d[\d,]* lines, \d[\d,]* with the three|call reads \d+ modules", readme)
+    assert typed == [], typed
+    assert "at most 600 lines" in readme and "at most 3,050 lines" in readme
 
 
 def test_the_readme_draws_the_layout_this_test_finds():

@@ -32,7 +32,47 @@ _RIGHT = {
                       "        F = encoder(painting, list(layers))\n"
                       "    return {l: guided_gram(F[l], mask_at(S, F[l].shape[-2:])) for l in layers}",
 }
-SUBMISSIONS: dict[str, dict[str, tuple[dict[str, str], int, dict[str, str]]]] = {"guided_gram": {
+_STYLE_TRANSFER = {  # the instructor's solutions, less the markers, and three classic mistakes
+    "gram_matrix": "def gram_matrix(F):\n    B, N, H, W = F.shape\n    F = F.reshape(B, N, H * W)\n"
+                   "    return F @ F.transpose(1, 2)",
+    "content_loss": "def content_loss(F, P):\n    return ((F - P) ** 2).sum()  # the 1/2 forgotten",
+    "style_layer_loss": "def style_layer_loss(F, A):\n    B, N, H, W = F.shape\n"
+                        "    return ((gram_matrix(F) - A) ** 2).sum() / (4 * N**2 * (H * W) ** 2)",
+    "style_loss": "def style_loss(F, A, w):\n    return sum(w[l] * style_layer_loss(F[l], A[l]) for l in w)",
+    "total_variation": "def total_variation(x):\n    return ((x[..., 1:, :] - x[..., :-1, :]) ** 2).mean() "
+                       "+ ((x[..., :, 1:] - x[..., :, :-1]) ** 2).mean()",
+    "compute_targets": "def compute_targets(encoder, content, style):\n    with torch.no_grad():\n"
+                       "        P = encoder(content, [CONTENT_LAYER])\n"
+                       "        A = {l: gram_matrix(F) for l, F in encoder(style, list(STYLE_LAYERS)).items()}\n"
+                       "    return P, A",
+    "transfer_step": "def transfer_step(encoder, x, optimizer, P, A, alpha, beta):\n    def closure():\n"
+                     "        F = encoder(x, [CONTENT_LAYER, *STYLE_LAYERS])  # no optimizer.zero_grad()\n"
+                     "        w = {l: 1 / len(STYLE_LAYERS) for l in STYLE_LAYERS}\n"
+                     "        loss = alpha * content_loss(F[CONTENT_LAYER], P[CONTENT_LAYER]) + beta * style_loss(F, A, w)\n"
+                     "        loss.backward()\n        return loss\n    return optimizer.step(closure)",
+}
+_LOOP = {
+    "make_encoder": "def make_encoder():\n    return nt.load_vgg19_features()  # max pooling",
+    "synthesize": "def synthesize(loss_fn, x0, steps):\n    x = x0.detach().clone().requires_grad_(True)\n"
+                  "    optimizer = torch.optim.LBFGS([x], max_iter=steps, max_eval=steps, history_size=50, "
+                  "tolerance_grad=0.0,\n                                  tolerance_change=0.0, "
+                  "line_search_fn=\"strong_wolfe\")\n\n    def closure():\n        optimizer.zero_grad()\n"
+                  "        loss = loss_fn(x)\n        loss.backward()\n        return loss\n\n"
+                  "    optimizer.step(closure)\n    return x.detach().clamp(0, 1)",
+    "texture_loss": "def texture_loss(encoder, style, layers):\n    def loss_fn(x):\n        with torch.no_grad():\n"
+                    "            A = {l: nt.gram_matrix(F) for l, F in encoder(style, layers).items()}  # every step\n"
+                    "        F = encoder(x, layers)\n"
+                    "        return sum(nt.style_layer_loss(F[l], A[l]) for l in layers) / len(layers)\n"
+                    "    return loss_fn",
+}
+SUBMISSIONS: dict[str, dict[str, tuple[dict[str, str], int, dict[str, str]]]] = {"style_transfer": {
+    "partly": (_STYLE_TRANSFER, 4, {"content_loss": "did you forget the 1/2 in Eq. 1?", "total_variation":
+                                    "a mean where this regulariser has a sum", "transfer_step":
+                                    "did you call optimizer.zero_grad() inside the closure?"}),
+}, "from_losses_to_pictures": {
+    "partly": (_LOOP, 1, {"make_encoder": "forgetting average pooling", "texture_loss":
+                          "the targets are recomputed every step"}),
+}, "guided_gram": {
     "partly": ({
         **_RIGHT,
         "mask_inside": _INSIDE,
