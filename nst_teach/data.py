@@ -84,6 +84,7 @@ FALLBACKS: dict[str, str] = {
     "astronaut": "photograph: Eileen Collins (NASA, public domain)",
     "coffee": "photograph: a cup of coffee (Rachel Michetti, CC0)",
     "chelsea": "photograph: Chelsea the cat (Stefan van der Walt, CC0)",
+    "rocket": "photograph: DSCOVR's launch on a Falcon 9 (SpaceX, public domain)",
     "brick": "texture: brick wall (scikit-image, CC0)",
     "gravel": "texture: gravel (scikit-image, CC0)",
     "grass": "texture: grass (scikit-image, CC0)",

@@ -96,3 +96,17 @@ def test_the_default_transfer_benchmark_runs_the_cli_whole_and_scores_its_pictur
     assert 0 < row["run_s"] < row["wall_s"] and 0.2 < row["peak_rss_gb"] < 20  # the child's, not this process's
     assert Path(row["picture"]).is_file() and -1 <= row["structure"] <= 1 and 0 <= row["palette"] <= 1
     assert "| photo.png × painting.png | 32 × 24 | 3 |" in proc.stdout and "laptop switch" in proc.stdout
+
+
+@pytest.mark.integration  # the defaults' table as a whole: a transfer a cell
+def test_the_defaults_table_runs_each_row_on_each_pair_and_keeps_the_pictures(tmp_path):
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "defaults.py"
+    proc = subprocess.run([sys.executable, str(script), "--weights", "random", "--size", "32", "--steps", "3",
+                           "--pairs", "rocket:coffee,chelsea:brick", "--rows", "content 2e-3;noise 1e-3 balanced",
+                           "--out", str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    table = proc.stdout.split("| start, ratio |", 1)[1]
+    assert "rocket × coffee | chelsea × brick |" in table and table.count("\n| ") == 2
+    pictures = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert pictures == sorted(f"{a}_x_{b}_{row}.png" for a, b in (("rocket", "coffee"), ("chelsea", "brick"))
+                              for row in ("content_2e-3", "noise_1e-3_balanced"))

@@ -1,0 +1,102 @@
+"""The transfer's defaults, chosen by pictures: starts, ratios and layer weights side by side on unseen pairs.
+
+    python benchmarks/defaults.py                  # the README's table: 5 rows x 4 pairs, 256 px, 300 steps
+    python benchmarks/defaults.py --size 512 --rows "noise 1e-3;recolored 2e-3" --pairs tubingen:the_scream
+    python benchmarks/defaults.py --rows "noise 1e-3;noise 1e-3 balanced;noise 1e-3 authors" --steps 200 \\
+        --pairs tubingen:starry_night,rocket:the_scream
+    python benchmarks/defaults.py --normalized --rows "noise 1e-3" --pairs tubingen:starry_night,rocket:the_scream
+
+Each row is ``START RATIO [WEIGHTS]``: ``START`` one of :data:`nst_teach.starts` (``noise``, ``content``,
+``recolored``, ...), ``RATIO`` alpha/beta at 512 x 512 (:func:`nst_teach.objective.alpha_for_size`), ``WEIGHTS`` the
+style layers' w_l: the paper's 1/5 (left out), ``balanced`` (:func:`nst_teach.balanced_layer_weights` at the start)
+or ``authors`` (their later code's 10^3 / N_l^2, scaled to the paper's total of 1). Each cell is one
+``style_transfer`` on the paper's trained VGG19 (seed 0), scored as saved with ``structure`` / ``palette``
+(:mod:`nst_teach.metrics`: the photograph's layout kept, 0-1; the painting's colours taken, 0 the photograph's, 1 the
+painting's) and its seconds in the run; ``--out DIR`` keeps the pictures, one file a cell, to look at. Pictures are
+catalogue names (``$NST_TEACH_IMAGES`` or the cache, never a stand-in) or scikit-image's by name (``rocket``,
+``coffee``, ``astronaut``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+ROWS = "content 2e-3;recolored 2e-3;noise 2e-3;noise 1e-3;noise 5e-4"
+PAIRS = "rocket:the_scream,coffee:composition_vii,astronaut:shipwreck,tubingen:the_scream"
+AUTHORS_N = (64, 128, 256, 512, 512)  # N_l of relu1_1 ... relu5_1
+
+
+def _picture(name: str, size: int):
+    from nst_teach.data import paper_image
+
+    picture = paper_image(name, size)
+    if picture.fallback:
+        sys.exit(f"{name} cannot be had ({picture.credit}); set NST_TEACH_IMAGES to a folder that has it.")
+    return picture.image
+
+
+def layer_weights(kind: str | None, encoder, style, start) -> dict[str, float] | None:
+    """The style layers' w_l a row asks for (None: the paper's equal 1/5)."""
+    import nst_teach as nt
+
+    if kind is None:
+        return None
+    if kind == "balanced":
+        return nt.balanced_layer_weights(encoder, style, start)
+    if kind == "authors":
+        raw = {layer: 1e3 / n**2 for layer, n in zip(nt.STYLE_LAYERS, AUTHORS_N, strict=True)}
+        return {layer: w / sum(raw.values()) for layer, w in raw.items()}
+    sys.exit(f"unknown layer weights {kind!r}: balanced or authors")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rows", default=ROWS, help=f"'START RATIO [WEIGHTS];...' (default {ROWS!r})")
+    p.add_argument("--pairs", default=PAIRS, help="PHOTO:PAINTING,... (default: the four unseen pairs)")
+    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--normalized", action="store_true", help="the paper's normalised network")
+    p.add_argument("--weights", default="caffe", help="caffe (default) | random (a smoke run)")
+    p.add_argument("--out", type=Path, help="keep the pictures here")
+    args = p.parse_args(argv)
+
+    import torch
+
+    import nst_teach as nt
+    from nst_teach.starts import initial_image
+
+    rows = [row.split() for row in args.rows.split(";")]
+    pairs = [tuple(pair.split(":")) for pair in args.pairs.split(",")]
+    out = args.out or Path(tempfile.mkdtemp(prefix="nst-teach-defaults-"))
+    out.mkdir(parents=True, exist_ok=True)
+    encoder = nt.load_vgg19_features(args.weights, pooling="avg", normalized=args.normalized)
+    cells: dict[tuple[int, int], str] = {}
+    for j, (photo_name, painting_name) in enumerate(pairs):
+        photo = _picture(photo_name, args.size)
+        painting = nt.resize(_picture(painting_name, args.size), tuple(photo.shape[-2:]))
+        for i, (start, ratio, *weights) in enumerate(rows):
+            torch.manual_seed(0)
+            x0 = initial_image(start, photo.shape, seed=0, content=photo, style=painting) if weights else None
+            w = layer_weights(weights[0] if weights else None, encoder, painting, x0)
+            result = nt.style_transfer(encoder, photo, painting, nt.Settings(steps=args.steps), ratio=float(ratio),
+                                       init=start, style_layers=w or nt.STYLE_LAYERS)
+            name = f"{photo_name}_x_{painting_name}_{start}_{ratio}{'_' + weights[0] if weights else ''}.png"
+            saved = nt.load_image(nt.save_image(result.image, out / name))
+            cells[i, j] = (f"{nt.structure(photo, saved):.2f} / {nt.palette(photo, painting, saved):.2f} "
+                           f"({result.seconds:.0f} s)")
+            print(f"{photo_name} x {painting_name}, {' '.join([start, ratio, *weights])}: {cells[i, j]}", flush=True)
+    network = "the normalised network" if args.normalized else "the network as trained"
+    print(f"\n{args.size} px, {args.steps} steps, {network} ({args.weights}), seed 0; structure / palette "
+          f"(seconds in the run)\n")
+    print("| start, ratio | " + " | ".join(f"{a} × {b}" for a, b in pairs) + " |\n" + "|---" * (len(pairs) + 1) + "|")
+    for i, row in enumerate(rows):
+        print(f"| {' '.join(row)} | " + " | ".join(cells[i, j] for j in range(len(pairs))) + " |")
+    print(f"\npictures in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
