@@ -5,8 +5,8 @@
 
 Times one evaluation of the loss and its gradient (what an L-BFGS step costs
 on the network side) for float32 / bfloat16 autocast, NCHW / channels_last,
-and optionally ``torch.compile``. Prints a Markdown table and writes JSON.
-Random weights: the timings do not depend on the values.
+and optionally ``torch.compile``, on a 4:3 image. Prints a Markdown table and writes JSON.
+The paper's network; the timings do not depend on the weights' values.
 """
 
 from __future__ import annotations

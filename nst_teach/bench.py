@@ -219,9 +219,12 @@ def check(sizes: list[int], tasks: list[str], steps: int, engine_steps: int | No
     check_number("--steps", steps, 1, MAX_STEPS, whole=True)
     if engine_steps is not None:
         check_number("--engine-steps", engine_steps, 1, MAX_STEPS, whole=True)
-    for flag, names in (("--contents", contents or list(CONTENTS)), ("--styles", styles or list(STYLES))):
+    pictures = (("--contents", contents or list(CONTENTS)), ("--styles", styles or list(STYLES)))
+    for flag, names in pictures:
         for name in names:
             check_image_name(name, flag)
+    for flag, names in pictures:  # every name known first: a typo is the error to report, not a missing file
+        for name in names:
             if name in CATALOGUE and not stand_ins:
                 try:
                     catalogue_path(name)

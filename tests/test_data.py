@@ -95,6 +95,10 @@ def server(monkeypatch):
         def log_message(self, *args):
             pass
 
+    import pooch
+
+    # pooch's logger keeps the stderr it first saw; under capsys that stream is a test's closed capture
+    monkeypatch.setattr(pooch.get_logger(), "disabled", True)
     for proxy in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(proxy, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
