@@ -30,20 +30,17 @@ LAPTOP = {"NST_TEACH_BFLOAT16": "0", "ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAP
 
 
 def cpu() -> str:
-    """The CPU's model name and whether it has fast bfloat16, from ``/proc/cpuinfo`` (Linux) or ``platform``."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.processor() or platform.machine()
-    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), "?")
-    flags = set(next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), []))
-    fast: list[str] = [f for f in ("amx_bf16", "avx512_bf16") if f in flags]
-    fast = fast or ["AVX2 only" if "avx2" in flags else "no AVX2"]
-    return f"{model}, {os.cpu_count()} cores, {'/'.join(fast)}"
+    """The CPU's model name, its cores, and whether this process's ``precision="auto"`` would run bfloat16."""
+    from nst_teach.runtime import CPUINFO, cpu_has_fast_bf16
+
+    text = CPUINFO.read_text() if CPUINFO.is_file() else ""
+    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")),
+                 platform.processor() or platform.machine())
+    return f"{model}, {os.cpu_count()} cores, {'fast' if cpu_has_fast_bf16() else 'no fast'} bfloat16"
 
 
 def picture(name: str) -> Path:
-    """A catalogue picture's file (never a stand-in) or a path."""
+    """A catalogue picture's file (never a stand-in: :class:`~nst_teach.errors.ImageError` says why) or a path."""
     from nst_teach.data import CATALOGUE, catalogue_path
 
     return catalogue_path(name) if name in CATALOGUE else Path(name)
@@ -59,13 +56,15 @@ def run_one(photo: Path, painting: Path, out: Path, size: int, steps: int | None
     if steps is not None:
         args += ["--steps", str(steps)]
     env = {**os.environ, **(LAPTOP if laptop else {})}
-    started = time.perf_counter()
-    child = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - started
-    stdout, stderr = child.stdout.read().decode(), child.stderr.read().decode()  # type: ignore[union-attr]
+    log = out.with_suffix(".log")
+    with log.open("w") as sink:  # a file, not a pipe: a long run's progress bar would fill a pipe and block it
+        started = time.perf_counter()
+        child = subprocess.Popen(args, env=env, stdout=sink, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(child.pid, 0)  # the child's own peak memory, not this process's
+        wall = time.perf_counter() - started
+    stdout = log.read_text()
     if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"nst-teach transfer {photo.name} {painting.name} failed:\n{stderr[-3000:]}")
+        sys.exit(f"nst-teach transfer {photo.name} {painting.name} failed:\n{stdout[-3000:]}")
     report = json.loads(out.with_suffix(".json").read_text())
     result = load_image(out)
     content, style = load_image(photo, max(result.shape[-2:])), load_image(painting, max(result.shape[-2:]))
@@ -87,10 +86,15 @@ def main(argv: list[str] | None = None) -> int:
     pairs = [tuple(pair.split(":")) for pair in args.pairs.split(",")]
     folder = args.out or Path(tempfile.mkdtemp(prefix="nst-teach-default-"))
     folder.mkdir(parents=True, exist_ok=True)
+    from nst_teach.errors import NstTeachError
+
     rows = []
     for photo, painting in pairs:
         out = folder / f"{Path(photo).stem}_x_{Path(painting).stem}_{args.size}{'_laptop' if args.laptop else ''}.png"
-        rows.append(run_one(picture(photo), picture(painting), out, args.size, args.steps, args.laptop))
+        try:
+            rows.append(run_one(picture(photo), picture(painting), out, args.size, args.steps, args.laptop))
+        except NstTeachError as err:  # a picture that cannot be had: one line, no stand-in
+            sys.exit(f"default_transfer.py: {err}")
     import torch
 
     profile = "the laptop switch (float32, AVX2)" if args.laptop else "as the CPU is (precision auto)"

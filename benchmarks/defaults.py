@@ -29,23 +29,16 @@ PAIRS = "rocket:the_scream,coffee:composition_vii,astronaut:shipwreck,tubingen:t
 AUTHORS_N = (64, 128, 256, 512, 512)  # N_l of relu1_1 ... relu5_1
 
 
-def _picture(name: str, size: int):
-    from nst_teach.data import paper_image
-
-    picture = paper_image(name, size)
-    if picture.fallback:
-        sys.exit(f"{name} cannot be had ({picture.credit}); set NST_TEACH_IMAGES to a folder that has it.")
-    return picture.image
-
-
-def layer_weights(kind: str | None, encoder, style, start) -> dict[str, float] | None:
-    """The style layers' w_l a row asks for (None: the paper's equal 1/5)."""
+def layer_weights(kind: str | None, encoder, photo, painting, start) -> dict[str, float] | None:
+    """The style layers' w_l a row asks for (None: the paper's equal 1/5); balanced ones at the run's own start."""
     import nst_teach as nt
+    from nst_teach.starts import initial_image
 
     if kind is None:
         return None
     if kind == "balanced":
-        return nt.balanced_layer_weights(encoder, style, start)
+        x0 = initial_image(start, photo.shape, seed=0, content=photo, style=painting)  # the run's seed: the same start
+        return nt.balanced_layer_weights(encoder, painting, x0)
     if kind == "authors":
         raw = {layer: 1e3 / n**2 for layer, n in zip(nt.STYLE_LAYERS, AUTHORS_N, strict=True)}
         return {layer: w / sum(raw.values()) for layer, w in raw.items()}
@@ -66,21 +59,30 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     import nst_teach as nt
-    from nst_teach.starts import initial_image
+    from nst_teach.data import paper_image
+    from nst_teach.errors import NstTeachError
+    from nst_teach.starts import check_start
 
     rows = [row.split() for row in args.rows.split(";")]
+    try:
+        for start, *_ in rows:
+            check_start(start, "transfer")
+    except NstTeachError as err:
+        sys.exit(f"defaults.py: --rows: {err}")
     pairs = [tuple(pair.split(":")) for pair in args.pairs.split(",")]
     out = args.out or Path(tempfile.mkdtemp(prefix="nst-teach-defaults-"))
     out.mkdir(parents=True, exist_ok=True)
     encoder = nt.load_vgg19_features(args.weights, pooling="avg", normalized=args.normalized)
     cells: dict[tuple[int, int], str] = {}
     for j, (photo_name, painting_name) in enumerate(pairs):
-        photo = _picture(photo_name, args.size)
-        painting = nt.resize(_picture(painting_name, args.size), tuple(photo.shape[-2:]))
+        try:  # never a stand-in: a table that names The Scream must be made with it
+            photo = paper_image(photo_name, args.size, stand_in=False).image
+            painting = nt.resize(paper_image(painting_name, args.size, stand_in=False).image, photo.shape[-2:])
+        except NstTeachError as err:
+            sys.exit(f"defaults.py: {err}")
         for i, (start, ratio, *weights) in enumerate(rows):
             torch.manual_seed(0)
-            x0 = initial_image(start, photo.shape, seed=0, content=photo, style=painting) if weights else None
-            w = layer_weights(weights[0] if weights else None, encoder, painting, x0)
+            w = layer_weights(weights[0] if weights else None, encoder, photo, painting, start)
             result = nt.style_transfer(encoder, photo, painting, nt.Settings(steps=args.steps), ratio=float(ratio),
                                        init=start, style_layers=w or nt.STYLE_LAYERS)
             name = f"{photo_name}_x_{painting_name}_{start}_{ratio}{'_' + weights[0] if weights else ''}.png"

@@ -166,8 +166,12 @@ def check_image_name(name: object, field: str = "name") -> None:
                          f"{', '.join([*CATALOGUE, *FALLBACKS])}.", field)
 
 
-def paper_image(name: str, size: int | None = None, device: torch.device | str = "cpu") -> Picture:
-    """Catalogue image ``name`` (or a scikit-image picture by name), falling back when it cannot be had."""
+def paper_image(name: str, size: int | None = None, device: torch.device | str = "cpu", *,
+                stand_in: bool = True) -> Picture:
+    """Catalogue image ``name`` (or a scikit-image picture by name), falling back when it cannot be had.
+
+    ``stand_in=False`` (a benchmark, a published table): no fallback, the :class:`ImageError` that says why instead.
+    """
     check_image_name(name)
     if name in FALLBACKS:
         return Picture(skimage_image(name, size, device), name, FALLBACKS[name], False)
@@ -176,6 +180,8 @@ def paper_image(name: str, size: int | None = None, device: torch.device | str =
         image = load_image(catalogue_path(name), size, device)
         return Picture(image, name, f"{entry.title}. {entry.credit} ({entry.licence})", False)
     except ImageError as err:
+        if not stand_in:
+            raise
         image = skimage_image(entry.fallback, size, device)
         return Picture(image, entry.fallback, f"scikit-image's {entry.fallback!r} ({FALLBACKS[entry.fallback]}), "
                        f"standing in for {entry.title}: {err}", True)

@@ -101,12 +101,18 @@ def test_the_default_transfer_benchmark_runs_the_cli_whole_and_scores_its_pictur
 @pytest.mark.integration  # the defaults' table as a whole: a transfer a cell
 def test_the_defaults_table_runs_each_row_on_each_pair_and_keeps_the_pictures(tmp_path):
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "defaults.py"
-    proc = subprocess.run([sys.executable, str(script), "--weights", "random", "--size", "32", "--steps", "3",
-                           "--pairs", "rocket:coffee,chelsea:brick", "--rows", "content 2e-3;noise 1e-3 balanced",
-                           "--out", str(tmp_path)], capture_output=True, text=True)
+    rows = ("content 2e-3", "noise 1e-3", "noise 1e-3 balanced")
+    proc = subprocess.run([sys.executable, str(script), "--size", "32", "--steps", "5",  # the trained network
+                           "--pairs", "rocket:coffee,chelsea:brick", "--rows", ";".join(rows), "--out", str(tmp_path)],
+                          capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     table = proc.stdout.split("| start, ratio |", 1)[1]
-    assert "rocket × coffee | chelsea × brick |" in table and table.count("\n| ") == 2
-    pictures = sorted(p.name for p in tmp_path.glob("*.png"))
-    assert pictures == sorted(f"{a}_x_{b}_{row}.png" for a, b in (("rocket", "coffee"), ("chelsea", "brick"))
-                              for row in ("content_2e-3", "noise_1e-3_balanced"))
+    assert "rocket × coffee | chelsea × brick |" in table and table.count("\n| ") == 3
+    pictures = {p.name: load_image(p) for p in tmp_path.glob("*.png")}
+    assert sorted(pictures) == sorted(f"{a}_x_{b}_{row.replace(' ', '_')}.png" for a, b in (("rocket", "coffee"),
+                                      ("chelsea", "brick")) for row in rows)
+    for pair in ("rocket_x_coffee", "chelsea_x_brick"):  # each row's setting reached its run
+        plain, balanced = pictures[f"{pair}_noise_1e-3.png"], pictures[f"{pair}_noise_1e-3_balanced.png"]
+        assert not torch.equal(plain, balanced) and not torch.equal(plain, pictures[f"{pair}_content_2e-3.png"])
+    refused = subprocess.run([sys.executable, str(script), "--rows", "photo 1e-3"], capture_output=True, text=True)
+    assert refused.returncode == 1 and "--rows: init must be one of" in refused.stderr and "Traceback" not in refused.stderr

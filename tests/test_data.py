@@ -33,6 +33,9 @@ def test_falls_back_to_scikit_image_when_the_catalogue_cannot_be_had(tmp_path, m
     monkeypatch.setenv("NST_TEACH_OFFLINE", "1")
     monkeypatch.setattr("pooch.os_cache", lambda name: tmp_path / "cache")
     assert paper_image("starry_night", 32).fallback
+    with pytest.raises(ImageError, match="starry_night.jpg is not cached and NST_TEACH_OFFLINE is set"):
+        paper_image("starry_night", 32, stand_in=False)  # a benchmark's table: no stand-in, the reason instead
+    assert paper_image("coffee", 32, stand_in=False).name == "coffee"  # scikit-image's own pictures are no stand-ins
 
 
 def test_shared_images_when_ci_points_at_them(shared_images):
