@@ -46,8 +46,9 @@ def picture(name: str) -> Path:
     return catalogue_path(name) if name in CATALOGUE else Path(name)
 
 
-def run_one(photo: Path, painting: Path, out: Path, size: int, steps: int | None, laptop: bool) -> dict:
-    """One whole ``nst-teach transfer`` process: its wall seconds, peak RSS and the saved picture's scores."""
+def run_one(photo: Path, painting: Path, out: Path, size: int, steps: int | None, laptop: bool,
+            options: list[str] | None = None) -> dict:
+    """One whole ``nst-teach transfer`` process (with ``options`` added): its wall seconds, peak RSS and scores."""
     from nst_teach import metrics
     from nst_teach.images import load_image
 
@@ -55,6 +56,7 @@ def run_one(photo: Path, painting: Path, out: Path, size: int, steps: int | None
             "--metrics-json", str(out.with_suffix(".json")), "--size", str(size)]
     if steps is not None:
         args += ["--steps", str(steps)]
+    args += options or []
     env = {**os.environ, **(LAPTOP if laptop else {})}
     log = out.with_suffix(".log")
     with log.open("w") as sink:  # a file, not a pipe: a long run's progress bar would fill a pipe and block it

@@ -151,6 +151,15 @@ def nbgrader_starts() -> None:
         missing("nbgrader does not start (a test extra: pip install -e '.[test]'): " + (proc.stderr.strip()[-500:]))
 
 
+@pytest.fixture(scope="session")
+def neural_style_pt() -> None:
+    """neural-style-pt (the benchmark's peer, package ``neural-style``) is installed, or :func:`missing`."""
+    import importlib.util
+
+    if importlib.util.find_spec("neural_style") is None:
+        missing("neural-style-pt is not installed (a test extra: pip install -e '.[test]', or '.[peers]')")
+
+
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     """A headless Chromium driven by Playwright, a fresh profile per test module."""

