@@ -3,15 +3,15 @@
     pip install -e '.[peers]'                                   # neural-style-pt 0.5.7 (package neural-style)
     python benchmarks/peers.py --out benchmarks/peers           # both pairs; the peer to its default 1,000 iterations
     python benchmarks/peers.py --laptop --iterations 200 --out /tmp/laptop    # the laptop switch, the peer to 200
-    python benchmarks/peers.py --only nst-teach --ratio 5e-4 --out /tmp/r     # nst-teach alone, another alpha/beta
+    python benchmarks/peers.py --only nst-teach --ratio 1e-3,5e-4 --out /tmp/r   # nst-teach alone, at two alpha/beta
 
 The pairs (default ``chelsea:starry_night,motorcycle:woman_with_hat``) are photographs and paintings the defaults were
 not chosen on (README, "Defaults chosen by pictures"). Each picture is written once as a PNG, 512 px on its long side
 (``--size``), and both programs read those files: at that size neither resizes them, so both see the same pixels.
 Each contender runs alone, in its own process, one after the other:
 
-* **nst-teach**: ``nst-teach transfer PHOTO PAINTING -o OUT.png`` at its defaults (300 steps; ``--ratio R`` adds one
-  option), through ``default_transfer.py``'s ``run_one``; ``--laptop`` runs it float32 on AVX2.
+* **nst-teach**: ``nst-teach transfer PHOTO PAINTING -o OUT.png`` at its defaults (300 steps; ``--ratio R1,R2`` runs
+  it once with each ``--ratio``), through ``default_transfer.py``'s ``run_one``; ``--laptop`` runs it float32 on AVX2.
 * **neural-style-pt** 0.5.7 at its defaults (1,000 L-BFGS iterations, content weight 5, style weight 100, TV 1e-3,
   max pooling, random start, ``relu4_2`` and ``relu1_1`` ... ``relu5_1``) with ``-gpu c -backend mkl -disable_check
   -seed 0`` on the paper's VGG19 in Caffe's raw layout (:func:`nst_teach.weights.export_caffe`). Its default run writes
@@ -145,12 +145,24 @@ def side_by_side(photo: Path, painting: Path, rows: list[dict], target: Path, he
     return target
 
 
+def _ratios(text: str) -> list[float | None]:
+    """``--ratio 1e-3,5e-4``: nst-teach's alpha/beta at 512 x 512 for each of its rows."""
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not numbers: {text!r}") from None
+    if not all(0 < v < float("inf") for v in values):
+        raise argparse.ArgumentTypeError(f"each ratio must be a positive number: {text!r}")
+    return list(values)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--pairs", default=PAIRS, help=f"PHOTO:PAINTING,... (default {PAIRS})")
     p.add_argument("--size", type=int, default=512, help="both programs' size (512, both defaults)")
     p.add_argument("--iterations", type=int, default=PEER_DEFAULT_ITERATIONS, help="the peer's (default its 1,000)")
-    p.add_argument("--ratio", type=float, help="nst-teach's --ratio (default: its default)")
+    p.add_argument("--ratio", dest="ratios", type=_ratios, default=[None],
+                   help="nst-teach's --ratio, or several (R1,R2,...: a row each; default: its default)")
     p.add_argument("--only", choices=("nst-teach", "neural-style-pt"), help="run one contender")
     p.add_argument("--laptop", action="store_true", help="the laptop switch: float32, AVX2")
     p.add_argument("--out", type=Path, required=True, help="the inputs, pictures, results.json and side-by-sides")
@@ -177,11 +189,11 @@ def main(argv: list[str] | None = None) -> int:
     for photo, painting in pairs:
         stem = f"{photo.stem}_x_{painting.stem}{profile}"
         rows = []
-        if args.only != "neural-style-pt":
-            suffix = f"_ratio{args.ratio:g}" if args.ratio is not None else ""
+        for ratio in (args.ratios if args.only != "neural-style-pt" else []):
+            suffix = "" if ratio is None else f"_ratio{ratio:g}"
             row = run_one(photo, painting, folder / f"{stem}_nst-teach{suffix}.png", args.size, None, args.laptop,
-                          [] if args.ratio is None else ["--ratio", str(args.ratio)])
-            rows.append({"contender": f"nst-teach default{f', ratio {args.ratio:g}' if suffix else ''}",
+                          [] if ratio is None else ["--ratio", str(ratio)])
+            rows.append({"contender": "nst-teach default" + ("" if ratio is None else f", ratio {ratio:g}"),
                          "iterations": row["steps"], **{k: row[k] for k in
                                                          ("wall_s", "peak_rss_gb", "picture", "structure", "palette")}})
         if args.only != "nst-teach":
