@@ -49,7 +49,6 @@ def picture(name: str) -> Path:
 def run_one(photo: Path, painting: Path, out: Path, size: int, steps: int | None, laptop: bool,
             options: list[str] | None = None) -> dict:
     """One whole ``nst-teach transfer`` process (with ``options`` added): its wall seconds, peak RSS and scores."""
-    from nst_teach import metrics
     from nst_teach.images import load_image
 
     args = [sys.executable, "-m", "nst_teach", "transfer", str(photo), str(painting), "-o", str(out),
@@ -68,13 +67,21 @@ def run_one(photo: Path, painting: Path, out: Path, size: int, steps: int | None
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"nst-teach transfer {photo.name} {painting.name} failed:\n{stdout[-3000:]}")
     report = json.loads(out.with_suffix(".json").read_text())
-    result = load_image(out)
-    content, style = load_image(photo, max(result.shape[-2:])), load_image(painting, max(result.shape[-2:]))
     peak_kb = usage.ru_maxrss * (1 if sys.platform != "darwin" else 1 / 1024)
-    return {"photo": photo.name, "painting": painting.name, "size": list(result.shape[-2:]), "wall_s": wall,
+    return {"photo": photo.name, "painting": painting.name, "size": list(load_image(out).shape[-2:]), "wall_s": wall,
             "run_s": report.get("seconds"), "steps": report.get("steps"), "peak_rss_gb": peak_kb / 1e6,
-            "structure": metrics.structure(content, result), "palette": metrics.palette(content, style, result),
-            "picture": str(out), "laptop_switch": laptop, "stdout": stdout[-500:]}
+            **scores(photo, painting, out), "picture": str(out), "laptop_switch": laptop, "stdout": stdout[-500:]}
+
+
+def scores(photo: Path, painting: Path, picture: Path) -> dict[str, float]:
+    """A saved picture's ``structure`` / ``palette``, the photograph and the painting read at the picture's long side."""
+    from nst_teach import metrics
+    from nst_teach.images import load_image
+
+    result = load_image(picture)
+    side = max(result.shape[-2:])
+    content, style = load_image(photo, side), load_image(painting, side)
+    return {"structure": metrics.structure(content, result), "palette": metrics.palette(content, style, result)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from default_transfer import LAPTOP, cpu, run_one  # noqa: E402 - the sibling script, beside this one
+from default_transfer import LAPTOP, cpu, run_one, scores  # noqa: E402 - the sibling script, beside this one
 
 PAIRS = "chelsea:starry_night,motorcycle:woman_with_hat"
 #: scikit-image photographs that nst_teach.data does not list, by name: the left image of its Middlebury 2014 pair.
@@ -50,13 +50,11 @@ SNAPSHOTS = (200, 500)
 
 def prepare(name: str, size: int, folder: Path) -> Path:
     """Picture ``name`` (catalogue, scikit-image, or a path) written as ``folder/NAME.png``, ``size`` px on its long side."""
-    from nst_teach.data import CATALOGUE, FALLBACKS, catalogue_path, skimage_image
+    from nst_teach.data import CATALOGUE, FALLBACKS, paper_image
     from nst_teach.images import load_image, save_image
 
-    if name in CATALOGUE:
-        image = load_image(catalogue_path(name), size)  # never a stand-in: ImageError says why
-    elif name in FALLBACKS:
-        image = skimage_image(name, size)
+    if name in CATALOGUE or name in FALLBACKS:
+        image = paper_image(name, size, stand_in=False).image  # never a stand-in: ImageError says why
     elif name in EXTRA_PHOTOGRAPHS:
         from skimage import data as skdata
 
@@ -102,7 +100,7 @@ def run_peer(photo: Path, painting: Path, output: Path, model: Path, size: int, 
         picture = peer_picture(output, n, iterations)
         seconds = wall if n == iterations else picture.stat().st_mtime - started_epoch
         rows.append({"contender": f"neural-style-pt, {n} iterations", "iterations": n, "wall_s": seconds,
-                     "peak_rss_gb": peaks.get(n), "picture": str(picture), **_scores(photo, painting, picture)})
+                     "peak_rss_gb": peaks.get(n), "picture": str(picture), **scores(photo, painting, picture)})
     return rows
 
 
@@ -113,16 +111,6 @@ def _vm_hwm_gb(status: Path) -> float | None:
     except (OSError, StopIteration):
         return None
     return int(line.split()[1]) / 1e6
-
-
-def _scores(photo: Path, painting: Path, picture: Path) -> dict[str, float]:
-    from nst_teach import metrics
-    from nst_teach.images import load_image
-
-    result = load_image(picture)
-    side = max(result.shape[-2:])
-    content, style = load_image(photo, side), load_image(painting, side)
-    return {"structure": metrics.structure(content, result), "palette": metrics.palette(content, style, result)}
 
 
 def side_by_side(photo: Path, painting: Path, rows: list[dict], target: Path, height: int = 256) -> Path:
@@ -146,7 +134,7 @@ def side_by_side(photo: Path, painting: Path, rows: list[dict], target: Path, he
     return target
 
 
-def _ratios(text: str) -> list[float | None]:
+def _ratios(text: str) -> list[float]:
     """``--ratio 1e-3,5e-4``: nst-teach's alpha/beta at 512 x 512 for each of its rows."""
     try:
         values = [float(part) for part in text.split(",")]
@@ -154,7 +142,7 @@ def _ratios(text: str) -> list[float | None]:
         raise argparse.ArgumentTypeError(f"not numbers: {text!r}") from None
     if not all(0 < v < float("inf") for v in values):
         raise argparse.ArgumentTypeError(f"each ratio must be a positive number: {text!r}")
-    return list(values)
+    return values
 
 
 def main(argv: list[str] | None = None) -> int:

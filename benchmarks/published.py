@@ -37,10 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("checkout", type=Path, help="a clone of jcjohnson/neural-style")
     args = p.parse_args(argv)
-    from nst_teach import metrics
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from default_transfer import scores  # the sibling script's scoring, as the benchmark's pictures are scored
+
     from nst_teach.data import catalogue_path
     from nst_teach.errors import NstTeachError
-    from nst_teach.images import load_image
 
     inputs, outputs = args.checkout / "examples" / "inputs", args.checkout / "examples" / "outputs"
     if not outputs.is_dir():
@@ -48,13 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name, (photo, painting) in GALLERY.items():
         try:
-            picture = load_image(outputs / name)
-            side = max(picture.shape[-2:])
             style = catalogue_path(painting) if "." not in painting else inputs / painting
-            content, style_image = load_image(inputs / photo, side), load_image(style, side)
+            score = scores(inputs / photo, style, outputs / name)
         except NstTeachError as err:
             sys.exit(f"published.py: {err}")
-        rows.append((name, metrics.structure(content, picture), metrics.palette(content, style_image, picture)))
+        rows.append((name, score["structure"], score["palette"]))
     print("| published picture | structure | palette |\n|---|---|---|")
     for name, s, c in rows:
         print(f"| {name} | {s:.2f} | {c:.2f} |")
