@@ -68,8 +68,10 @@ def run_one(photo: Path, painting: Path, out: Path, size: int, steps: int | None
         sys.exit(f"nst-teach transfer {photo.name} {painting.name} failed:\n{stdout[-3000:]}")
     report = json.loads(out.with_suffix(".json").read_text())
     peak_kb = usage.ru_maxrss * (1 if sys.platform != "darwin" else 1 / 1024)
+    first = report.get("first_estimate") or {}  # the progress bar's first time left, against the time it had left
+    estimate = {"first_left_s": first["seconds_left"], "real_left_s": report["seconds"] - first["at_s"]} if first else {}
     return {"photo": photo.name, "painting": painting.name, "size": list(load_image(out).shape[-2:]), "wall_s": wall,
-            "run_s": report.get("seconds"), "steps": report.get("steps"), "peak_rss_gb": peak_kb / 1e6,
+            "run_s": report.get("seconds"), "steps": report.get("steps"), "peak_rss_gb": peak_kb / 1e6, **estimate,
             **scores(photo, painting, out), "picture": str(out), "laptop_switch": laptop, "stdout": stdout[-500:]}
 
 

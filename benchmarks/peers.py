@@ -3,6 +3,7 @@
     pip install -e '.[peers]'                                   # neural-style-pt 0.5.7 (package neural-style)
     python benchmarks/peers.py --out benchmarks/peers           # both pairs; the peer to its default 1,000 iterations
     python benchmarks/peers.py --laptop --iterations 200 --out /tmp/laptop    # the laptop switch, the peer to 200
+    python benchmarks/peers.py --both --out /tmp/both             # as the CPU is, then the laptop switch, one run
     python benchmarks/peers.py --only nst-teach --ratio 1e-3,5e-4 --out /tmp/r   # nst-teach alone, at two alpha/beta
 
 The pairs (default ``chelsea:starry_night,motorcycle:woman_with_hat``) are photographs and paintings the defaults were
@@ -10,8 +11,10 @@ not chosen on (README, "Defaults chosen by pictures"). Each picture is written o
 (``--size``), and both programs read those files: at that size neither resizes them, so both see the same pixels.
 Each contender runs alone, in its own process, one after the other:
 
-* **nst-teach**: ``nst-teach transfer PHOTO PAINTING -o OUT.png`` at its defaults (300 steps; ``--ratio R1,R2`` runs
-  it once with each ``--ratio``), through ``default_transfer.py``'s ``run_one``; ``--laptop`` runs it float32 on AVX2.
+* **nst-teach**: ``nst-teach transfer PHOTO PAINTING -o OUT.png`` at its defaults (``--ratio R1,R2`` runs it once
+  with each ``--ratio``), through ``default_transfer.py``'s ``run_one``; ``--laptop`` runs both float32 on AVX2,
+  ``--both`` each pair as the CPU is and then all again with the laptop switch. Its row also gives the first time left
+  that its progress bar showed, against the time the run then really had left.
 * **neural-style-pt** 0.5.7 at its defaults (1,000 L-BFGS iterations, content weight 5, style weight 100, TV 1e-3,
   max pooling, random start, ``relu4_2`` and ``relu1_1`` ... ``relu5_1``) with ``-gpu c -backend mkl -disable_check
   -seed 0`` on the paper's VGG19 in Caffe's raw layout (:func:`nst_teach.export.export_caffe`). Its default run writes
@@ -154,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="nst-teach's --ratio, or several (R1,R2,...: a row each; default: its default)")
     p.add_argument("--only", choices=("nst-teach", "neural-style-pt"), help="run one contender")
     p.add_argument("--laptop", action="store_true", help="the laptop switch: float32, AVX2")
+    p.add_argument("--both", action="store_true", help="both profiles, as the CPU is and then the laptop switch")
     p.add_argument("--out", type=Path, required=True, help="the inputs, pictures, results.json and side-by-sides")
     args = p.parse_args(argv)
     from nst_teach.errors import NstTeachError
@@ -173,39 +177,48 @@ def main(argv: list[str] | None = None) -> int:
     from nst_teach.export import export_caffe
 
     model = export_caffe(folder / "vgg19-nst-teach-caffe.pth") if args.only != "nst-teach" else None
-    profile = "_laptop" if args.laptop else ""
+    for laptop in ([False, True] if args.both else [args.laptop]):  # one run, both profiles: the same machine state
+        run_profile(args, pairs, model, laptop)
+    return 0
+
+
+def run_profile(args: argparse.Namespace, pairs: list[tuple[Path, Path]], model: Path | None, laptop: bool) -> None:
+    """Every pair on one CPU profile (``laptop``: the laptop switch): the runs, the side-by-sides, the table, the JSON."""
+    folder = args.out
+    profile = "_laptop" if laptop else ""
     results: list[dict[str, Any]] = []
     for photo, painting in pairs:
         stem = f"{photo.stem}_x_{painting.stem}{profile}"
         rows: list[dict[str, Any]] = []
         for ratio in (args.ratios if args.only != "neural-style-pt" else []):
             suffix = "" if ratio is None else f"_ratio{ratio:g}"
-            row = run_one(photo, painting, folder / f"{stem}_nst-teach{suffix}.png", args.size, None, args.laptop,
+            row = run_one(photo, painting, folder / f"{stem}_nst-teach{suffix}.png", args.size, None, laptop,
                           [] if ratio is None else ["--ratio", str(ratio)])
             rows.append({"contender": "nst-teach default" + ("" if ratio is None else f", ratio {ratio:g}"),
-                         "iterations": row["steps"], **{k: row[k] for k in
-                                                         ("wall_s", "peak_rss_gb", "picture", "structure", "palette")}})
+                         "iterations": row["steps"], **{k: row.get(k) for k in (
+                             "wall_s", "peak_rss_gb", "picture", "structure", "palette", "first_left_s", "real_left_s")}})
         if model is not None:
             rows += run_peer(photo, painting, folder / f"{stem}_neural-style-pt.png", model, args.size, args.iterations,
-                             args.laptop)
+                             laptop)
         results.append({"photo": photo.stem, "painting": painting.stem, "rows": rows})
         side_by_side(photo, painting, rows, folder / f"{stem}.jpg")
     import torch
 
     machine = f"{cpu()}; torch {torch.__version__}; " + (
-        "the laptop switch (float32, AVX2)" if args.laptop else "as the CPU is (nst-teach: precision auto)")
+        "the laptop switch (float32, AVX2)" if laptop else "as the CPU is (nst-teach: precision auto)")
     print(f"{machine}\n\n| pictures, {args.size} px | contender | whole process | peak RSS | structure / palette "
-          f"| nst-teach's time / this |\n" + "|---" * 6 + "|")
+          f"| nst-teach's time / this | first time left shown (real) |\n" + "|---" * 7 + "|")
     for pair in results:
         ours = next((r["wall_s"] for r in pair["rows"] if r["contender"].startswith("nst-teach")), None)
         for r in pair["rows"]:
             peak = "n/a" if r["peak_rss_gb"] is None else f"{r['peak_rss_gb']:.2f} GB"
-            share = f"{ours / r['wall_s']:.2f}" if ours and not r["contender"].startswith("nst-teach") else ""
+            share = f"{ours / r['wall_s']:.3f} (1/{r['wall_s'] / ours:.1f})" \
+                if ours and not r["contender"].startswith("nst-teach") else ""
+            left = f"{r['first_left_s']:.0f} s ({r['real_left_s']:.0f} s)" if r.get("first_left_s") is not None else ""
             print(f"| {pair['photo']} × {pair['painting']} | {r['contender']} | {r['wall_s']:.1f} s | {peak} "
-                  f"| {r['structure']:.2f} / {r['palette']:.2f} | {share} |")
+                  f"| {r['structure']:.2f} / {r['palette']:.2f} | {share} | {left} |")
     (folder / f"results{profile}.json").write_text(json.dumps({"machine": machine, "pairs": results}, indent=1))
-    print(f"\ninputs, pictures, results{profile}.json and one side-by-side JPEG a pair in {folder}")
-    return 0
+    print(f"\ninputs, pictures, results{profile}.json and one side-by-side JPEG a pair in {folder}\n", flush=True)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from typing import Iterator, NoReturn, Sequence, get_args
 # Only what the parser needs, none of it loading torch: `nst-teach --help` and a mistyped flag answer at once. The
 # library's checks and the run import the rest when a command runs (tests/test_layout.py checks this).
 from nst_teach.errors import NstTeachError
-from nst_teach.settings import DEFAULT_RATIO, OPTIMIZER_CHOICES, PRECISION_CHOICES, PRESERVE_COLORS, Settings
+from nst_teach.settings import BALANCED_RATIO, DEFAULT_RATIO, OPTIMIZER_CHOICES, PICTURE, PRECISION_CHOICES, PRESERVE_COLORS, Settings
 from nst_teach.vgg19 import CONTENT_LAYER, STYLE_LAYERS, Pooling
 
 __all__ = ["check", "main"]
@@ -63,11 +63,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--pooling", choices=get_args(Pooling), default="avg", help="the paper uses avg (default)")
     run.add_argument("--optimizer", choices=OPTIMIZER_CHOICES, default="lbfgs",
                      help="projected L-BFGS (default), SciPy's L-BFGS-B, or Adam")
-    run.add_argument("--steps", type=int, default=300, help="optimisation steps (default 300)")
+    run.add_argument("--steps", type=int, help=f"optimisation steps (default {Settings.steps}; a transfer {PICTURE.steps}, "
+                     f"the last {round((1 - PICTURE.coarse_share) * PICTURE.steps)} at full size)")
     run.add_argument("--lr", type=float, help="Adam's step size (default 0.02; only with --optimizer adam)")
     run.add_argument("--coarse-levels", type=int, metavar="K",
                      help="coarse-to-fine: solve at 1/2^K ... 1/2 size first (default: by size, up to 2; for a "
                           "texture, no more than the poolings before its deepest layer; none from the photograph; 0: off)")
+    run.add_argument("--still", type=float, default=Settings.still, metavar="RMS",
+                     help="end a coarse-to-fine level once 10 steps moved its pixels by less than RMS (root mean "
+                          f"square, pixels in 0-1; default {Settings.still:g}; 0: never)")
     run.add_argument("--size", type=int, default=512, help="longest side in pixels (default 512)")
     run.add_argument("--init", metavar="START",
                      help="the starting image (default: noise, white noise in the colours of the input images, the "
@@ -112,11 +116,13 @@ def _parser() -> argparse.ArgumentParser:
     balance = p.add_mutually_exclusive_group()
     balance.add_argument("--ratio", type=float,
                          help=f"alpha/beta as at 512 x 512 px, scaled to the image's size so that the balance "
-                              f"holds at every size (default {DEFAULT_RATIO:g})")
+                              f"holds at every size (default {BALANCED_RATIO:g}; {DEFAULT_RATIO:g} with --paper-weights)")
     balance.add_argument("--alpha", type=float, help="Eq. 7's content weight alpha, used as given (instead of --ratio)")
     p.add_argument("--beta", type=float, default=1.0, help="style weight (default 1)")
     p.add_argument("--content-layers", type=_names, default=[CONTENT_LAYER])
     p.add_argument("--style-layers", type=_names, default=list(STYLE_LAYERS))
+    p.add_argument("--paper-weights", action="store_true", help="the paper's w_l = 1/5 (default: each style layer's "
+                   "w_l E_l equal at the start, which takes more of the painting's colours; always with masks)")
     p.add_argument("--keep-style-scale", action="store_true",
                    help="scale each style image by the factor that brings the content image to --size, not to --size "
                         "itself, and do not resize it to the content's size: its brush strokes keep their size "
@@ -228,8 +234,10 @@ def check(args: argparse.Namespace) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings(optimizer=args.optimizer, steps=args.steps, lr=args.lr, seed=args.seed or 0,
-                    precision=args.precision, coarse_levels=args.coarse_levels, every=1)
+    plan = PICTURE if args.command == "transfer" else Settings()  # a transfer's steps: the default picture's plan
+    return Settings(optimizer=args.optimizer, steps=plan.steps if args.steps is None else args.steps, lr=args.lr,
+                    coarse_share=plan.coarse_share, seed=args.seed or 0, precision=args.precision,
+                    coarse_levels=args.coarse_levels, still=args.still, every=1)
 
 
 def _long_sides(args: argparse.Namespace) -> list[int]:
@@ -296,13 +304,12 @@ def _check_writable(path: Path, suffix: str, inputs: Sequence[Path]) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     import torch
-    from tqdm.auto import tqdm
 
     from nst_teach import images, spatial, tasks
-    from nst_teach.engine import Progress
     from nst_teach.features import load_vgg19_features
     from nst_teach.runtime import pick_device
     from nst_teach.term_files import build_terms
+    from nst_teach.time_left import ProgressBar
     from nst_teach.vgg19 import deepest_layer
 
     check(args)
@@ -324,11 +331,8 @@ def _run(args: argparse.Namespace) -> int:
         args.command]
     start["terms"] = build_terms(args.term or [], encoder, photo, paintings)  # --term: the user's own terms
 
-    with tqdm(total=args.steps, desc=args.command, unit="step", disable=None) as bar:
-        def progress(p: Progress) -> None:
-            bar.update(p.step - bar.n)
-            bar.set_postfix(loss=f"{p.losses['total']:.4g}", refresh=False)
-
+    progress = ProgressBar(settings.steps, args.command)  # the time left priced by the plan's sizes, not tqdm's
+    try:
         frames = None
         if args.animate:
             from nst_teach.classroom.animation import Animation  # the classroom's, loaded only when asked
@@ -348,7 +352,10 @@ def _run(args: argparse.Namespace) -> int:
                 content_layers=args.content_layers, style_layers=args.style_layers, alpha=args.alpha,
                 ratio=args.ratio, beta=args.beta, tv_weight=args.tv, keep_style_scale=args.keep_style_scale,
                 preserve_colors=args.preserve_colors, style_blend=args.style_weights, content_masks=content_masks,
-                style_masks=style_masks, callback=callback, **start)
+                style_masks=style_masks, balance=not (args.paper_weights or args.content_mask), callback=callback,
+                **start)
+    finally:
+        progress.close()
 
     note = {"Software": "nst-teach", "nst-teach:weights": encoder.weights, "nst-teach:task": args.command}
     if encoder.is_random:
@@ -360,6 +367,7 @@ def _run(args: argparse.Namespace) -> int:
         metrics = {
             "task": args.command, "status": result.status, "message": result.message,
             "steps": result.steps, "seconds": round(result.seconds, 3), "device": str(device),
+            "first_estimate": progress.first_estimate,  # the bar's first time left, and the run's seconds then
             "weights": encoder.weights, "random_weights": encoder.is_random,
             "final": result.losses, "history": result.history,
             "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
@@ -406,15 +414,6 @@ def _weights(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lessons(args: argparse.Namespace) -> int:
-    from nst_teach.classroom.course import write_course
-
-    for path in write_course(args.folder, args.force):
-        print(f"wrote {path}")
-    print(f"Open them with: jupyter lab {args.folder}")
-    return 0
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
@@ -429,7 +428,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return images_command(args.download, args.check)
         if args.command == "lessons":
-            return _lessons(args)
+            from nst_teach.classroom.course import lessons_command
+
+            return lessons_command(args.folder, args.force)
         if args.command == "bench":
             from nst_teach.bench import main as bench_main
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Callable, Literal, cast
+from typing import Callable, Literal, Sequence, cast
 
 import torch
 from torch import Tensor
@@ -26,7 +26,7 @@ from nst_teach.images import resize
 from nst_teach.objective import Objective
 from nst_teach.optimizers import OPTIMIZERS
 from nst_teach.runtime import autocast_dtype, graphed, layout, reuse_freed_memory
-from nst_teach.settings import Settings
+from nst_teach.settings import STILL_STEPS, Settings
 
 __all__ = ["Progress", "Result", "Status", "loss_terms", "optimize"]
 
@@ -42,6 +42,7 @@ class Progress:
     image: Tensor  # current image at full size, detached, clamped to [0, 1]
     losses: dict[str, float]  # this step's history entry: step, level, each term and the total
     seconds: float
+    plan: Sequence[Phase] = ()  # the run's phases (losses["phase"] indexes them): what a time-left estimate prices
 
 
 @dataclass
@@ -83,6 +84,10 @@ class _NonFinite(Exception):
     """The loss became NaN or infinite."""
 
 
+class _Still(Exception):
+    """The picture stopped changing (``Settings.still``): the phase ends."""
+
+
 def optimize(encoder: VGG19Features, objective: Objective, x0: Tensor, settings: Settings | None = None,
              plan: list[Phase] | None = None, callback: Callable[[Progress], None] | None = None,
              should_stop: Callable[[], bool] | None = None, *, from_noise: bool = False) -> Result:
@@ -98,9 +103,9 @@ def optimize(encoder: VGG19Features, objective: Objective, x0: Tensor, settings:
     size = (int(x0.shape[-2]), int(x0.shape[-1]))
     plan = plan or plan_for(objective, settings, size, x0.device, from_noise)
     x = x0.detach().float().clamp(0, 1)
-    run = _Run(encoder, settings, size, sum(phase.steps for phase in plan), x, callback, should_stop)
+    run = _Run(encoder, settings, size, plan, x, callback, should_stop)
     status: Status = "finished"
-    early = ""
+    early: list[str] = []  # why phases ended before their steps were spent
     try:
         with reuse_freed_memory(x.device), layout(encoder, settings.channels_last):
             objectives = {level: objective if level == 0 else objective.resized(encoder, 0.5**level)
@@ -110,8 +115,9 @@ def optimize(encoder: VGG19Features, objective: Objective, x0: Tensor, settings:
                                                                      settings.resampling), phase, index)
                 x = run.best_image
                 if reason:
-                    early = f"; the optimiser stopped early at step {len(run.history)}: {reason}"
-        message = f"finished {len(run.history)} steps{early}"
+                    early.append(str(reason) if isinstance(reason, _Still) else
+                                 f"the optimiser stopped early at step {len(run.history)}: {reason}")
+        message = "; ".join([f"finished {len(run.history)} steps", *early])
     except _Stopped:
         status, message = "stopped", f"stopped at step {len(run.history)}; kept the best image so far"
     except KeyboardInterrupt:
@@ -128,9 +134,10 @@ def optimize(encoder: VGG19Features, objective: Objective, x0: Tensor, settings:
 class _Run:
     """One :func:`optimize` call's state across its phases: history, clock, and the best image of the level."""
 
-    def __init__(self, encoder: VGG19Features, settings: Settings, size: tuple[int, int], steps: int, x0: Tensor,
+    def __init__(self, encoder: VGG19Features, settings: Settings, size: tuple[int, int], plan: list[Phase], x0: Tensor,
                  callback: Callable[[Progress], None] | None, should_stop: Callable[[], bool] | None) -> None:
-        self.encoder, self.settings, self.size, self.steps = encoder, settings, size, steps
+        self.encoder, self.settings, self.size, self.plan = encoder, settings, size, plan
+        self.steps = sum(phase.steps for phase in plan)
         self.callback, self.should_stop = callback, should_stop
         self.history: list[dict[str, float]] = []
         self.level, self.index = -1, -1
@@ -139,8 +146,9 @@ class _Run:
         self.start = time.perf_counter()
         self.graphs: dict[object, object] = {}  # captured CUDA graphs, per level: see loss_terms
 
-    def phase(self, objective: Objective, x0: Tensor, phase: Phase, index: int) -> str:
-        """Run the optimiser for ``phase.steps`` steps from ``x0``; returns why it stopped early, or ``""``.
+    def phase(self, objective: Objective, x0: Tensor, phase: Phase, index: int) -> str | _Still:
+        """Run the optimiser for ``phase.steps`` steps from ``x0``; returns why it stopped early (the optimiser's
+        reason, or the picture stood still), or ``""``.
 
         Each phase's first step evaluates its start, the best image so far, in the phase's own precision: the
         best image is then chosen among losses of one size and one precision."""
@@ -149,6 +157,7 @@ class _Run:
         if phase.level != self.level:  # a new size: losses of another scale
             self.scale = 0.0
         self.level, self.index, self.best_loss, self.best_image = phase.level, index, math.inf, x0
+        self.taken, self.mark = 0, x0  # the phase's steps so far; the image STILL_STEPS steps ago
 
         def evaluate(x: Tensor) -> tuple[float, Tensor]:
             """The loss (scaled) and its gradient at ``x``: the optimiser's view of the objective."""
@@ -160,7 +169,10 @@ class _Run:
             self.record(x, values)
             return values["total"] / self.scale, cast(Tensor, x.grad)
 
-        return OPTIMIZERS[self.settings.optimizer](evaluate, x0, phase.steps, self.settings)
+        try:
+            return OPTIMIZERS[self.settings.optimizer](evaluate, x0, phase.steps, self.settings)
+        except _Still as still:
+            return still
 
     def loss_terms(self, objective: Objective, x: Tensor, phase: Phase) -> dict[str, Tensor]:
         """:func:`loss_terms` in the phase's precision and the run's layout (on CUDA in float32, replayed as CUDA
@@ -188,6 +200,14 @@ class _Run:
             self.best_loss, self.best_image = values["total"], x.detach()  # kept, not copied: see lbfgs.Evaluate
         if self.callback and (step % self.settings.every == 0 or step == self.steps):
             image = resize(x.detach(), self.size).clamp(0, 1)
-            self.callback(Progress(step, self.steps, image, dict(self.history[-1]), time.perf_counter() - self.start))
+            self.callback(Progress(step, self.steps, image, dict(self.history[-1]), time.perf_counter() - self.start,
+                                   self.plan))
         if self.should_stop and self.should_stop():
             raise _Stopped
+        self.taken += 1
+        if self.settings.still and self.taken % STILL_STEPS == 0:
+            moved = float((x.detach() - self.mark).square().mean().sqrt())
+            self.mark = x.detach()  # kept, not copied, as the best image
+            if moved < self.settings.still:
+                raise _Still(f"level {self.level} ended at step {step}: the picture stopped changing (its pixels "
+                             f"moved {moved:.2g} over {STILL_STEPS} steps, under still={self.settings.still:g})")

@@ -380,17 +380,17 @@ def build_objective(encoder: FeatureEncoder, *, content: Tensor | None = None, s
 
 
 @torch.no_grad()
-def balanced_layer_weights(encoder: FeatureEncoder, painting: Tensor, start: Tensor,
-                           layers: Sequence[str] = STYLE_LAYERS) -> dict[str, float]:
+def balanced_layer_weights(encoder: FeatureEncoder, painting: Tensor | Sequence[Tensor], start: Tensor,
+                           layers: Sequence[str] = STYLE_LAYERS, blend: Sequence[float] | None = None) -> dict[str, float]:
     r"""Weights :math:`w_l` that give every style layer the same :math:`w_l E_l` at ``start``, with the same total as
     the paper's equal weights: :math:`w_l = \frac{1}{L} \sum_k \frac{1}{L} E_k(x_0) \,/\, E_l(x_0)`.
 
     With equal weights :math:`w_l = 1/L`, the layer whose responses are largest carries nearly all of
     :math:`\mathcal L_{style}` (on the trained network ``relu4_1``, 96 % of its gradient; lesson 4), so most named
     layers barely count. These make each count equally at the start, and keep the balance against the content.
-    ``painting`` is the style image at the size it will be compared at.
+    ``painting`` is the style image at the size it will be compared at (or several, blended by ``blend``: :class:`Style`).
     """
-    style = Style.of(encoder, painting, list(layers))
+    style = Style.of(encoder, painting, list(layers), blend=blend)
     F = features(encoder, start, style.layers)
     E = {l: float(losses.style_layer_loss(F[l], style.A[l], style.M_A[l])) for l in style.layers}
     total = sum(E.values()) / len(E)

@@ -31,12 +31,13 @@ from nst_teach.objective import (
     Term,
     TotalVariation,
     alpha_for_size,
+    balanced_layer_weights,
     blend_weights,
     check_ratio,
     check_weight,
     layer_weights,
 )
-from nst_teach.settings import DEFAULT_RATIO, PRESERVE_COLORS, PreserveColors, Settings
+from nst_teach.settings import BALANCED_RATIO, DEFAULT_RATIO, PRESERVE_COLORS, PreserveColors, Settings
 from nst_teach.spatial import GuidedStyle, check_control
 from nst_teach.starts import NOISE_STARTS, Start, check_start, initial_image
 from nst_teach.vgg19 import deepest_layer, smallest_side
@@ -131,13 +132,16 @@ def style_transfer(encoder: VGG19Features, content: Tensor, style: Tensor | Sequ
                    preserve_colors: PreserveColors | None = None,
                    style_blend: Sequence[float] | None = None, content_masks: Sequence[Tensor] | None = None,
                    style_masks: Sequence[Tensor] | None = None, region_weights: Sequence[float] | None = None,
-                   terms: Sequence[Term] = (), callback: Callback | None = None,
+                   balance: bool = False, terms: Sequence[Term] = (), callback: Callback | None = None,
                    should_stop: Callable[[], bool] | None = None) -> Result:
     """Render ``content`` in the style of ``style`` (CVPR 2016, Fig. 3 and 4).
 
     **Balance.** ``alpha`` is Eq. 7's, used as given. Or give ``ratio``, alpha/beta as at 512 x 512 px,
     scaled to the content's size (:func:`~nst_teach.objective.alpha_for_size`): the same balance at every
-    size. Neither: ``ratio = DEFAULT_RATIO``.
+    size. Neither: ``ratio = DEFAULT_RATIO`` (with ``balance``, :data:`~nst_teach.settings.BALANCED_RATIO`).
+
+    **Layer weights.** ``w_l`` as given (equal by default, the paper's ``1/5``), or with ``balance`` (the command line's
+    default) each layer's ``w_l E_l`` equal at the start (:func:`~nst_teach.objective.balanced_layer_weights`).
 
     **Start.** By default white noise in the two images' colours (``init="noise"``), as the paper starts, and
     the only start that gives a new image for each seed; coarse-to-fine settles its layout cheaply.
@@ -173,7 +177,10 @@ def style_transfer(encoder: VGG19Features, content: Tensor, style: Tensor | Sequ
     for k, painting in enumerate(styles):
         _check_image(f"style[{k}]" if len(styles) > 1 else "style", painting)
         check_image_size(f"style[{k}]" if len(styles) > 1 else "style", painting.shape, layers)
-    alpha = alpha if alpha is not None else alpha_for_size(ratio or DEFAULT_RATIO, content.shape[-2:]) * beta
+    if balance and content_masks is not None:
+        raise NstTeachError("balance weighs the layers of one painting or a blend: leave it off with masks", "balance")
+    ratio = ratio or (BALANCED_RATIO if balance else DEFAULT_RATIO)
+    alpha = alpha if alpha is not None else alpha_for_size(ratio, content.shape[-2:]) * beta
 
     device = _device(encoder)
     content, styles = content.to(device), [s.to(device) for s in styles]
@@ -193,6 +200,10 @@ def style_transfer(encoder: VGG19Features, content: Tensor, style: Tensor | Sequ
                                     size=content.shape[-2:]))
         start_blend = [float(T.mean()) for T in content_masks]  # the start in the regions' paintings' colours
     else:
+        if balance:  # the start optimize_from will draw (the same seed), to weigh the layers at
+            x0 = initial_image(init, content.shape, seed=(settings or Settings()).seed, content=content, style=styles,
+                               style_blend=style_blend, device=device)
+            style_layers = balanced_layer_weights(encoder, styles, x0, list(layer_weights(style_layers)), style_blend)
         paper_terms.append(Style.of(encoder, styles, style_layers, beta, style_blend))
     objective = Objective([*paper_terms, *_tv(tv_weight), *terms])
     result = optimize_from(encoder, objective, init, content.shape, settings, callback, should_stop,

@@ -16,7 +16,7 @@ from nst_teach.data import paper_image
 from nst_teach.images import load_image, resize, save_image
 from nst_teach.metrics import roughness, structure
 from nst_teach.objective import CONTENT_LAYER, STYLE_LAYERS, alpha_for_size
-from nst_teach.settings import DEFAULT_RATIO
+from nst_teach.settings import BALANCED_RATIO, DEFAULT_RATIO
 from nst_teach.vgg19 import deepest_layer
 
 
@@ -176,16 +176,35 @@ def test_default_transfer_runs_offline_on_the_trained_network(pictures, tmp_path
 
 def test_ratio_scales_alpha_with_the_image_and_alpha_overrides_it(pictures, tmp_path, monkeypatch):
     from nst_teach import tasks
-    from nst_teach.settings import DEFAULT_RATIO
 
     seen = []
     real = tasks.Content.of
     monkeypatch.setattr(tasks.Content, "of", lambda *a, **k: seen.append(a[-1]) or real(*a, **k))
-    for extra in ([], ["--ratio", "1e-2"], ["--alpha", "5"]):
+    for extra in ([], ["--paper-weights"], ["--ratio", "1e-2"], ["--alpha", "5"]):
         assert main(["transfer", *map(str, pictures), "--weights", "random", "--size", "32", "--steps", "1",
                      "-o", str(tmp_path / "r.png"), *extra]) == 0
     H, W = load_image(pictures[0], 32).shape[-2:]
-    assert seen == pytest.approx([DEFAULT_RATIO * 512 * 512 / (H * W), 1e-2 * 512 * 512 / (H * W), 5])
+    assert seen == pytest.approx([r * 512 * 512 / (H * W) for r in (BALANCED_RATIO, DEFAULT_RATIO, 1e-2)] + [5])
+
+
+def test_a_default_transfer_is_the_default_picture_and_paper_weights_give_the_papers(pictures, tmp_path, monkeypatch):
+    """The layers balanced unless --paper-weights (or masks), and the default picture's plan: PICTURE's steps, most of
+    them at the coarse levels."""
+    from nst_teach import tasks
+    from nst_teach.settings import PICTURE
+
+    calls = []
+    real = tasks.balanced_layer_weights
+    monkeypatch.setattr(tasks, "balanced_layer_weights", lambda *a, **k: calls.append(a) or real(*a, **k))
+    metrics = tmp_path / "m.json"
+    for extra in ([], ["--paper-weights"]):
+        assert main(["transfer", *map(str, pictures), "--weights", "random", "--size", "48", "--steps", "1",
+                     "-o", str(tmp_path / "p.png"), "--metrics-json", str(metrics), *extra]) == 0
+        assert len(calls) == 1, extra  # the default balanced the layers; --paper-weights did not
+    assert main(["transfer", *map(str, pictures), "--weights", "random", "--size", "32", "-o", str(tmp_path / "p.png"),
+                 "--metrics-json", str(metrics), "--precision", "float32"]) == 0
+    engine = json.loads(metrics.read_text())["engine"]
+    assert (engine["steps"], engine["coarse_share"]) == (PICTURE.steps, PICTURE.coarse_share) != (300, 0.5)
 
 
 @pytest.mark.integration  # a fresh Python process
@@ -201,7 +220,8 @@ def test_coarse_levels_option_shows_in_the_history(pictures, tmp_path):
             "--coarse-levels", "1", "-o", str(out), "--metrics-json", str(metrics)]
     assert main(argv) == 0
     history = json.loads(metrics.read_text())["history"]
-    assert [h["level"] for h in history] == [1, 1, 0, 0] and Image.open(out).size[0] == 96
+    # a transfer's plan is the default picture's: 88 % of the steps at the coarse level, at least one at full size
+    assert [h["level"] for h in history] == [1, 1, 1, 0] and Image.open(out).size[0] == 96
 
 
 def test_init_uniform_starts_from_plain_noise(pictures, tmp_path):
@@ -354,6 +374,7 @@ _LAYERS = st.sampled_from(["", ",", "relu1_1", "relu1_1,relu1_1", "relu9_9", "co
 _FLAGS = {
     "--steps": _NUMBER, "--size": _NUMBER, "--seed": _NUMBER, "--tv": _NUMBER, "--coarse-levels": _NUMBER,
     "--alpha": _NUMBER, "--ratio": _NUMBER, "--beta": _NUMBER, "--lr": _NUMBER, "--animate-every": _NUMBER,
+    "--still": _NUMBER,
     "--style-weights": st.sampled_from(["1", "0", "-1", "nan", "1,1", "", "x"]),
     "--style-layers": _LAYERS, "--content-layers": _LAYERS,
     "--init": st.sampled_from(["noise", "content", "recolored", "style", "uniform", "zeros"]),
@@ -364,7 +385,8 @@ _FLAGS = {
 }
 #: Each flag's value, as the engine's Settings or the network hold it once parsed (metrics-json's "engine").
 _ENGINE_KEYS = {"--steps": ("steps", int), "--seed": ("seed", int), "--lr": ("lr", float), "--optimizer": ("optimizer", str),
-                "--coarse-levels": ("coarse_levels", int), "--precision": ("precision", str), "--pooling": ("pooling", str)}
+                "--coarse-levels": ("coarse_levels", int), "--precision": ("precision", str), "--pooling": ("pooling", str),
+                "--still": ("still", float)}
 
 
 def _small(flag: str, value: str) -> bool:
@@ -406,14 +428,16 @@ def _assert_used(flags: dict[str, str], metrics: dict, picture: Image.Image) -> 
     for flag, (key, kind) in _ENGINE_KEYS.items():
         if flag in flags:
             assert engine[key] == kind(flags[flag]), (flag, engine)
-    if metrics["status"] == "finished":
-        assert metrics["steps"] == engine["steps"] == len(metrics["history"])
+    if metrics["status"] == "finished":  # every step run, unless the optimiser or a still picture ended it sooner
+        assert metrics["steps"] == len(metrics["history"]) <= engine["steps"]
+        assert metrics["steps"] == engine["steps"] or "early" in metrics["message"] or "ended at" in metrics["message"]
     assert max(picture.size) == int(flags.get("--size", "32")) and metrics["device"] == "cpu"  # no GPU in the tests
     layers = [*flags.get("--content-layers", CONTENT_LAYER).split(","), *flags.get("--style-layers", ",".join(STYLE_LAYERS)).split(",")]
     assert engine["network_cut_after"] == deepest_layer(layers)
     # Eq. 7's weights (and the tv weight) in the total of every full-size step: alpha as given, or from the ratio
     beta, tv = float(flags.get("--beta", 1)), float(flags.get("--tv", 0))
-    ratio = float(flags.get("--ratio", DEFAULT_RATIO))
+    paper = "--paper-weights" in flags or "--content-mask" in flags  # else the layers balanced, at BALANCED_RATIO
+    ratio = float(flags.get("--ratio", DEFAULT_RATIO if paper else BALANCED_RATIO))
     alpha = float(flags["--alpha"]) if "--alpha" in flags else alpha_for_size(ratio, picture.size[::-1]) * beta
     for step in (h for h in metrics["history"] if h["level"] == 0):
         assert ("tv" in step) == (tv > 0)
@@ -424,7 +448,8 @@ def _assert_used(flags: dict[str, str], metrics: dict, picture: Image.Image) -> 
 @pytest.mark.parametrize(("flag", "value"), [("--pooling", "max"), ("--optimizer", "lbfgsb"), ("--optimizer", "adam"),
                                              ("--precision", "float32"), ("--precision", "bfloat16"), ("--device", "cpu"),
                                              ("--alpha", "3"), ("--beta", "2"), ("--tv", "0.5"), ("--coarse-levels", "1"),
-                                             ("--style-layers", "relu1_1,conv3_1"), ("--content-layers", "relu2_2")])
+                                             ("--style-layers", "relu1_1,conv3_1"), ("--content-layers", "relu2_2"),
+                                             ("--still", "0.5")])
 def test_each_flag_that_is_not_its_default_reaches_the_run(pictures, tmp_path, flag, value):
     """The fuzz test's check on every flag alone, each with a value other than its default, so that none is left to
     chance: a flag that parsed but never reached the engine, the network or the objective fails here."""

@@ -183,3 +183,22 @@ def test_optimize_and_the_tasks_follow_one_plan(encoder):
         ("task from the photograph", optimize_from(encoder, objective, "content", photo.shape, settings, content=picture)))}
     assert levels["optimize from noise"] == levels["task from noise"] == [2, 1, 0, 0]
     assert levels["optimize from a picture"] == levels["task from the photograph"] == [0] * 4
+
+
+def test_a_still_picture_ends_its_level_and_the_run_says_so(encoder, texture, texture_objective):
+    phases = [Phase(1, 200, "float32"), Phase(0, 5, "float32")]
+    still = optimize(encoder, texture_objective, torch.rand_like(texture), Settings(still=0.5), phases)
+    # each 10 steps move the pixels by far less than an RMS of 0.5: the coarse level ends at its 10th step
+    assert [h["level"] for h in still.history] == [1] * 10 + [0] * 5 and still.status == "finished"
+    assert "level 1 ended at step 10: the picture stopped changing" in still.message
+    moving = optimize(encoder, texture_objective, torch.rand_like(texture), Settings(still=1e-9), phases)
+    assert moving.steps == 205 and moving.message == "finished 205 steps"  # still, but never that still
+
+
+def test_the_progress_carries_the_plan_whose_phases_the_history_indexes(encoder, photo, painting):
+    objective = build_objective(encoder, content=photo, style=painting, content_layers=["relu4_2"],
+                                style_layers=["relu1_1", "relu3_1"], alpha=1e-2)
+    seen = []
+    phases = [Phase(1, 3, "float32"), Phase(0, 2, "float32")]
+    optimize(encoder, objective, torch.rand_like(photo), Settings(every=1), phases, callback=seen.append)
+    assert all(list(p.plan) == phases for p in seen) and [p.losses["phase"] for p in seen] == [0, 0, 0, 1, 1]

@@ -25,7 +25,7 @@ def test_the_paper_reads_in_one_sitting():
 def test_the_engine_path_needs_no_notebook_classroom_or_command_line_helper():
     path = closure("tasks")
     assert not path & HELPERS, path & HELPERS
-    assert lines(path) <= 3050, {m: lines([m]) for m in sorted(path)}  # the fast path, all of it (README): a budget
+    assert lines(path) <= 3100, {m: lines([m]) for m in sorted(path)}  # the fast path, all of it (README): a budget
 
 
 def test_only_the_classroom_and_the_command_line_import_the_classroom_and_the_command_line_only_when_asked():
@@ -123,8 +123,8 @@ def test_the_readme_names_the_command_that_counts_the_lines_and_types_no_count(c
     readme = " ".join((PACKAGE.parent / "README.md").read_text().split())
     assert readme.count("python tools/layout.py") >= 2
     typed = re.findall(r"(\d[\d,]*) (?:lines|modules)", readme)  # any count of lines or modules, however worded
-    assert sorted(typed) == ["3,050", "600"], typed  # only the two limits this file holds the code to
-    assert "at most 600 lines" in readme and "at most 3,050 lines" in readme
+    assert sorted(typed) == ["3,100", "600"], typed  # only the two limits this file holds the code to
+    assert "at most 600 lines" in readme and "at most 3,100 lines" in readme
 
 
 def test_the_readme_draws_the_layout_this_test_finds():

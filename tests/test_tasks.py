@@ -243,3 +243,22 @@ def test_style_transfer_refuses_bad_weights_by_name_or_runs(encoder, name, value
 def test_each_mistake_is_one_nst_teach_error_naming_it(encoder, call, needle):
     with pytest.raises(NstTeachError, match=needle):
         call(encoder, torch.rand(1, 3, 32, 32))
+
+
+def test_balance_weighs_the_style_layers_at_the_start_the_run_draws(encoder, photo, texture):
+    """balance=True is the layers' weights made equal in w_l E_l at the seed's white-noise start, at BALANCED_RATIO."""
+    from nst_teach.objective import balanced_layer_weights
+    from nst_teach.settings import BALANCED_RATIO
+    from nst_teach.starts import initial_image
+
+    settings = Settings(steps=6, seed=3, coarse_levels=0)
+    x0 = initial_image("noise", photo.shape, seed=3, content=photo, style=[resize(texture, photo.shape[-2:])])
+    weights = balanced_layer_weights(encoder, resize(texture, photo.shape[-2:]), x0, STYLE_LAYERS)
+    assert max(weights.values()) > 2 * min(weights.values())  # not the paper's equal weights
+    balanced = style_transfer(encoder, photo, texture, settings, balance=True)
+    by_hand = style_transfer(encoder, photo, texture, settings, style_layers=weights, ratio=BALANCED_RATIO)
+    paper = style_transfer(encoder, photo, texture, settings)
+    assert balanced.history == by_hand.history and balanced.history[1] != paper.history[1]
+    with pytest.raises(NstTeachError, match="balance weighs the layers of one painting"):
+        style_transfer(encoder, photo, [texture, texture], settings, balance=True, content_masks=[torch.ones(1, 1, 8, 8)] * 2,
+                       style_masks=[torch.ones(1, 1, 8, 8)] * 2)

@@ -18,7 +18,7 @@ from pathlib import Path
 from nst_teach.errors import NstTeachError
 from nst_teach.images import write_atomically
 
-__all__ = ["course_files", "write_course"]
+__all__ = ["course_files", "lessons_command", "write_course"]
 
 
 def _folder(package: str, checkout: str) -> Traversable:
@@ -52,3 +52,11 @@ def write_course(folder: str | os.PathLike[str], force: bool = False) -> list[Pa
         raise NstTeachError(f"{folder} already has {', '.join(existing)}: your work there is kept; choose another "
                             "folder, or add --force to overwrite them")
     return [write_atomically(folder / name, data) for name, data in course.items()]
+
+
+def lessons_command(folder: str | os.PathLike[str], force: bool = False) -> int:
+    """``nst-teach lessons DIR``: :func:`write_course`, each file it wrote named, and how to open them."""
+    for path in write_course(folder, force):
+        print(f"wrote {path}")
+    print(f"Open them with: jupyter lab {folder}")
+    return 0
