@@ -2,9 +2,11 @@
 
     python benchmarks/profile_default.py                     # Tübingen x The Scream, 512 px, the CLI's defaults
     python benchmarks/profile_default.py --laptop            # the same with the laptop switch (float32, AVX2)
+    python benchmarks/profile_default.py --paper             # the paper's objective and Settings(): 300 steps
     python benchmarks/profile_default.py --pair chelsea:starry_night --steps 120
 
-One fresh process runs what ``nst-teach transfer PHOTO PAINTING`` runs, at its defaults (``Settings()``, average
+One fresh process runs what ``nst-teach transfer PHOTO PAINTING`` runs, at its defaults (the default picture:
+``settings.PICTURE``, the style layers balanced; ``--paper``: ``Settings()``, the paper's ``w_l = 1/5``; average
 pooling, the network cut after ``relu5_1``), and times it in the order it happens: the imports, the weights, the
 pictures, the targets (the painting's Gram matrices and the photograph's ``conv4_2``), every step of every phase of
 the plan (:func:`~nst_teach.coarse_to_fine.plan_for`), and the PNG written. Then :mod:`torch.profiler` splits three
@@ -49,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", type=int, default=512, help="the long side (default 512, the CLI's)")
     p.add_argument("--steps", type=int, help="the run's steps (default: Settings().steps)")
     p.add_argument("--laptop", action="store_true", help="the laptop switch: float32, AVX2")
+    p.add_argument("--paper", action="store_true", help="Settings() and the paper's w_l = 1/5 (nst-teach transfer "
+                   "--paper-weights --steps 300), not the default picture")
     p.add_argument("--out", type=Path, default=Path("profile.json"), help="the numbers as JSON")
     args = p.parse_args(argv)
     if args.laptop and os.environ.get("ONEDNN_MAX_CPU_ISA") != LAPTOP["ONEDNN_MAX_CPU_ISA"]:  # the switch is read at import
@@ -64,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     from nst_teach.features import load_vgg19_features
     from nst_teach.images import load_image, save_image
     from nst_teach.objective import CONTENT_LAYER, STYLE_LAYERS
-    from nst_teach.settings import Settings
+    from nst_teach.settings import PICTURE, Settings
 
     clock.mark("import nst_teach")
     encoder = load_vgg19_features("caffe", pooling="avg").truncate("relu5_1")
@@ -72,11 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     photo_name, painting_name = args.pair.split(":")
     photo, painting = load_image(picture(photo_name), args.size), load_image(picture(painting_name), args.size)
     clock.mark("read the pictures")
-    settings = Settings(**({"steps": args.steps} if args.steps else {}))
+    base = Settings() if args.paper else PICTURE  # the paper's objective and plan, or the command line's default picture
+    settings = Settings(**{**base.__dict__, **({"steps": args.steps} if args.steps else {})})
     stamps: list[tuple[float, Progress]] = []
     steps_settings = Settings(**{**settings.__dict__, "every": 1})  # a callback every step: its clock
     called = time.perf_counter()
-    result = tasks.style_transfer(encoder, photo, painting, steps_settings,
+    result = tasks.style_transfer(encoder, photo, painting, steps_settings, balance=not args.paper,
                                   callback=lambda progress: stamps.append((time.perf_counter(), progress)))
     first_clock, first = stamps[0]
     clock.marks.append(("targets and the start", first_clock - first.seconds - called))
@@ -100,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     clock.mark("write the PNG")
     whole = time.perf_counter() - STARTED
     splits = _operations(encoder, photo, painting, phases, loss_terms, torch)
-    report = {"cpu": cpu(), "torch": torch.__version__, "laptop_switch": args.laptop, "pair": args.pair,
+    report = {"cpu": cpu(), "torch": torch.__version__, "laptop_switch": args.laptop, "pair": args.pair, "paper": args.paper,
               "size": list(photo.shape[-2:]), "whole_s": whole, "marks": clock.marks, "phases": phases,
               "operations": splits, "plan": [list(p) for p in objective_plan],
               "layers": [CONTENT_LAYER, *STYLE_LAYERS]}
@@ -161,7 +166,8 @@ def _operations(encoder, photo, painting, phases, loss_terms, torch) -> list[dic
 def _print(report: dict) -> None:
     print(f"{report['cpu']}; torch {report['torch']}; "
           f"{'the laptop switch (float32, AVX2)' if report['laptop_switch'] else 'as the CPU is'}; "
-          f"{report['pair']} at {report['size'][1]} x {report['size'][0]}\n")
+          f"{report['pair']} at {report['size'][1]} x {report['size'][0]}; "
+          f"{'the paper (--paper)' if report['paper'] else 'the default picture'}\n")
     print("| part of the run | seconds | share |\n|---|---|---|")
     for what, seconds in report["marks"]:
         print(f"| {what} | {seconds:.2f} | {seconds / report['whole_s']:.1%} |")

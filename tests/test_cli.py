@@ -220,7 +220,7 @@ def test_coarse_levels_option_shows_in_the_history(pictures, tmp_path):
             "--coarse-levels", "1", "-o", str(out), "--metrics-json", str(metrics)]
     assert main(argv) == 0
     history = json.loads(metrics.read_text())["history"]
-    # a transfer's plan is the default picture's: 88 % of the steps at the coarse level, at least one at full size
+    # a transfer's plan is the default picture's: 8/9 of the steps at the coarse level, at least one at full size
     assert [h["level"] for h in history] == [1, 1, 1, 0] and Image.open(out).size[0] == 96
 
 
