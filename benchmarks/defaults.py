@@ -5,6 +5,8 @@
     python benchmarks/defaults.py --rows "noise 1e-3;noise 1e-3 balanced;noise 1e-3 authors" --steps 200 \\
         --pairs tubingen:starry_night,rocket:the_scream
     python benchmarks/defaults.py --normalized --rows "noise 1e-3" --pairs tubingen:starry_night,rocket:the_scream
+    python benchmarks/defaults.py --size 512 --picture-plan --rows "noise 1e-3;noise 2e-3 balanced" \
+        --pairs tubingen:starry_night,coffee:the_scream    # the default picture's plan (settings.PICTURE)
 
 Each row is ``START RATIO [WEIGHTS]``: ``START`` one of :data:`nst_teach.starts` (``noise``, ``content``,
 ``recolored``, ...), ``RATIO`` alpha/beta at 512 x 512 (:func:`nst_teach.objective.alpha_for_size`), ``WEIGHTS`` the
@@ -50,13 +52,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rows", default=ROWS, help=f"'START RATIO [WEIGHTS];...' (default {ROWS!r})")
     p.add_argument("--pairs", default=PAIRS, help="PHOTO:PAINTING,... (default: the four unseen pairs)")
     p.add_argument("--size", type=int, default=256)
-    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--steps", type=int, help="the run's steps (default 300; with --picture-plan 180)")
+    p.add_argument("--picture-plan", action="store_true", help="the default picture's plan (settings.PICTURE: 8/9 of "
+                   "the steps at 1/4 and 1/2 size), not Settings()'s (half of them)")
     p.add_argument("--normalized", action="store_true", help="the paper's normalised network")
     p.add_argument("--weights", default="caffe", help="caffe (default) | random (a smoke run)")
     p.add_argument("--out", type=Path, help="keep the pictures here")
     args = p.parse_args(argv)
 
     import torch
+
+    from nst_teach.settings import PICTURE, Settings
+
+    base = PICTURE if args.picture_plan else Settings()
+    settings = Settings(**{**base.__dict__, "steps": args.steps or base.steps})
 
     import nst_teach as nt
     from nst_teach.data import paper_image
@@ -83,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         for i, (start, ratio, *weights) in enumerate(rows):
             torch.manual_seed(0)
             w = layer_weights(weights[0] if weights else None, encoder, photo, painting, start)
-            result = nt.style_transfer(encoder, photo, painting, nt.Settings(steps=args.steps), ratio=float(ratio),
+            result = nt.style_transfer(encoder, photo, painting, settings, ratio=float(ratio),
                                        init=start, style_layers=w or nt.STYLE_LAYERS)
             name = f"{photo_name}_x_{painting_name}_{start}_{ratio}{'_' + weights[0] if weights else ''}.png"
             saved = nt.load_image(nt.save_image(result.image, out / name))
@@ -91,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
                            f"({result.seconds:.0f} s)")
             print(f"{photo_name} x {painting_name}, {' '.join([start, ratio, *weights])}: {cells[i, j]}", flush=True)
     network = "the normalised network" if args.normalized else "the network as trained"
-    print(f"\n{args.size} px, {args.steps} steps, {network} ({args.weights}), seed 0; structure / palette "
+    plan = ", the default picture's plan" if args.picture_plan else ""
+    print(f"\n{args.size} px, {settings.steps} steps{plan}, {network} ({args.weights}), seed 0; structure / palette "
           f"(seconds in the run)\n")
     print("| start, ratio | " + " | ".join(f"{a} × {b}" for a, b in pairs) + " |\n" + "|---" * (len(pairs) + 1) + "|")
     for i, row in enumerate(rows):

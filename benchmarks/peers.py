@@ -156,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ratio", dest="ratios", type=_ratios, default=[None],
                    help="nst-teach's --ratio, or several (R1,R2,...: a row each; default: its default)")
     p.add_argument("--only", choices=("nst-teach", "neural-style-pt"), help="run one contender")
+    p.add_argument("--paper", action="store_true", help="nst-teach with --paper (the paper's w_l, 1e-3, 300 steps), "
+                   "not the default picture")
     p.add_argument("--laptop", action="store_true", help="the laptop switch: float32, AVX2")
     p.add_argument("--both", action="store_true", help="both profiles, as the CPU is and then the laptop switch")
     p.add_argument("--out", type=Path, required=True, help="the inputs, pictures, results.json and side-by-sides")
@@ -192,9 +194,11 @@ def run_profile(args: argparse.Namespace, pairs: list[tuple[Path, Path]], model:
         rows: list[dict[str, Any]] = []
         for ratio in (args.ratios if args.only != "neural-style-pt" else []):
             suffix = "" if ratio is None else f"_ratio{ratio:g}"
+            suffix += "_paper" if args.paper else ""
             row = run_one(photo, painting, folder / f"{stem}_nst-teach{suffix}.png", args.size, None, laptop,
-                          [] if ratio is None else ["--ratio", str(ratio)])
-            rows.append({"contender": "nst-teach default" + ("" if ratio is None else f", ratio {ratio:g}"),
+                          ([] if ratio is None else ["--ratio", str(ratio)]) + (["--paper"] if args.paper else []))
+            name = "nst-teach --paper" if args.paper else "nst-teach default"
+            rows.append({"contender": name + ("" if ratio is None else f", ratio {ratio:g}"),
                          "iterations": row["steps"], **{k: row.get(k) for k in (
                              "wall_s", "peak_rss_gb", "picture", "structure", "palette", "first_left_s", "real_left_s")}})
         if model is not None:

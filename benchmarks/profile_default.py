@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, help="the run's steps (default: Settings().steps)")
     p.add_argument("--laptop", action="store_true", help="the laptop switch: float32, AVX2")
     p.add_argument("--paper", action="store_true", help="Settings() and the paper's w_l = 1/5 (nst-teach transfer "
-                   "--paper-weights --steps 300), not the default picture")
+                   "--paper), not the default picture")
     p.add_argument("--out", type=Path, default=Path("profile.json"), help="the numbers as JSON")
     args = p.parse_args(argv)
     if args.laptop and os.environ.get("ONEDNN_MAX_CPU_ISA") != LAPTOP["ONEDNN_MAX_CPU_ISA"]:  # the switch is read at import
@@ -148,15 +148,17 @@ def _operations(encoder, photo, painting, phases, loss_terms, torch) -> list[dic
                 loss_terms(encoder, objective, y, precision, True)["total"].backward()
 
             evaluate()
+            started = time.perf_counter()
+            for _ in range(3):
+                evaluate()
+            wall = (time.perf_counter() - started) / 3  # without the profiler, which slows each operation
             with profile(activities=[ProfilerActivity.CPU]) as prof:
-                started = time.perf_counter()
                 for _ in range(3):
                     evaluate()
-                wall = (time.perf_counter() - started) / 3
         split: dict[str, float] = defaultdict(float)
         for event in prof.key_averages():
             split[category(event.key)] += event.self_cpu_time_total / 1e6 / 3
-        scale = wall / sum(split.values())  # the profiler's own overhead, spread evenly
+        scale = wall / sum(split.values())  # the profiler's own overhead taken out, spread evenly
         rows.append({"level": phase["level"], "precision": phase["precision"], "evaluation_s": wall,
                      "step_s": phase["per_step"], "beyond_evaluation_s": max(phase["per_step"] - wall, 0.0),
                      "split_s": {k: v * scale for k, v in sorted(split.items(), key=lambda kv: -kv[1])}})

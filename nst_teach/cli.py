@@ -116,13 +116,13 @@ def _parser() -> argparse.ArgumentParser:
     balance = p.add_mutually_exclusive_group()
     balance.add_argument("--ratio", type=float,
                          help=f"alpha/beta as at 512 x 512 px, scaled to the image's size so that the balance "
-                              f"holds at every size (default {BALANCED_RATIO:g}; {DEFAULT_RATIO:g} with --paper-weights)")
+                              f"holds at every size (default {BALANCED_RATIO:g}; {DEFAULT_RATIO:g} with --paper)")
     balance.add_argument("--alpha", type=float, help="Eq. 7's content weight alpha, used as given (instead of --ratio)")
     p.add_argument("--beta", type=float, default=1.0, help="style weight (default 1)")
     p.add_argument("--content-layers", type=_names, default=[CONTENT_LAYER])
     p.add_argument("--style-layers", type=_names, default=list(STYLE_LAYERS))
-    p.add_argument("--paper-weights", action="store_true", help="the paper's w_l = 1/5 (default: each style layer's "
-                   "w_l E_l equal at the start, which takes more of the painting's colours; always with masks)")
+    p.add_argument("--paper", action="store_true", help=f"the paper's w_l = 1/5 at alpha/beta {DEFAULT_RATIO:g} and "
+                   f"{Settings.steps} steps, half at the coarse levels (default: the default picture, the layers balanced)")
     p.add_argument("--keep-style-scale", action="store_true",
                    help="scale each style image by the factor that brings the content image to --size, not to --size "
                         "itself, and do not resize it to the content's size: its brush strokes keep their size "
@@ -234,7 +234,7 @@ def check(args: argparse.Namespace) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    plan = PICTURE if args.command == "transfer" else Settings()  # a transfer's steps: the default picture's plan
+    plan = PICTURE if args.command == "transfer" and not args.paper else Settings()  # the default picture's plan
     return Settings(optimizer=args.optimizer, steps=plan.steps if args.steps is None else args.steps, lr=args.lr,
                     coarse_share=plan.coarse_share, seed=args.seed or 0, precision=args.precision,
                     coarse_levels=args.coarse_levels, still=args.still, every=1)
@@ -352,7 +352,7 @@ def _run(args: argparse.Namespace) -> int:
                 content_layers=args.content_layers, style_layers=args.style_layers, alpha=args.alpha,
                 ratio=args.ratio, beta=args.beta, tv_weight=args.tv, keep_style_scale=args.keep_style_scale,
                 preserve_colors=args.preserve_colors, style_blend=args.style_weights, content_masks=content_masks,
-                style_masks=style_masks, balance=not (args.paper_weights or args.content_mask), callback=callback,
+                style_masks=style_masks, balance=not (args.paper or args.content_mask), callback=callback,
                 **start)
     finally:
         progress.close()

@@ -8,8 +8,9 @@ part (the optimiser's vectors, the Python between operations), so a step at :mat
 with :math:`o` = :data:`OVERHEAD` and :math:`c` from the latest phase of the same precision that has been timed
 (its median step; the run's first step, which also builds the convolutions' kernels, left out). A float32 tail
 before any float32 step is timed costs :data:`FLOAT32_OVER_BFLOAT16` times a bfloat16 step. The time left is the sum
-over the plan's steps left (:class:`~nst_teach.engine.Progress` carries the plan). tqdm's own estimate assumes every
-step costs the same, and a coarse step costs a sixteenth of a full-size one: its first estimate was 3-4 times short.
+over the plan's steps left (:class:`~nst_teach.engine.Progress` carries the plan). tqdm's own estimate prices every
+step alike, while a coarse step costs a tenth to a fifteenth of a full-size one: at the same moment of the default
+picture's runs it said half to three quarters of the real time left (``benchmarks/README.md``).
 """
 
 from __future__ import annotations

@@ -89,13 +89,32 @@ def test_the_default_transfer_benchmark_runs_the_cli_whole_and_scores_its_pictur
     photo = save_image(torch.rand(1, 3, 24, 32), tmp_path / "photo.png")
     painting = save_image(torch.rand(1, 3, 32, 32), tmp_path / "painting.png")
     proc = subprocess.run([sys.executable, str(script), "--pairs", f"{photo}:{painting}", "--size", "32", "--steps",
-                           "3", "--laptop", "--out", str(tmp_path / "out")], capture_output=True, text=True)
+                           "6", "--laptop", "--out", str(tmp_path / "out")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     (row,) = json.loads((tmp_path / "out" / "results.json").read_text())["rows"]
-    assert row["steps"] == 3 and row["size"] == [24, 32] and row["laptop_switch"]
+    assert row["steps"] == 6 and row["size"] == [24, 32] and row["laptop_switch"]
+    assert row["first_left_s"] >= 0 and 0 < row["real_left_s"] < row["run_s"]  # the bar's first time left, and the real
     assert 0 < row["run_s"] < row["wall_s"] and 0.2 < row["peak_rss_gb"] < 20  # the child's, not this process's
     assert Path(row["picture"]).is_file() and -1 <= row["structure"] <= 1 and 0 <= row["palette"] <= 1
-    assert "| photo.png × painting.png | 32 × 24 | 3 |" in proc.stdout and "laptop switch" in proc.stdout
+    assert "| photo.png × painting.png | 32 × 24 | 6 |" in proc.stdout and "laptop switch" in proc.stdout
+
+
+@pytest.mark.integration  # the profile as a whole: a fresh process, the default picture's plan
+def test_the_profile_times_each_phase_of_the_plan_and_splits_each_phases_step(tmp_path):
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "profile_default.py"
+    photo = save_image(torch.rand(1, 3, 96, 128), tmp_path / "photo.png")
+    painting = save_image(torch.rand(1, 3, 96, 128), tmp_path / "painting.png")
+    proc = subprocess.run([sys.executable, str(script), "--pair", f"{photo}:{painting}", "--size", "128", "--steps",
+                           "12", "--out", str(tmp_path / "p.json")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "p.json").read_text())
+    assert [phase["level"] for phase in report["phases"]][0] == 1 and report["phases"][-1]["level"] == 0
+    assert sum(phase["steps"] for phase in report["phases"]) == 12 and not report["paper"]  # 11 at half size, 1 full
+    assert sum(seconds for _, seconds in report["marks"]) <= report["whole_s"]
+    for row in report["operations"]:  # each phase's evaluation split: the network both ways, the Gram matrices
+        assert min(row["split_s"][k] for k in ("convolutions", "convolution backward", "Gram matrices")) > 0
+        assert sum(row["split_s"].values()) == pytest.approx(row["evaluation_s"])
+    assert "| **whole process** |" in proc.stdout and "convolution backward" in proc.stdout
 
 
 @pytest.mark.integration  # the defaults' table as a whole: a transfer a cell

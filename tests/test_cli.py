@@ -180,31 +180,35 @@ def test_ratio_scales_alpha_with_the_image_and_alpha_overrides_it(pictures, tmp_
     seen = []
     real = tasks.Content.of
     monkeypatch.setattr(tasks.Content, "of", lambda *a, **k: seen.append(a[-1]) or real(*a, **k))
-    for extra in ([], ["--paper-weights"], ["--ratio", "1e-2"], ["--alpha", "5"]):
+    for extra in ([], ["--paper"], ["--ratio", "1e-2"], ["--alpha", "5"]):
         assert main(["transfer", *map(str, pictures), "--weights", "random", "--size", "32", "--steps", "1",
                      "-o", str(tmp_path / "r.png"), *extra]) == 0
     H, W = load_image(pictures[0], 32).shape[-2:]
     assert seen == pytest.approx([r * 512 * 512 / (H * W) for r in (BALANCED_RATIO, DEFAULT_RATIO, 1e-2)] + [5])
 
 
-def test_a_default_transfer_is_the_default_picture_and_paper_weights_give_the_papers(pictures, tmp_path, monkeypatch):
-    """The layers balanced unless --paper-weights (or masks), and the default picture's plan: PICTURE's steps, most of
-    them at the coarse levels."""
+def test_a_default_transfer_is_the_default_picture_and_paper_gives_the_papers(pictures, tmp_path, monkeypatch):
+    """The layers balanced unless --paper (or masks), and the default picture's plan (PICTURE's steps, most of them at
+    the coarse levels) unless --paper (Settings()'s)."""
     from nst_teach import tasks
-    from nst_teach.settings import PICTURE
+    from nst_teach.settings import PICTURE, Settings
 
     calls = []
     real = tasks.balanced_layer_weights
     monkeypatch.setattr(tasks, "balanced_layer_weights", lambda *a, **k: calls.append(a) or real(*a, **k))
     metrics = tmp_path / "m.json"
-    for extra in ([], ["--paper-weights"]):
+    for extra in ([], ["--paper"]):
         assert main(["transfer", *map(str, pictures), "--weights", "random", "--size", "48", "--steps", "1",
                      "-o", str(tmp_path / "p.png"), "--metrics-json", str(metrics), *extra]) == 0
-        assert len(calls) == 1, extra  # the default balanced the layers; --paper-weights did not
+        assert len(calls) == 1, extra  # the default balanced the layers; --paper did not
     assert main(["transfer", *map(str, pictures), "--weights", "random", "--size", "32", "-o", str(tmp_path / "p.png"),
                  "--metrics-json", str(metrics), "--precision", "float32"]) == 0
     engine = json.loads(metrics.read_text())["engine"]
     assert (engine["steps"], engine["coarse_share"]) == (PICTURE.steps, PICTURE.coarse_share) != (300, 0.5)
+    assert main(["transfer", *map(str, pictures), "--weights", "random", "--size", "32", "-o", str(tmp_path / "p.png"),
+                 "--metrics-json", str(metrics), "--precision", "float32", "--paper"]) == 0
+    engine = json.loads(metrics.read_text())["engine"]
+    assert (engine["steps"], engine["coarse_share"]) == (Settings().steps, Settings().coarse_share) == (300, 0.5)
 
 
 @pytest.mark.integration  # a fresh Python process
@@ -436,7 +440,7 @@ def _assert_used(flags: dict[str, str], metrics: dict, picture: Image.Image) -> 
     assert engine["network_cut_after"] == deepest_layer(layers)
     # Eq. 7's weights (and the tv weight) in the total of every full-size step: alpha as given, or from the ratio
     beta, tv = float(flags.get("--beta", 1)), float(flags.get("--tv", 0))
-    paper = "--paper-weights" in flags or "--content-mask" in flags  # else the layers balanced, at BALANCED_RATIO
+    paper = "--paper" in flags or "--content-mask" in flags  # else the layers balanced, at BALANCED_RATIO
     ratio = float(flags.get("--ratio", DEFAULT_RATIO if paper else BALANCED_RATIO))
     alpha = float(flags["--alpha"]) if "--alpha" in flags else alpha_for_size(ratio, picture.size[::-1]) * beta
     for step in (h for h in metrics["history"] if h["level"] == 0):
