@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
                           "texture, no more than the poolings before its deepest layer; none from the photograph; 0: off)")
     run.add_argument("--still", type=float, default=Settings.still, metavar="RMS",
                      help="end a coarse-to-fine level once 10 steps moved its pixels by less than RMS (root mean "
-                          f"square, pixels in 0-1; default {Settings.still:g}; 0: never)")
+                          f"square, pixels in 0-1; a float32 tail still runs; default {Settings.still:g}; 0: never)")
     run.add_argument("--size", type=int, default=512, help="longest side in pixels (default 512)")
     run.add_argument("--init", metavar="START",
                      help="the starting image (default: noise, white noise in the colours of the input images, the "

@@ -85,7 +85,7 @@ class _NonFinite(Exception):
 
 
 class _Still(Exception):
-    """The picture stopped changing (``Settings.still``): the phase ends."""
+    """The picture stopped changing (``Settings.still``): the phase ends (a bfloat16 one's float32 tail still runs)."""
 
 
 def optimize(encoder: VGG19Features, objective: Objective, x0: Tensor, settings: Settings | None = None,
@@ -115,8 +115,7 @@ def optimize(encoder: VGG19Features, objective: Objective, x0: Tensor, settings:
                                                                      settings.resampling), phase, index)
                 x = run.best_image
                 if reason:
-                    early.append(str(reason) if isinstance(reason, _Still) else
-                                 f"the optimiser stopped early at step {len(run.history)}: {reason}")
+                    early.append(reason)
         message = "; ".join([f"finished {len(run.history)} steps", *early])
     except _Stopped:
         status, message = "stopped", f"stopped at step {len(run.history)}; kept the best image so far"
@@ -146,7 +145,7 @@ class _Run:
         self.start = time.perf_counter()
         self.graphs: dict[object, object] = {}  # captured CUDA graphs, per level: see loss_terms
 
-    def phase(self, objective: Objective, x0: Tensor, phase: Phase, index: int) -> str | _Still:
+    def phase(self, objective: Objective, x0: Tensor, phase: Phase, index: int) -> str:
         """Run the optimiser for ``phase.steps`` steps from ``x0``; returns why it stopped early (the optimiser's
         reason, or the picture stood still), or ``""``.
 
@@ -170,9 +169,10 @@ class _Run:
             return values["total"] / self.scale, cast(Tensor, x.grad)
 
         try:
-            return OPTIMIZERS[self.settings.optimizer](evaluate, x0, phase.steps, self.settings)
+            reason = OPTIMIZERS[self.settings.optimizer](evaluate, x0, phase.steps, self.settings)
         except _Still as still:
-            return still
+            return str(still)
+        return reason and f"the optimiser stopped early at step {len(self.history)}: {reason}"
 
     def loss_terms(self, objective: Objective, x: Tensor, phase: Phase) -> dict[str, Tensor]:
         """:func:`loss_terms` in the phase's precision and the run's layout (on CUDA in float32, replayed as CUDA

@@ -71,7 +71,7 @@ class Settings:
     coarse_share: float = 0.5  # the share of `steps` spent on the coarse levels (each step there is 4x cheaper)
     resampling: Resampling = "bilinear"  # from level to level (coarse_to_fine.resample)
     every: int = 10  # call the callback every `every` steps
-    still: float = 0.0  # a level ends once STILL_STEPS steps moved its pixels by less than this RMS (0: never)
+    still: float = 0.0  # a level's phase ends once STILL_STEPS steps moved its pixels by under this RMS (0: never)
 
     def __post_init__(self) -> None:
         check_choice("optimizer", self.optimizer, OPTIMIZER_CHOICES)

@@ -24,9 +24,9 @@ from nst_teach.engine import Progress
 
 __all__ = ["FIRST_AFTER", "FLOAT32_OVER_BFLOAT16", "OVERHEAD", "ProgressBar", "TimeLeft"]
 
-#: A step's fixed part, in seconds: on 2 cores, steps at 128 to 512 px fitted o + cP with o of 5-30 ms.
+#: A step's fixed part, in seconds: fitted as o + cP to the s/step of benchmarks/profile_default.py, o was 5-30 ms.
 OVERHEAD = 0.02
-#: A float32 step over a bfloat16 one at the same size, on CPUs with fast bfloat16 (1.7-1.8 on 2 cores of an AMD EPYC).
+#: A float32 step over a bfloat16 one at the same size, with fast bfloat16 (benchmarks/profile_default.py: 1.7-1.8).
 FLOAT32_OVER_BFLOAT16 = 1.75
 #: Steps timed before a first estimate: the first few after the run's first still warm the caches.
 FIRST_AFTER = 3
