@@ -7,11 +7,15 @@
     python benchmarks/defaults.py --normalized --rows "noise 1e-3" --pairs tubingen:starry_night,rocket:the_scream
     python benchmarks/defaults.py --size 512 --picture-plan --rows "noise 1e-3;noise 2e-3 balanced" \
         --pairs tubingen:starry_night,coffee:the_scream    # the default picture's plan (settings.PICTURE)
+    python benchmarks/defaults.py --size 512 --picture-plan --rows "noise 2e-3 balanced;noise 1e-3 picture relu3_2" \
+        --pairs tubingen:starry_night                      # the default picture's layers
 
-Each row is ``START RATIO [WEIGHTS]``: ``START`` one of :data:`nst_teach.starts` (``noise``, ``content``,
-``recolored``, ...), ``RATIO`` alpha/beta at 512 x 512 (:func:`nst_teach.objective.alpha_for_size`), ``WEIGHTS`` the
-style layers' w_l: the paper's 1/5 (left out), ``balanced`` (:func:`nst_teach.balanced_layer_weights` at the start)
-or ``authors`` (their later code's 10^3 / N_l^2, scaled to the paper's total of 1). Each cell is one
+Each row is ``START RATIO [WEIGHTS [CONTENT_LAYER]]``: ``START`` one of :data:`nst_teach.starts` (``noise``,
+``content``, ``recolored``, ...), ``RATIO`` alpha/beta at 512 x 512 (:func:`nst_teach.objective.alpha_for_size`),
+``WEIGHTS`` the style layers' w_l: the paper's 1/5 (``paper`` or left out), ``balanced``
+(:func:`nst_teach.balanced_layer_weights` at the start), ``picture`` (balanced in the default picture's shares,
+:data:`nst_teach.PICTURE_STYLE_SHARES`) or ``authors`` (their later code's 10^3 / N_l^2, scaled to the paper's total
+of 1); ``CONTENT_LAYER`` the content's layer (the paper's ``relu4_2`` unless given; the default picture's ``relu3_2``). Each cell is one
 ``style_transfer`` on the paper's trained VGG19 (seed 0), scored as saved with ``structure`` / ``palette``
 (:mod:`nst_teach.metrics`: the photograph's layout kept, 0-1; the painting's colours taken, 0 the photograph's, 1 the
 painting's) and its seconds in the run; ``--out DIR`` keeps the pictures, one file a cell, to look at. Pictures are
@@ -36,20 +40,20 @@ def layer_weights(kind: str | None, encoder, photo, painting, start) -> dict[str
     import nst_teach as nt
     from nst_teach.starts import initial_image
 
-    if kind is None:
+    if kind in (None, "paper"):
         return None
-    if kind == "balanced":
+    if kind in ("balanced", "picture"):
         x0 = initial_image(start, photo.shape, seed=0, content=photo, style=painting)  # the run's seed: the same start
-        return nt.balanced_layer_weights(encoder, painting, x0)
+        return nt.balanced_layer_weights(encoder, painting, x0, nt.PICTURE_STYLE_SHARES if kind == "picture" else nt.STYLE_LAYERS)
     if kind == "authors":
         raw = {layer: 1e3 / n**2 for layer, n in zip(nt.STYLE_LAYERS, AUTHORS_N, strict=True)}
         return {layer: w / sum(raw.values()) for layer, w in raw.items()}
-    sys.exit(f"unknown layer weights {kind!r}: balanced or authors")
+    sys.exit(f"unknown layer weights {kind!r}: paper, balanced, picture or authors")
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--rows", default=ROWS, help=f"'START RATIO [WEIGHTS];...' (default {ROWS!r})")
+    p.add_argument("--rows", default=ROWS, help=f"'START RATIO [WEIGHTS [CONTENT_LAYER]];...' (default {ROWS!r})")
     p.add_argument("--pairs", default=PAIRS, help="PHOTO:PAINTING,... (default: the four unseen pairs)")
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--steps", type=int, help="the run's steps (default 300; with --picture-plan 180)")
@@ -71,11 +75,14 @@ def main(argv: list[str] | None = None) -> int:
     from nst_teach.data import paper_image
     from nst_teach.errors import NstTeachError
     from nst_teach.starts import check_start
+    from nst_teach.vgg19 import check_layers
 
     rows = [row.split() for row in args.rows.split(";")]
     try:
-        for start, *_ in rows:
+        for start, _, *rest in rows:
             check_start(start, "transfer")
+            if rest[1:]:
+                check_layers(rest[1:])
     except NstTeachError as err:
         sys.exit(f"defaults.py: --rows: {err}")
     pairs = [tuple(pair.split(":")) for pair in args.pairs.split(",")]
@@ -92,9 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         for i, (start, ratio, *weights) in enumerate(rows):
             torch.manual_seed(0)
             w = layer_weights(weights[0] if weights else None, encoder, photo, painting, start)
-            result = nt.style_transfer(encoder, photo, painting, settings, ratio=float(ratio),
-                                       init=start, style_layers=w or nt.STYLE_LAYERS)
-            name = f"{photo_name}_x_{painting_name}_{start}_{ratio}{'_' + weights[0] if weights else ''}.png"
+            result = nt.style_transfer(encoder, photo, painting, settings, ratio=float(ratio), init=start,
+                                       style_layers=w or nt.STYLE_LAYERS, content_layers=weights[1:] or [nt.CONTENT_LAYER])
+            name = f"{photo_name}_x_{painting_name}_{'_'.join([start, ratio, *weights])}.png"
             saved = nt.load_image(nt.save_image(result.image, out / name))
             cells[i, j] = (f"{nt.structure(photo, saved):.2f} / {nt.palette(photo, painting, saved):.2f} "
                            f"({result.seconds:.0f} s)")

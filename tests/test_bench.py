@@ -120,18 +120,21 @@ def test_the_profile_times_each_phase_of_the_plan_and_splits_each_phases_step(tm
 @pytest.mark.integration  # the defaults' table as a whole: a transfer a cell
 def test_the_defaults_table_runs_each_row_on_each_pair_and_keeps_the_pictures(tmp_path):
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "defaults.py"
-    rows = ("content 2e-3", "noise 1e-3", "noise 1e-3 balanced")
+    rows = ("content 2e-3", "noise 1e-3", "noise 1e-3 balanced", "noise 1e-3 picture relu3_2")
     proc = subprocess.run([sys.executable, str(script), "--size", "32", "--steps", "5",  # the trained network
                            "--pairs", "rocket:coffee,chelsea:brick", "--rows", ";".join(rows), "--out", str(tmp_path)],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     table = proc.stdout.split("| start, ratio |", 1)[1]
-    assert "rocket × coffee | chelsea × brick |" in table and table.count("\n| ") == 3
+    assert "rocket × coffee | chelsea × brick |" in table and table.count("\n| ") == 4
     pictures = {p.name: load_image(p) for p in tmp_path.glob("*.png")}
     assert sorted(pictures) == sorted(f"{a}_x_{b}_{row.replace(' ', '_')}.png" for a, b in (("rocket", "coffee"),
                                       ("chelsea", "brick")) for row in rows)
     for pair in ("rocket_x_coffee", "chelsea_x_brick"):  # each row's setting reached its run
         plain, balanced = pictures[f"{pair}_noise_1e-3.png"], pictures[f"{pair}_noise_1e-3_balanced.png"]
         assert not torch.equal(plain, balanced) and not torch.equal(plain, pictures[f"{pair}_content_2e-3.png"])
+        assert not torch.equal(balanced, pictures[f"{pair}_noise_1e-3_picture_relu3_2.png"])
     refused = subprocess.run([sys.executable, str(script), "--rows", "photo 1e-3"], capture_output=True, text=True)
     assert refused.returncode == 1 and "--rows: init must be one of" in refused.stderr and "Traceback" not in refused.stderr
+    refused = subprocess.run([sys.executable, str(script), "--rows", "noise 1e-3 picture relu9_9"], capture_output=True, text=True)
+    assert refused.returncode == 1 and "relu9_9" in refused.stderr and "Traceback" not in refused.stderr

@@ -16,7 +16,7 @@ from nst_teach.data import paper_image
 from nst_teach.images import load_image, resize, save_image
 from nst_teach.metrics import roughness, structure
 from nst_teach.objective import CONTENT_LAYER, STYLE_LAYERS, alpha_for_size
-from nst_teach.settings import BALANCED_RATIO, DEFAULT_RATIO
+from nst_teach.settings import DEFAULT_RATIO, PICTURE_CONTENT_LAYER, PICTURE_RATIO
 from nst_teach.vgg19 import deepest_layer
 
 
@@ -184,23 +184,29 @@ def test_ratio_scales_alpha_with_the_image_and_alpha_overrides_it(pictures, tmp_
         assert main(["transfer", *map(str, pictures), "--weights", "random", "--size", "32", "--steps", "1",
                      "-o", str(tmp_path / "r.png"), *extra]) == 0
     H, W = load_image(pictures[0], 32).shape[-2:]
-    assert seen == pytest.approx([r * 512 * 512 / (H * W) for r in (BALANCED_RATIO, DEFAULT_RATIO, 1e-2)] + [5])
+    assert seen == pytest.approx([r * 512 * 512 / (H * W) for r in (PICTURE_RATIO, DEFAULT_RATIO, 1e-2)] + [5])
 
 
 def test_a_default_transfer_is_the_default_picture_and_paper_gives_the_papers(pictures, tmp_path, monkeypatch):
-    """The layers balanced unless --paper (or masks), and the default picture's plan (PICTURE's steps, most of them at
-    the coarse levels) unless --paper (Settings()'s)."""
+    """The default picture's objective unless --paper (or masks): the content at relu3_2, the style layers balanced at
+    PICTURE_STYLE_SHARES; and its plan (PICTURE's steps, most of them at the coarse levels) unless --paper
+    (Settings()'s). --paper is the paper's objective: conv4_2, w_l = 1/5."""
     from nst_teach import tasks
-    from nst_teach.settings import PICTURE, Settings
+    from nst_teach.settings import PICTURE, PICTURE_CONTENT_LAYER, PICTURE_STYLE_SHARES, Settings
 
-    calls = []
-    real = tasks.balanced_layer_weights
+    calls, runs = [], []
+    real, real_transfer = tasks.balanced_layer_weights, tasks.style_transfer
     monkeypatch.setattr(tasks, "balanced_layer_weights", lambda *a, **k: calls.append(a) or real(*a, **k))
+    monkeypatch.setattr(tasks, "style_transfer", lambda *a, **k: runs.append(k) or real_transfer(*a, **k))
     metrics = tmp_path / "m.json"
     for extra in ([], ["--paper"]):
         assert main(["transfer", *map(str, pictures), "--weights", "random", "--size", "48", "--steps", "1",
                      "-o", str(tmp_path / "p.png"), "--metrics-json", str(metrics), *extra]) == 0
         assert len(calls) == 1, extra  # the default balanced the layers; --paper did not
+    assert calls[0][3] == dict(PICTURE_STYLE_SHARES)  # balanced in the default picture's shares, not equal ones
+    picture, paper = runs
+    assert (picture["content_layers"], picture["balance"]) == ([PICTURE_CONTENT_LAYER], True) != ([CONTENT_LAYER], False)
+    assert (paper["content_layers"], list(paper["style_layers"]), paper["balance"]) == ([CONTENT_LAYER], list(STYLE_LAYERS), False)
     assert main(["transfer", *map(str, pictures), "--weights", "random", "--size", "32", "-o", str(tmp_path / "p.png"),
                  "--metrics-json", str(metrics), "--precision", "float32"]) == 0
     engine = json.loads(metrics.read_text())["engine"]
@@ -342,7 +348,9 @@ def test_a_blend_of_two_styles(pictures, tmp_path):
     def run(name, *extra):
         out = tmp_path / f"{name}.png"
         assert main(["transfer", *map(str, pictures), *extra, "--weights", "random", "--size", "48", "--steps", "3",
-                     "--init", "content", "--ratio", "1e-6", "-o", str(out)]) == 0  # random weights: style raised
+                     "--init", "content", "--ratio", "1e-6", "--content-layers", "relu4_2", "-o", str(out)]) == 0
+        # random weights: style raised, the content at relu4_2 (at relu3_2 a random network's content is so steep that
+        # three steps from the photograph move no pixel by a grey level)
         return load_image(out)
 
     first = run("first")
@@ -436,12 +444,13 @@ def _assert_used(flags: dict[str, str], metrics: dict, picture: Image.Image) -> 
         assert metrics["steps"] == len(metrics["history"]) <= engine["steps"]
         assert metrics["steps"] == engine["steps"] or "early" in metrics["message"] or "ended at" in metrics["message"]
     assert max(picture.size) == int(flags.get("--size", "32")) and metrics["device"] == "cpu"  # no GPU in the tests
-    layers = [*flags.get("--content-layers", CONTENT_LAYER).split(","), *flags.get("--style-layers", ",".join(STYLE_LAYERS)).split(",")]
+    paper = "--paper" in flags or "--content-mask" in flags  # else the default picture's: relu3_2, balanced, PICTURE_RATIO
+    content = flags.get("--content-layers", CONTENT_LAYER if paper else PICTURE_CONTENT_LAYER)
+    layers = [*content.split(","), *flags.get("--style-layers", ",".join(STYLE_LAYERS)).split(",")]
     assert engine["network_cut_after"] == deepest_layer(layers)
     # Eq. 7's weights (and the tv weight) in the total of every full-size step: alpha as given, or from the ratio
     beta, tv = float(flags.get("--beta", 1)), float(flags.get("--tv", 0))
-    paper = "--paper" in flags or "--content-mask" in flags  # else the layers balanced, at BALANCED_RATIO
-    ratio = float(flags.get("--ratio", DEFAULT_RATIO if paper else BALANCED_RATIO))
+    ratio = float(flags.get("--ratio", DEFAULT_RATIO if paper else PICTURE_RATIO))
     alpha = float(flags["--alpha"]) if "--alpha" in flags else alpha_for_size(ratio, picture.size[::-1]) * beta
     for step in (h for h in metrics["history"] if h["level"] == 0):
         assert ("tv" in step) == (tv > 0)

@@ -224,6 +224,27 @@ def test_balanced_layer_weights_give_every_layer_the_same_share_of_the_start(caf
     assert w["relu1_1"] > 10 * w["relu4_1"]  # on the trained network, relu4_1's E_l is by far the largest
 
 
+def test_balanced_layer_weights_give_each_layer_its_share_of_the_start(caffe, photo, painting):
+    """Shares (the default picture's, each half the one before) set each layer's w_l E_l at the start, in proportion,
+    with the paper's total; a tensor or all-zero shares are refused."""
+    from nst_teach import PICTURE_STYLE_SHARES, balanced_layer_weights, style_layer_loss
+
+    start = initial_image("noise", photo.shape, content=photo, style=painting)
+    w = balanced_layer_weights(caffe, painting, start, PICTURE_STYLE_SHARES)
+    style = Style.of(caffe, painting, w)
+    with torch.no_grad():
+        F = caffe(start, STYLE_LAYERS)
+    E = {l: float(style_layer_loss(F[l], style.A[l], style.M_A[l])) for l in STYLE_LAYERS}
+    shares = [w[l] * E[l] / PICTURE_STYLE_SHARES[l] for l in STYLE_LAYERS]
+    assert max(shares) / min(shares) == pytest.approx(1.0, rel=1e-4)
+    assert sum(w[l] * E[l] for l in STYLE_LAYERS) == pytest.approx(sum(E.values()) / 5, rel=1e-4)
+    assert w["relu1_1"] * E["relu1_1"] == pytest.approx(16 * w["relu5_1"] * E["relu5_1"], rel=1e-4)
+    with pytest.raises(NstTeachError, match="must be a number"):
+        balanced_layer_weights(caffe, painting, start, {"relu1_1": torch.ones(1)})
+    with pytest.raises(NstTeachError, match="must not all be 0"):
+        balanced_layer_weights(caffe, painting, start, {"relu1_1": 0.0, "relu2_1": 0.0})
+
+
 def test_a_weight_at_its_limit_survives_the_coarse_levels(encoder, photo):
     """alpha grows 16-fold two levels down: the objective is checked when made, not again when resized."""
     from nst_teach.objective import MAX_WEIGHT
