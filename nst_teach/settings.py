@@ -111,7 +111,7 @@ PICTURE = Settings(steps=180, coarse_share=8 / 9)
 #: The default picture's content layer, ``conv3_2``: between Fig. 5's ``conv2_2`` ("the texture of the painting is simply
 #: blended over the photograph") and the paper's ``conv4_2``, which let the layout go before the colours came.
 PICTURE_CONTENT_LAYER = "relu3_2"
-PICTURE_RATIO = 1e-3  #: the default picture's alpha/beta at 512 x 512, chosen by pictures like DEFAULT_RATIO
+PICTURE_RATIO = 5e-4  #: the default picture's alpha/beta at 512 x 512, chosen by pictures like DEFAULT_RATIO
 #: The default picture's style layers and each one's share of the style loss at the start
 #: (``style_transfer(..., balance=True)``): each half the one before, ``relu1_1``'s 16 to ``relu5_1``'s 1. The shallow
 #: layers carry the painting's colours and small strokes; the deep ones its large shapes, which redraw the layout.
