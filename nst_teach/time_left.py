@@ -28,18 +28,20 @@ __all__ = ["FIRST_AFTER", "FLOAT32_OVER_BFLOAT16", "OVERHEAD", "ProgressBar", "T
 OVERHEAD = 0.02
 #: A float32 step over a bfloat16 one at the same size, with fast bfloat16 (benchmarks/profile_default.py: 1.7-1.8).
 FLOAT32_OVER_BFLOAT16 = 1.75
-#: Steps timed before a first estimate: the first few after the run's first still warm the caches.
-FIRST_AFTER = 3
+#: Steps timed before a first estimate. The few after the run's first still warm the caches (up to 40 % slower in the
+#: default picture's per-step times), so a median of three priced the run up to 30 % high; of ten, within 12 %
+#: (``benchmarks/peers.py --only nst-teach --both``: first_left_s against real_left_s). About a second into the run.
+FIRST_AFTER = 10
 
 
 class TimeLeft:
     """The seconds a run of ``plan`` on an image of ``size = (H, W)`` has left, from its steps' times so far.
 
-    >>> eta = TimeLeft([Phase(1, 10, "float32"), Phase(0, 10, "float32")], (10, 20))  # 50 px, then 200 px
-    >>> for _ in range(5):  # the first of them not a price
+    >>> eta = TimeLeft([Phase(1, 20, "float32"), Phase(0, 10, "float32")], (10, 20))  # 50 px, then 200 px
+    >>> for _ in range(FIRST_AFTER + 1):  # the first of them not a price
     ...     eta.step(0, 0.02 + 50e-4)
-    >>> round(eta.seconds(), 3)  # 5 steps at 50 px (0.025 s) and 10 at 200 px (0.02 + 200e-4 = 0.04 s)
-    0.525
+    >>> round(eta.seconds(), 3)  # 9 steps at 50 px (0.025 s) and 10 at 200 px (0.02 + 200e-4 = 0.04 s)
+    0.625
     """
 
     def __init__(self, plan: Sequence[Phase], size: Sequence[int]) -> None:
