@@ -6,7 +6,7 @@
         --pairs tubingen:starry_night,rocket:the_scream
     python benchmarks/defaults.py --normalized --rows "noise 1e-3" --pairs tubingen:starry_night,rocket:the_scream
     python benchmarks/defaults.py --size 512 --picture-plan --rows "noise 1e-3;noise 2e-3 balanced" \
-        --pairs tubingen:starry_night,coffee:the_scream    # the default picture's plan (settings.PICTURE)
+        --pairs tubingen:starry_night,coffee:the_scream    # the default picture's plan (picture.PICTURE)
     python benchmarks/defaults.py --size 512 --picture-plan --rows "noise 2e-3 balanced;noise 1e-3 picture relu3_2" \
         --pairs tubingen:starry_night                      # the default picture's layers
 
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pairs", default=PAIRS, help="PHOTO:PAINTING,... (default: the four unseen pairs)")
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--steps", type=int, help="the run's steps (default 300; with --picture-plan 180)")
-    p.add_argument("--picture-plan", action="store_true", help="the default picture's plan (settings.PICTURE: 8/9 of "
+    p.add_argument("--picture-plan", action="store_true", help="the default picture's plan (picture.PICTURE: 8/9 of "
                    "the steps at 1/4 and 1/2 size), not Settings()'s (half of them)")
     p.add_argument("--normalized", action="store_true", help="the paper's normalised network")
     p.add_argument("--weights", default="caffe", help="caffe (default) | random (a smoke run)")
@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from nst_teach.settings import PICTURE, Settings
+    from nst_teach.picture import PICTURE
+    from nst_teach.settings import Settings
 
     base = PICTURE if args.picture_plan else Settings()
     settings = Settings(**{**base.__dict__, "steps": args.steps or base.steps})

@@ -6,7 +6,7 @@
     python benchmarks/profile_default.py --pair chelsea:starry_night --steps 120
 
 One fresh process runs what ``nst-teach transfer PHOTO PAINTING`` runs, at its defaults (the default picture:
-``settings.PICTURE``, the style layers balanced; ``--paper``: ``Settings()``, the paper's ``w_l = 1/5``; average
+``picture.PICTURE``, the style layers balanced; ``--paper``: ``Settings()``, the paper's ``w_l = 1/5``; average
 pooling, the network cut after ``relu5_1``), and times it in the order it happens: the imports, the weights, the
 pictures, the targets (the painting's Gram matrices and the photograph's ``conv4_2``), every step of every phase of
 the plan (:func:`~nst_teach.coarse_to_fine.plan_for`), and the PNG written. Then :mod:`torch.profiler` splits three
@@ -68,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     from nst_teach.features import load_vgg19_features
     from nst_teach.images import load_image, save_image
     from nst_teach.objective import CONTENT_LAYER, STYLE_LAYERS
-    from nst_teach.settings import PICTURE, Settings
+    from nst_teach.picture import PICTURE
+    from nst_teach.settings import Settings
 
     clock.mark("import nst_teach")
     encoder = load_vgg19_features("caffe", pooling="avg").truncate("relu5_1")

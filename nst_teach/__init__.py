@@ -43,16 +43,9 @@ if TYPE_CHECKING:
         balanced_layer_weights,
         build_objective,
     )
+    from nst_teach.picture import PICTURE, PICTURE_CONTENT_LAYER, PICTURE_OBJECTIVE, PICTURE_RATIO, PICTURE_STYLE_SHARES
     from nst_teach.runtime import pick_device
-    from nst_teach.settings import (
-        BALANCED_RATIO,
-        DEFAULT_RATIO,
-        PICTURE,
-        PICTURE_CONTENT_LAYER,
-        PICTURE_RATIO,
-        PICTURE_STYLE_SHARES,
-        Settings,
-    )
+    from nst_teach.settings import BALANCED_RATIO, DEFAULT_RATIO, Settings
     from nst_teach.starts import initial_image
     from nst_teach.tasks import reconstruct_content, style_transfer, synthesize_texture
     from nst_teach.vgg19 import LAYER_INDEX, LAYER_NAMES, layer_shapes
@@ -61,7 +54,7 @@ __version__ = "0.1.0"
 
 __all__ = ["Animation", "coarse_to_fine", "color", "lbfgs", "losses", "normalization", "paper", "scale", "spatial", "starts",
            "BALANCED_RATIO", "CONTENT_LAYER", "DEFAULT_RATIO", "LAYER_INDEX", "PICTURE", "PICTURE_CONTENT_LAYER",
-           "PICTURE_RATIO", "PICTURE_STYLE_SHARES", "REFERENCE_PIXELS", "LAYER_NAMES",
+           "PICTURE_OBJECTIVE", "PICTURE_RATIO", "PICTURE_STYLE_SHARES", "REFERENCE_PIXELS", "LAYER_NAMES",
            "STYLE_LAYERS", "Content",
            "ImageError", "LayerError", "NstTeachError", "Objective", "Progress", "Result", "Settings", "Style", "Term",
            "TotalVariation", "VGG19Features", "WeightsError", "alpha_for_size", "balanced_layer_weights", "build_objective",

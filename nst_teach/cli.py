@@ -28,17 +28,8 @@ from typing import Iterator, NoReturn, Sequence, get_args
 # Only what the parser needs, none of it loading torch: `nst-teach --help` and a mistyped flag answer at once. The
 # library's checks and the run import the rest when a command runs (tests/test_layout.py checks this).
 from nst_teach.errors import NstTeachError
-from nst_teach.settings import (
-    DEFAULT_RATIO,
-    OPTIMIZER_CHOICES,
-    PICTURE,
-    PICTURE_CONTENT_LAYER,
-    PICTURE_RATIO,
-    PICTURE_STYLE_SHARES,
-    PRECISION_CHOICES,
-    PRESERVE_COLORS,
-    Settings,
-)
+from nst_teach.picture import PICTURE, PICTURE_CONTENT_LAYER, PICTURE_OBJECTIVE, PICTURE_RATIO, PICTURE_STYLE_SHARES
+from nst_teach.settings import DEFAULT_RATIO, OPTIMIZER_CHOICES, PRECISION_CHOICES, PRESERVE_COLORS, Settings
 from nst_teach.vgg19 import CONTENT_LAYER, STYLE_LAYERS, Pooling
 
 __all__ = ["check", "main"]
@@ -293,13 +284,15 @@ def _picture(args: argparse.Namespace) -> bool:
 
 
 def _objective(args: argparse.Namespace) -> dict:
-    """A transfer's layers, balance and ratio: as given, else the default picture's (relu3_2, PICTURE_STYLE_SHARES
-    balanced, PICTURE_RATIO) or, with --paper or masks, the paper's (relu4_2, relu1_1 ... relu5_1 at 1/5, DEFAULT_RATIO)."""
-    picture, given = _picture(args), args.alpha is not None or args.ratio is not None
-    content = args.content_layers if args.content_layers is not None else [PICTURE_CONTENT_LAYER if picture else CONTENT_LAYER]
-    style = args.style_layers if args.style_layers is not None else (PICTURE_STYLE_SHARES if picture else STYLE_LAYERS)
-    return {"content_layers": content, "style_layers": style, "balance": picture,
-            "ratio": PICTURE_RATIO if picture and not given else args.ratio}
+    """A transfer's layers, balance and ratio: as given, else the default picture's (PICTURE_OBJECTIVE: relu3_2,
+    PICTURE_STYLE_SHARES balanced, PICTURE_RATIO) or, with --paper or masks, the paper's (relu4_2, relu1_1 ... relu5_1
+    at 1/5, DEFAULT_RATIO)."""
+    objective = dict(PICTURE_OBJECTIVE) if _picture(args) else {"content_layers": [CONTENT_LAYER],
+                                                                 "style_layers": STYLE_LAYERS, "balance": False}
+    if args.alpha is not None or args.ratio is not None:  # --alpha as given, or --ratio
+        objective["ratio"] = args.ratio
+    layers = {"content_layers": args.content_layers, "style_layers": args.style_layers}
+    return {**objective, **{flag: value for flag, value in layers.items() if value is not None}}
 
 
 def _pictures(args: argparse.Namespace) -> list[Path]:

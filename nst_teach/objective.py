@@ -393,7 +393,7 @@ def balanced_layer_weights(encoder: FeatureEncoder, painting: Tensor | Sequence[
 
     ``layers`` as a mapping gives each layer's share :math:`s_l` of the start's style loss instead of equal ones:
     :math:`w_l E_l(x_0) = \frac{s_l}{\sum_k s_k} \sum_k \frac{1}{L} E_k(x_0)`, the same total (the default picture's
-    shares, :data:`~nst_teach.settings.PICTURE_STYLE_SHARES`, lean to the shallow layers).
+    shares, :data:`~nst_teach.picture.PICTURE_STYLE_SHARES`, lean to the shallow layers).
     """
     shares = layer_weights(layers)
     for name, s_l in shares.items():

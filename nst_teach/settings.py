@@ -4,14 +4,12 @@ run's other defaults and choices (alpha/beta, the colour options): nothing here 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import MappingProxyType
-from typing import Literal, Mapping, get_args
+from typing import Literal, get_args
 
 from nst_teach.errors import NstTeachError, check_choice, check_number
 
 __all__ = ["BALANCED_RATIO", "DEFAULT_RATIO", "MAX_COARSE_LEVELS", "MAX_HISTORY", "MAX_LR", "MAX_SEED", "MAX_STEPS",
-           "OPTIMIZER_CHOICES", "Optimizer", "PICTURE", "PICTURE_CONTENT_LAYER", "PICTURE_RATIO", "PICTURE_STYLE_SHARES",
-           "PRECISION_CHOICES", "PRESERVE_COLORS", "Precision", "PreserveColors",
+           "OPTIMIZER_CHOICES", "Optimizer", "PRECISION_CHOICES", "PRESERVE_COLORS", "Precision", "PreserveColors",
            "RESAMPLING_CHOICES", "Resampling", "STILL_STEPS", "Settings",
            "check_seed"]
 
@@ -104,16 +102,3 @@ def check_seed(seed: object, name: str = "seed") -> None:
     """A seed: a whole number from 0 to :data:`MAX_SEED` (for the noise start, and for random weights)."""
     check_number(name, seed, 0, MAX_SEED, whole=True)
 
-
-#: The command line's default transfer, the default picture (README, "The default picture"), chosen by pictures and
-#: time: 80 steps at 1/4 size and 80 at 1/2, where the layout and the colours settle, the last 20 at full size.
-PICTURE = Settings(steps=180, coarse_share=8 / 9)
-#: The default picture's content layer, ``conv3_2``: between Fig. 5's ``conv2_2`` ("the texture of the painting is simply
-#: blended over the photograph") and the paper's ``conv4_2``, which let the layout go before the colours came.
-PICTURE_CONTENT_LAYER = "relu3_2"
-PICTURE_RATIO = 5e-4  #: the default picture's alpha/beta at 512 x 512, chosen by pictures like DEFAULT_RATIO
-#: The default picture's style layers and each one's share of the style loss at the start
-#: (``style_transfer(..., balance=True)``): each half the one before, ``relu1_1``'s 16 to ``relu5_1``'s 1. The shallow
-#: layers carry the painting's colours and small strokes; the deep ones its large shapes, which redraw the layout.
-PICTURE_STYLE_SHARES: Mapping[str, float] = MappingProxyType({"relu1_1": 16.0, "relu2_1": 8.0, "relu3_1": 4.0,
-                                                             "relu4_1": 2.0, "relu5_1": 1.0})

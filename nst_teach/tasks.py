@@ -142,8 +142,8 @@ def style_transfer(encoder: VGG19Features, content: Tensor, style: Tensor | Sequ
 
     **Layer weights.** ``w_l`` as given (equal by default, the paper's ``1/5``), or with ``balance`` each layer's
     ``w_l E_l`` at the start equal, or in proportion to the weights given, read as shares
-    (:func:`~nst_teach.objective.balanced_layer_weights`; the command line's default picture balances
-    :data:`~nst_teach.settings.PICTURE_STYLE_SHARES` with the content at ``relu3_2``).
+    (:func:`~nst_teach.objective.balanced_layer_weights`; the default picture, ``**PICTURE_OBJECTIVE``, balances
+    :data:`~nst_teach.picture.PICTURE_STYLE_SHARES` with the content at ``relu3_2``).
 
     **Start.** By default white noise in the two images' colours (``init="noise"``), as the paper starts, and
     the only start that gives a new image for each seed; coarse-to-fine settles its layout cheaply.

@@ -16,7 +16,8 @@ from nst_teach.data import paper_image
 from nst_teach.images import load_image, resize, save_image
 from nst_teach.metrics import roughness, structure
 from nst_teach.objective import CONTENT_LAYER, STYLE_LAYERS, alpha_for_size
-from nst_teach.settings import DEFAULT_RATIO, PICTURE_CONTENT_LAYER, PICTURE_RATIO
+from nst_teach.picture import PICTURE_CONTENT_LAYER, PICTURE_RATIO
+from nst_teach.settings import DEFAULT_RATIO
 from nst_teach.vgg19 import deepest_layer
 
 
@@ -192,7 +193,8 @@ def test_a_default_transfer_is_the_default_picture_and_paper_gives_the_papers(pi
     PICTURE_STYLE_SHARES; and its plan (PICTURE's steps, most of them at the coarse levels) unless --paper
     (Settings()'s). --paper is the paper's objective: conv4_2, w_l = 1/5."""
     from nst_teach import tasks
-    from nst_teach.settings import PICTURE, PICTURE_CONTENT_LAYER, PICTURE_STYLE_SHARES, Settings
+    from nst_teach.picture import PICTURE, PICTURE_CONTENT_LAYER, PICTURE_OBJECTIVE, PICTURE_STYLE_SHARES
+    from nst_teach.settings import Settings
 
     calls, runs = [], []
     real, real_transfer = tasks.balanced_layer_weights, tasks.style_transfer
@@ -205,7 +207,8 @@ def test_a_default_transfer_is_the_default_picture_and_paper_gives_the_papers(pi
         assert len(calls) == 1, extra  # the default balanced the layers; --paper did not
     assert calls[0][3] == dict(PICTURE_STYLE_SHARES)  # balanced in the default picture's shares, not equal ones
     picture, paper = runs
-    assert (picture["content_layers"], picture["balance"]) == ([PICTURE_CONTENT_LAYER], True) != ([CONTENT_LAYER], False)
+    assert {key: picture[key] for key in PICTURE_OBJECTIVE} == PICTURE_OBJECTIVE  # the objective Python is told to use
+    assert (picture["content_layers"], picture["balance"]) == ((PICTURE_CONTENT_LAYER,), True) != ([CONTENT_LAYER], False)
     assert (paper["content_layers"], list(paper["style_layers"]), paper["balance"]) == ([CONTENT_LAYER], list(STYLE_LAYERS), False)
     assert main(["transfer", *map(str, pictures), "--weights", "random", "--size", "32", "-o", str(tmp_path / "p.png"),
                  "--metrics-json", str(metrics), "--precision", "float32"]) == 0
