@@ -28,9 +28,9 @@ __all__ = ["FIRST_AFTER", "FLOAT32_OVER_BFLOAT16", "OVERHEAD", "ProgressBar", "T
 OVERHEAD = 0.02
 #: A float32 step over a bfloat16 one at the same size, with fast bfloat16 (benchmarks/profile_default.py: 1.7-1.8).
 FLOAT32_OVER_BFLOAT16 = 1.75
-#: Steps timed before a first estimate. The few after the run's first still warm the caches (up to 40 % slower in the
-#: default picture's per-step times), so a median of three priced the run up to 30 % high; of ten, within 12 %
-#: (``benchmarks/peers.py --only nst-teach --both``: first_left_s against real_left_s). About a second into the run.
+#: Steps timed before a first estimate, about a second into the default picture's run. The few after the run's first
+#: still warm the caches: a median of three priced one run 30 % high (``benchmarks/README.md``, "The default picture
+#: beside neural-style-pt", which also gives the first estimates of ten).
 FIRST_AFTER = 10
 
 
