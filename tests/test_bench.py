@@ -89,14 +89,14 @@ def test_the_default_transfer_benchmark_runs_the_cli_whole_and_scores_its_pictur
     photo = save_image(torch.rand(1, 3, 24, 32), tmp_path / "photo.png")
     painting = save_image(torch.rand(1, 3, 32, 32), tmp_path / "painting.png")
     proc = subprocess.run([sys.executable, str(script), "--pairs", f"{photo}:{painting}", "--size", "32", "--steps",
-                           "6", "--laptop", "--out", str(tmp_path / "out")], capture_output=True, text=True)
+                           "14", "--laptop", "--out", str(tmp_path / "out")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     (row,) = json.loads((tmp_path / "out" / "results.json").read_text())["rows"]
-    assert row["steps"] == 6 and row["size"] == [24, 32] and row["laptop_switch"]
+    assert row["steps"] == 14 and row["size"] == [24, 32] and row["laptop_switch"]  # > FIRST_AFTER + 1: a time left
     assert row["first_left_s"] >= 0 and 0 < row["real_left_s"] < row["run_s"]  # the bar's first time left, and the real
     assert 0 < row["run_s"] < row["wall_s"] and 0.2 < row["peak_rss_gb"] < 20  # the child's, not this process's
     assert Path(row["picture"]).is_file() and -1 <= row["structure"] <= 1 and 0 <= row["palette"] <= 1
-    assert "| photo.png × painting.png | 32 × 24 | 6 |" in proc.stdout and "laptop switch" in proc.stdout
+    assert "| photo.png × painting.png | 32 × 24 | 14 |" in proc.stdout and "laptop switch" in proc.stdout
 
 
 @pytest.mark.integration  # the profile as a whole: a fresh process, the default picture's plan
